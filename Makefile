@@ -1,0 +1,53 @@
+# Partner Sharing Portal — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test test-fast install translations strings check-strings browser clean
+
+run: $(STAMP) translations
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) translations browser
+	$(BIN)/pytest -q -p no:cacheprovider
+
+# Everything but the browser tier, for a quick loop while developing.
+test-fast: $(STAMP) translations
+	$(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Compiled catalogues are build products, not committed.
+translations: $(STAMP)
+	$(BIN)/python -m portal.translate compile
+
+# Re-extract the strings after changing them, and merge them into every language's catalogue.
+strings: $(STAMP)
+	$(BIN)/python -m portal.translate update
+
+# Fails when a string in the code is missing from the catalogues (also a test in the suite).
+check-strings: $(STAMP)
+	$(BIN)/python -m portal.translate check
+
+# The browser tier drives Debian's Chromium; install it when missing (root on Debian).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

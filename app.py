@@ -1,0 +1,100 @@
+"""The Partner Sharing Portal's application factory: ``flask --app app …`` finds ``create_app``."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import load_settings
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the portal. ``test_config`` overrides settings (see ``portal.config.Settings``)."""
+    overrides = dict(test_config or {})
+    instance_path = overrides.pop("instance_path", None)
+    settings = load_settings(overrides=overrides, instance_path=instance_path)
+
+    app = Flask(__name__, instance_path=settings.instance_path, instance_relative_config=False)
+    app.extensions["portal_settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=_driver_url(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=settings.secure_transport,
+        TESTING=settings.env == "test",
+        JSON_SORT_KEYS=False,
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_host=settings.proxy_hops)
+
+    from portal import i18n, security
+    from portal.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"))
+    security.init_app(app)  # its gate runs before CSRF checks
+    csrf.init_app(app)
+    i18n.init_app(app)
+
+    from portal import cli, errors, models  # noqa: F401  (models: register every table)
+    from portal.accounts.views import bp as auth_bp
+    from portal.accounts.profile import bp as profile_bp
+    from portal.admin.views import bp as admin_bp
+    from portal.api import bp as api_bp
+    from portal.audit.views import bp as audit_bp
+    from portal.bulletins.views import bp as bulletins_bp
+    from portal.deportees.views import bp as deportees_bp
+    from portal.health import bp as health_bp
+    from portal.home.views import bp as home_bp
+    from portal.submissions.views import bp as submissions_bp
+
+    for blueprint in (health_bp, auth_bp, profile_bp, home_bp, admin_bp, audit_bp, bulletins_bp,
+                      submissions_bp, deportees_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    errors.init_app(app)
+    cli.init_app(app)
+    from portal.templating import init_app as init_templating
+
+    init_templating(app)
+    return app
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent
+
+
+def _driver_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: enforce foreign keys; WAL so readers don't block the writer."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

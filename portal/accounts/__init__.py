@@ -1,0 +1,1 @@
+"""People and systems that use the portal: users, sign-in, second factor, API tokens."""

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.types import ClassificationType, UTCDateTime, utcnow
+from portal.vocabulary import ROLES_REQUIRING_TOTP, Classification, Role
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+
+class User(db.Model):
+    """A person who signs in. Their organisation, roles and clearance decide what they see."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    clearance: Mapped[Classification] = mapped_column(ClassificationType, default=Classification.UNCLASSIFIED)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Pacific/Auckland")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted, so that a code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Part of the session identifier: changing it ends every session of this user.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    role_rows: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by=UserRole.role
+    )
+
+    # Flask-Login
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active and self.organisation.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(r.role) for r in self.role_rows)
+
+    def set_roles(self, roles: set[Role] | frozenset[Role] | list[Role]) -> None:
+        wanted = {Role(r) for r in roles}
+        self.role_rows = [r for r in self.role_rows if Role(r.role) in wanted]
+        have = {Role(r.role) for r in self.role_rows}
+        for role in sorted(wanted - have, key=lambda r: r.value):
+            self.role_rows.append(UserRole(role=role.value))
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def requires_totp(self) -> bool:
+        return bool(self.roles & ROLES_REQUIRING_TOTP)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+def hash_token(token: str) -> str:
+    """API tokens carry 256 bits of randomness, so a fast hash is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    """A bearer token a partner's system uses for the API. Only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, shown in lists so a person can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes_json: Mapped[str] = mapped_column(Text, default="[]")
+    allowed_networks: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    TOKEN_PREFIX = "psp_"
+
+    @property
+    def scopes(self) -> list[str]:
+        return list(json.loads(self.scopes_json or "[]"))
+
+    @scopes.setter
+    def scopes(self, value: list[str]) -> None:
+        self.scopes_json = json.dumps(sorted(set(value)))
+
+    @classmethod
+    def issue(cls, user: User, name: str, scopes: list[str], expires_at: dt.datetime | None) -> tuple["ApiToken", str]:
+        """Create a token; returns the row and the clear token, which is never stored."""
+        clear = cls.TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls(user=user, name=name, token_hash=hash_token(clear), prefix=clear[:10],
+                    expires_at=expires_at)
+        token.scopes = scopes
+        return token, clear
+
+    def usable(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,78 @@
+"""The signed-in user's own settings: language, time zone, password, second factor."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_login import current_user
+
+from portal.accounts import service
+from portal.accounts.forms import CodeForm, PasswordChangeForm, ProfileForm
+from portal.accounts.passwords import hash_password, password_problem, verify_password
+from portal.accounts.views import totp_qr_data_uri
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import LANGUAGES, gettext as _, time_zone_names
+
+bp = Blueprint("profile", __name__, url_prefix="/profile")
+
+
+def _profile_form(user) -> ProfileForm:
+    from flask import current_app
+
+    settings = current_app.extensions["portal_settings"]
+    form = ProfileForm(obj=user)
+    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
+    form.time_zone.choices = [(tz, tz.replace("_", " ")) for tz in time_zone_names()]
+    return form
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    user = current_user._get_current_object()
+    form = _profile_form(user)
+    if form.validate_on_submit():
+        user.display_name = (form.display_name.data or "").strip()
+        user.locale = form.locale.data
+        user.time_zone = form.time_zone.data
+        trail.record("user.profile.update", "user", user.id, user.organisation.slug,
+                     locale=user.locale, time_zone=user.time_zone)
+        db.session.commit()
+        flash(_("Your settings are saved."), "info")
+        return redirect(url_for("profile.index"))
+    return render_template("profile/index.html", form=form, password_form=PasswordChangeForm(), user=user)
+
+
+@bp.post("/password")
+def change_password():
+    user = current_user._get_current_object()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current_password.data or ""):
+            flash(_("Your current password is not right."), "error")
+        elif problem := password_problem(form.new_password.data or ""):
+            flash(problem, "error")
+        else:
+            user.password_hash = hash_password(form.new_password.data or "")
+            trail.record("user.password.change", "user", user.id, user.organisation.slug)
+            db.session.commit()
+            flash(_("Your password is changed."), "info")
+    return redirect(url_for("profile.index"))
+
+
+@bp.route("/totp", methods=["GET", "POST"])
+def totp():
+    """Set up (or replace) the authenticator app from the profile."""
+    user = current_user._get_current_object()
+    secret = session.get("enrol_secret") or service.new_totp_secret()
+    session["enrol_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        if service.verify_totp(user, secret, form.code.data or ""):
+            user.totp_secret = secret
+            trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug)
+            db.session.commit()
+            session.pop("enrol_secret", None)
+            flash(_("Your authenticator app is set up. You will be asked for a code when you sign in."), "info")
+            return redirect(url_for("profile.index"))
+        flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
+    return render_template("auth/enrol_totp.html", form=form, secret=secret, user=user,
+                           qr=totp_qr_data_uri(service.totp_uri(user, secret)), from_profile=True)

@@ -1,0 +1,200 @@
+"""Accounts: validation of users, local sign-in with throttling, and TOTP second factor."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.accounts.models import User
+from portal.accounts.passwords import hash_password, needs_rehash, verify_password
+from portal.audit import trail
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.i18n import is_time_zone
+from portal.organisations.models import Organisation
+from portal.types import utcnow
+from portal.vocabulary import Classification, Role
+
+API_SCOPES = (
+    "bulletins:read", "bulletins:write", "submissions:read", "submissions:write",
+    "notifications:read", "notifications:write", "scorecards:read",
+)
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance."""
+    settings = current_app.extensions["portal_settings"]
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    roles: set[Role] = set()
+    for raw in data.get("roles") or []:
+        try:
+            roles.add(Role.parse(raw))
+        except ValueError as exc:
+            errors.setdefault("roles", []).append(str(exc))
+    values["roles"] = roles
+    try:
+        clearance = Classification.parse(data.get("clearance"))
+        values["clearance"] = clearance
+        if granter is not None and clearance > granter.clearance:
+            errors["clearance"] = [_("You cannot grant a clearance above your own (%(own)s).",
+                                     own=granter.clearance.label)]
+    except ValueError as exc:
+        errors["clearance"] = [str(exc)]
+    if granter is not None and Role.ADMIN not in granter.roles and roles & {Role.ADMIN, Role.AUDITOR}:
+        errors.setdefault("roles", []).append(_("Only a portal administrator grants the admin or auditor role."))
+    locale = str(data.get("locale") or settings.default_language)
+    if locale not in settings.languages:
+        errors["locale"] = [_("Choose one of the offered languages: %(langs)s.", langs=", ".join(settings.languages))]
+    values["locale"] = locale
+    time_zone = str(data.get("time_zone") or settings.default_time_zone)
+    if not is_time_zone(time_zone):
+        errors["time_zone"] = [_("%(tz)s is not a time zone; use a name such as Pacific/Apia.", tz=time_zone)]
+    values["time_zone"] = time_zone
+    values["display_name"] = str(data.get("display_name") or "").strip()[:200]
+    return values, errors
+
+
+def validate_new_user(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    values, errors = validate_user_fields(data, granter)
+    try:
+        email = validate_email(str(data.get("email") or ""), check_deliverability=False).normalized.lower()
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            errors["email"] = [_("A user with e-mail %(email)s already exists.", email=email)]
+        values["email"] = email
+    except EmailNotValidError as exc:
+        errors["email"] = [_("%(email)r is not a valid e-mail address: %(why)s", email=data.get("email"), why=str(exc))]
+    org = data.get("organisation")
+    if org is None:
+        slug = str(data.get("org") or "").strip().lower()
+        org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+        if org is None:
+            errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
+    if org is not None:
+        values["organisation"] = org
+    return values, errors
+
+
+# --- Sign-in ---------------------------------------------------------------------------------
+
+class SignIn(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad-credentials"
+    LOCKED = "locked"
+    THROTTLED = "throttled"
+
+
+@dataclass
+class SignInResult:
+    outcome: SignIn
+    user: User | None = None
+
+
+def address_throttled(source_ip: str) -> bool:
+    """Too many failed sign-ins from this address recently (counted from the audit trail)."""
+    settings = current_app.extensions["portal_settings"]
+    since = utcnow() - dt.timedelta(minutes=settings.address_window_minutes)
+    failures = db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "auth.login.failure",
+            AuditEntry.source_ip == source_ip,
+            AuditEntry.occurred_at >= since,
+        )
+    )
+    return (failures or 0) >= settings.address_max_failures
+
+
+def check_password(email: str, password: str, source_ip: str) -> SignInResult:
+    """First factor. Records failures; the caller records success after the second factor."""
+    settings = current_app.extensions["portal_settings"]
+    email = normalise_email(email)
+    if address_throttled(source_ip):
+        trail.record("auth.login.failure", "user", actor_email=email, reason="address throttled")
+        db.session.commit()
+        return SignInResult(SignIn.THROTTLED)
+    user = db.session.scalar(select(User).where(User.email == email))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        verify_password(None, password)  # same work as a real attempt
+        trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=email,
+                     reason="account locked")
+        db.session.commit()
+        return SignInResult(SignIn.LOCKED)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        if user is not None and not ok:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+        why = "unknown account" if user is None else ("inactive account" if ok else "wrong password")
+        trail.record("auth.login.failure", "user", user.id if user else "", user.organisation.slug if user else "",
+                     actor_email=email, reason=why)
+        db.session.commit()
+        return SignInResult(SignIn.BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash or ""):
+        user.password_hash = hash_password(password)
+    db.session.commit()
+    return SignInResult(SignIn.OK, user)
+
+
+def record_sign_in(user: User, method: str) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    trail.record("auth.login.success", "user", user.id, user.organisation.slug, actor=user, method=method)
+    db.session.commit()
+
+
+def record_second_factor_failure(user: User) -> None:
+    """A wrong TOTP code counts towards the same lockout as a wrong password."""
+    settings = current_app.extensions["portal_settings"]
+    user.failed_logins += 1
+    if user.failed_logins >= settings.login_max_failures:
+        user.locked_until = utcnow() + dt.timedelta(minutes=settings.lockout_minutes)
+        user.failed_logins = 0
+    trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=user.email,
+                 reason="wrong second-factor code")
+    db.session.commit()
+
+
+# --- TOTP ------------------------------------------------------------------------------------
+
+TOTP_ISSUER = "Partner Sharing Portal"
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def verify_totp(user: User, secret: str, code: str) -> bool:
+    """Accept the current code (±1 step for clock drift), never one already used."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return False
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for drift in (-1, 0, 1):
+        moment = now + dt.timedelta(seconds=30 * drift)
+        step = totp.timecode(moment)
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            continue
+        if pyotp.utils.strings_equal(totp.at(moment), code):
+            user.totp_last_step = step
+            return True
+    return False

@@ -1,0 +1,160 @@
+"""Local sign-in: password, then a TOTP code (enrolment first when a role requires it)."""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from portal.accounts import service
+from portal.accounts.forms import CodeForm, LoginForm
+from portal.accounts.models import User
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.types import utcnow
+
+bp = Blueprint("auth", __name__)
+
+PENDING_SECONDS = 300  # between the password and the second factor
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never an absolute URL or a protocol-relative one."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _start_session(user: User, method: str, next_path: str | None) -> Any:
+    session.clear()  # no fixation: a fresh session for the signed-in user
+    login_user(user)
+    now = utcnow().timestamp()
+    session["auth_at"] = now
+    session["seen_at"] = now
+    session["auth_method"] = method
+    session.permanent = True
+    service.record_sign_in(user, method)
+    return redirect(safe_next(next_path) or url_for("home.index"))
+
+
+def _pending_user() -> User | None:
+    pending = session.get("pending_auth")
+    if not pending or utcnow().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending_auth", None)
+        return None
+    user = db.session.get(User, pending["uid"])
+    if user is None or user.session_nonce != pending["nonce"] or not user.is_active:
+        session.pop("pending_auth", None)
+        return None
+    return user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    status = 200
+    if form.validate_on_submit():
+        source_ip = request.remote_addr or ""
+        result = service.check_password(form.email.data or "", form.password.data or "", source_ip)
+        if result.outcome is service.SignIn.OK and result.user is not None:
+            user = result.user
+            session.clear()
+            session["pending_auth"] = {"uid": user.id, "nonce": user.session_nonce,
+                                       "at": utcnow().timestamp(), "next": safe_next(form.next.data)}
+            if user.totp_secret:
+                return redirect(url_for("auth.second_factor"))
+            if user.requires_totp:
+                return redirect(url_for("auth.enrol_totp"))
+            return _start_session(user, "password", safe_next(form.next.data))
+        if result.outcome is service.SignIn.THROTTLED:
+            flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
+            status = 429
+        else:
+            # One message for wrong password, unknown account and locked account: no hint to guessers.
+            flash(_("That e-mail address and password do not match an active account, or the account is "
+                    "temporarily locked after repeated failures. Try again in a few minutes."), "error")
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    user = _pending_user()
+    if user is None or not user.totp_secret:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if user.locked_until and user.locked_until > utcnow():
+            session.pop("pending_auth", None)
+            flash(_("The account is temporarily locked after repeated failures. Try again later."), "error")
+            return redirect(url_for("auth.login"))
+        if service.verify_totp(user, user.totp_secret, form.code.data or ""):
+            return _start_session(user, "password+totp", session["pending_auth"].get("next"))
+        service.record_second_factor_failure(user)
+        flash(_("That code is not right. Codes change every 30 seconds and each works once."), "error")
+        status = 401
+    return render_template("auth/second_factor.html", form=form), status
+
+
+def totp_qr_data_uri(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol_totp():
+    """Enrolment during sign-in, for users whose role requires a second factor."""
+    user = _pending_user()
+    if user is None or user.totp_secret:
+        return redirect(url_for("auth.login"))
+    secret = session.get("enrol_secret") or service.new_totp_secret()
+    session["enrol_secret"] = secret
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if service.verify_totp(user, secret, form.code.data or ""):
+            user.totp_secret = secret
+            trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug, actor=user)
+            db.session.commit()
+            session.pop("enrol_secret", None)
+            return _start_session(user, "password+totp", session["pending_auth"].get("next"))
+        service.record_second_factor_failure(user)
+        flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
+        status = 400
+    uri = service.totp_uri(user, secret)
+    return render_template("auth/enrol_totp.html", form=form, secret=secret, qr=totp_qr_data_uri(uri),
+                           user=user), status
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        trail.record("auth.logout", "user", user.id, user.organisation.slug, actor=user)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/logout")
+def logout_get():
+    # Signing out changes state, so it takes a POST with a CSRF token; a link shows a button.
+    if not current_user.is_authenticated:
+        abort(404)
+    return render_template("auth/logout.html")

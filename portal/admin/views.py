@@ -1,0 +1,179 @@
+"""Admin pages. ``admin`` manages every organisation and user; ``org-admin`` only its own users,
+and never grants a clearance above its own. Neither reads content by virtue of the role."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from sqlalchemy import select
+
+from portal import policy
+from portal.accounts.models import User
+from portal.accounts.service import validate_new_user, validate_user_fields
+from portal.admin.forms import OrganisationForm, UserForm
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import LANGUAGES, gettext as _
+from portal.organisations.models import Organisation
+from portal.organisations.service import validate_new_organisation, validate_organisation
+from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _require(*roles: Role):
+    user = policy.reader()
+    if not user.has_role(*roles):
+        abort(404)  # admin pages do not exist for anyone else
+    return user
+
+
+# --- Organisations ---------------------------------------------------------------------------
+
+def _organisation_form(obj=None) -> OrganisationForm:
+    settings = current_app.extensions["portal_settings"]
+    form = OrganisationForm(obj=obj)
+    form.kind.choices = [(k.value, k.value) for k in OrganisationKind]
+    form.sector.choices = [(s, s) for s in settings.all_sectors()]
+    form.country.choices = [(c, c) for c in settings.countries]
+    return form
+
+
+@bp.get("/organisations")
+def organisations():
+    _require(Role.ADMIN)
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
+    return render_template("admin/organisations.html", organisations=orgs)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+def new_organisation():
+    _require(Role.ADMIN)
+    form = _organisation_form()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        values, errors = validate_new_organisation(form.data)
+        if not errors:
+            org = Organisation(**values)
+            db.session.add(org)
+            db.session.flush()
+            trail.record("organisation.create", "organisation", org.id, org.slug, slug=org.slug)
+            db.session.commit()
+            flash(_("Organisation %(name)s created.", name=org.name), "info")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=None), 400 if errors else 200
+
+
+@bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+def edit_organisation(org_id: int):
+    _require(Role.ADMIN)
+    org = db.get_or_404(Organisation, org_id)
+    form = _organisation_form(obj=org)
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        values, errors = validate_organisation(form.data, existing=org)
+        if not errors:
+            for key, value in values.items():
+                setattr(org, key, value)
+            org.active = bool(form.active.data)
+            trail.record("organisation.update", "organisation", org.id, org.slug, **values, active=org.active)
+            db.session.commit()
+            flash(_("Organisation %(name)s saved.", name=org.name), "info")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=org), 400 if errors else 200
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+def _manageable_users(manager: User):
+    statement = select(User).order_by(User.email)
+    if Role.ADMIN not in manager.roles:
+        statement = statement.where(User.organisation_id == manager.organisation_id)
+    return statement
+
+
+def _user_form(manager: User, obj=None) -> UserForm:
+    settings = current_app.extensions["portal_settings"]
+    form = UserForm(obj=obj)
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    if Role.ADMIN not in manager.roles:
+        orgs = [o for o in orgs if o.id == manager.organisation_id]
+    form.organisation.choices = [(o.id, o.name) for o in orgs]
+    grantable = [r for r in Role if Role.ADMIN in manager.roles or r not in (Role.ADMIN, Role.AUDITOR)]
+    form.roles.choices = [(r.value, str(ROLE_LABELS[r])) for r in grantable]
+    form.clearance.choices = [(c.label, c.label) for c in Classification if c <= manager.clearance]
+    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
+    if obj is not None:
+        form.organisation.data = form.organisation.data or obj.organisation_id
+        if not form.is_submitted():
+            form.roles.data = [r.value for r in obj.roles]
+            form.clearance.data = obj.clearance.label
+    return form
+
+
+@bp.get("/users")
+def users():
+    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    rows = db.session.scalars(_manageable_users(manager)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    form = _user_form(manager)
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        org = db.session.get(Organisation, form.organisation.data)
+        if org is None or (Role.ADMIN not in manager.roles and org.id != manager.organisation_id):
+            abort(404)
+        values, errors = validate_new_user({**form.data, "organisation": org}, granter=manager)
+        if not errors:
+            user = User(**{k: v for k, v in values.items() if k != "roles"}, active=bool(form.active.data))
+            user.set_roles(values["roles"])
+            db.session.add(user)
+            db.session.flush()
+            trail.record("user.create", "user", user.id, org.slug, email=user.email,
+                         roles=sorted(r.value for r in user.roles), clearance=user.clearance.label)
+            db.session.commit()
+            flash(_("User %(email)s created. They sign in through their organisation's identity provider, "
+                    "or you can give them a password with the command line.", email=user.email), "info")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, errors=errors, subject=None), 400 if errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    subject = db.session.scalar(_manageable_users(manager).where(User.id == user_id))
+    if subject is None:
+        abort(404)
+    if Role.ADMIN not in manager.roles and subject.clearance > manager.clearance:
+        abort(404)  # an org-admin cannot manage someone cleared above itself
+    form = _user_form(manager, obj=subject)
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        values, errors = validate_user_fields(form.data, granter=manager)
+        if Role.ADMIN not in manager.roles:
+            # An org-admin must not remove roles it cannot grant (admin, auditor) either.
+            values["roles"] = set(values.get("roles", set())) | (subject.roles & {Role.ADMIN, Role.AUDITOR})
+        if subject.id == manager.id and not bool(form.active.data):
+            errors["active"] = [_("You cannot deactivate yourself.")]
+        if not errors:
+            before = {"roles": sorted(r.value for r in subject.roles), "clearance": subject.clearance.label,
+                      "active": subject.active}
+            subject.set_roles(values["roles"])
+            subject.clearance = values["clearance"]
+            subject.locale = values["locale"]
+            subject.time_zone = values["time_zone"]
+            subject.display_name = values["display_name"]
+            if subject.active and not form.active.data:
+                subject.session_nonce = secrets.token_hex(16)  # end their sessions now
+            subject.active = bool(form.active.data)
+            trail.record("user.update", "user", subject.id, subject.organisation.slug, before=before,
+                         after={"roles": sorted(r.value for r in subject.roles),
+                                "clearance": subject.clearance.label, "active": subject.active})
+            db.session.commit()
+            flash(_("User %(email)s saved.", email=subject.email), "info")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, errors=errors, subject=subject), 400 if errors else 200

@@ -1,0 +1,14 @@
+"""The JSON API under ``/api/v1``: bearer tokens only, CONTRACT.md's error and list formats.
+
+Each feature keeps its routes in its own ``api.py``, registered on this blueprint.
+"""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from portal.api import meta  # noqa: E402,F401
+from portal.bulletins import api as _bulletins  # noqa: E402,F401
+from portal.deportees import api as _deportees  # noqa: E402,F401
+from portal.submissions import api as _submissions  # noqa: E402,F401

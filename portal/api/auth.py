@@ -1,0 +1,57 @@
+"""Bearer-token authentication for the API. The session cookie is never accepted here."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+from flask import abort, g, request
+from sqlalchemy import select, update
+
+from portal.accounts.models import ApiToken, hash_token
+from portal.api.errors import ApiError, api_error
+from portal.extensions import db
+from portal.types import utcnow
+
+#: Throttle writes of last_used_at: one per token per minute is enough to know it is in use.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def authenticate_bearer():
+    """before_request for /api: 401 unless a usable token of an active user is presented."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return api_error(401)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
+    now = utcnow()
+    if token is None or not token.usable(now) or not token.user.is_active:
+        return api_error(401, message="The bearer token is unknown, expired, revoked, or its user is inactive.")
+    if token.allowed_networks and not _address_allowed(token.allowed_networks, request.remote_addr or ""):
+        return api_error(401, message="The bearer token may not be used from this address.")
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        db.session.commit()
+    g.portal_user = token.user
+    g.api_token = token
+    return None
+
+
+def _address_allowed(networks: str, address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for item in networks.split(","):
+        item = item.strip()
+        if item and ip in ipaddress.ip_network(item, strict=False):
+            return True
+    return False
+
+
+def require_scope(scope: str) -> None:
+    """A token with scopes may only do what they name; one without acts with its user's rights."""
+    token = g.get("api_token")
+    if token is None:
+        abort(401)
+    if token.scopes and scope not in token.scopes:
+        raise ApiError(403, f"This token lacks the scope {scope!r}.")

@@ -1,0 +1,107 @@
+"""The OpenAPI 3.1 document served at ``/api/v1/openapi.json``. Each feature adds its paths."""
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _list_of(schema: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
+
+
+def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+    for code in (401, *errors):
+        out[str(code)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
+    return out
+
+
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+]
+
+CLASSIFICATION = {"type": "string", "enum": ["UNCLASSIFIED", "IN-CONFIDENCE", "SENSITIVE", "RESTRICTED"]}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def openapi_document(base_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Partner Sharing Portal API",
+            "version": "1.0.0",
+            "description": "Threat bulletins, suspicious-activity reports and deportee notifications. "
+                           "Every answer is filtered by the portal's access policy: what the token's user "
+                           "may not read is answered 404 and left out of lists.",
+        },
+        "servers": [{"url": base_url + "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/me": {"get": {"summary": "The token's user and scopes", "responses": _responses({"type": "object"})}},
+            "/typologies": {"get": {"summary": "Configured typology codes",
+                                    "responses": _responses(_list_of("Typology"))}},
+            "/bulletins": {"get": {"summary": "Bulletins the caller may read, newest first", "parameters": PAGING,
+                                   "responses": _responses(_list_of("Bulletin"), 400)}},
+            "/bulletins/{id}": {"get": {"summary": "One bulletin",
+                                        "parameters": [{"name": "id", "in": "path", "required": True,
+                                                        "schema": {"type": "integer"}}],
+                                        "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)}},
+            "/submissions": {"get": {"summary": "Suspicious-activity reports the caller may read", "parameters": PAGING,
+                                     "responses": _responses(_list_of("Submission"), 400)}},
+            "/submissions/{reference}": {"get": {
+                "summary": "One report",
+                "parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": _responses({"$ref": "#/components/schemas/Submission"}, 404)}},
+            "/deportee-notifications": {"get": {"summary": "Deportee notifications the caller may read",
+                                                "parameters": PAGING,
+                                                "responses": _responses(_list_of("DeporteeNotification"), 400)}},
+            "/deportee-notifications/{id}": {"get": {
+                "summary": "One deportee notification",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 404)}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"},
+                        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                    }}},
+                },
+                "Typology": {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}}},
+                "Bulletin": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "title": {"type": "string"}, "summary": {"type": "string"},
+                    "body_html": {"type": "string"}, "classification": CLASSIFICATION,
+                    "tlp": {"type": "string", "enum": ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]},
+                    "audience": {"type": ["object", "null"], "description": "Shown to the author organisation only."},
+                    "indicators": {"type": "array", "items": {"type": "object"}},
+                    "typologies": {"type": "array", "items": {"type": "string"}},
+                    "status": {"type": "string", "enum": ["draft", "pending-review", "published", "withdrawn"]},
+                    "version": {"type": "integer"}, "author_org": {"type": "string"},
+                    "published_at": TIME, "expires_at": TIME,
+                }},
+                "Submission": {"type": "object", "properties": {
+                    "reference": {"type": "string"}, "submitting_org": {"type": "string"},
+                    "recipient_org": {"type": "string"}, "classification": CLASSIFICATION,
+                    "status": {"type": "string"}, "narrative": {"type": "string"}, "submitted_at": TIME,
+                }},
+                "DeporteeNotification": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "reference": {"type": "string"}, "issuing_org": {"type": "string"},
+                    "destination_country": {"type": "string"}, "classification": CLASSIFICATION,
+                    "status": {"type": "string"}, "recipients": {"type": "array", "items": {"type": "string"}},
+                    "arrival_at": TIME, "acknowledged_at": TIME,
+                }},
+            },
+        },
+    }

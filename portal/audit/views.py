@@ -1,0 +1,119 @@
+"""Browsing the trail: an ``auditor`` sees and exports all of it (never the content itself);
+an ``org-admin`` sees who accessed its own organisation's content."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, abort, render_template, request
+from sqlalchemy import Select, select
+
+from portal import policy
+from portal.audit import trail
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.i18n import current_time_zone
+from portal.vocabulary import Role
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE_SIZE = 100
+EXPORT_LIMIT = 100_000
+FILTERS = ("actor", "org", "action", "object_type", "object_id", "date_from", "date_to")
+CSV_COLUMNS = ("seq", "occurred_at", "actor_email", "actor_org", "action", "object_type", "object_id",
+               "object_org", "source_ip", "reason", "details", "entry_hash")
+
+
+def _filters() -> dict[str, str]:
+    return {name: request.args.get(name, "").strip() for name in FILTERS}
+
+
+def _local_midnight(value: str, days: int = 0) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    local = dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=current_time_zone())
+    return local.astimezone(dt.timezone.utc)
+
+
+def _apply(statement: Select, filters: dict[str, str]) -> Select:
+    if filters["actor"]:
+        statement = statement.where(AuditEntry.actor_email.contains(filters["actor"].lower(), autoescape=True))
+    if filters["org"]:
+        statement = statement.where(AuditEntry.actor_org == filters["org"])
+    if filters["action"]:
+        statement = statement.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
+    if filters["object_type"]:
+        statement = statement.where(AuditEntry.object_type == filters["object_type"])
+    if filters["object_id"]:
+        statement = statement.where(AuditEntry.object_id == filters["object_id"])
+    if (start := _local_midnight(filters["date_from"])) is not None:
+        statement = statement.where(AuditEntry.occurred_at >= start)
+    if (end := _local_midnight(filters["date_to"], days=1)) is not None:
+        statement = statement.where(AuditEntry.occurred_at < end)
+    return statement
+
+
+def _page(statement: Select):
+    before = request.args.get("before", type=int)
+    if before:
+        statement = statement.where(AuditEntry.seq < before)
+    rows = db.session.scalars(statement.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)).all()
+    return rows[:PAGE_SIZE], (rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None)
+
+
+@bp.get("")
+def index():
+    user = policy.reader()
+    if Role.AUDITOR not in user.roles:
+        abort(404)
+    filters = _filters()
+    entries, next_before = _page(_apply(select(AuditEntry), filters))
+    trail.record("audit.list", "audit_entry", count=len(entries), **{k: v for k, v in filters.items() if v})
+    db.session.commit()
+    return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
+                           scope="all")
+
+
+@bp.get("/export.csv")
+def export_csv():
+    user = policy.reader()
+    if Role.AUDITOR not in user.roles:
+        abort(404)
+    filters = _filters()
+    statement = _apply(select(AuditEntry), filters).order_by(AuditEntry.seq).limit(EXPORT_LIMIT)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for entry in db.session.scalars(statement):
+        count += 1
+        row = [getattr(entry, column) for column in CSV_COLUMNS]
+        row[1] = entry.occurred_at.isoformat()
+        # Neutralise spreadsheet formulas (CSV injection) in text a user could have influenced.
+        writer.writerow([("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
+    trail.record("audit.export", "audit_entry", count=count, format="csv",
+                 **{k: v for k, v in filters.items() if v})
+    db.session.commit()
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
+
+
+@bp.get("/our-content")
+def organisation_access():
+    """Who read, listed, downloaded or exported this organisation's content."""
+    user = policy.reader()
+    if Role.ORG_ADMIN not in user.roles:
+        abort(404)
+    filters = _filters()
+    filters["org"] = request.args.get("org", "").strip()
+    statement = _apply(select(AuditEntry).where(AuditEntry.object_org == user.organisation.slug,
+                                                AuditEntry.object_type.in_(("bulletin", "submission",
+                                                                            "deportee_notification",
+                                                                            "attachment"))), filters)
+    entries, next_before = _page(statement)
+    trail.record("audit.list", "audit_entry", count=len(entries), scope="own-content")
+    db.session.commit()
+    return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
+                           scope="own")

@@ -1,0 +1,162 @@
+"""The command line of CONTRACT.md: ``flask --app app orgs|users|tokens|demo|audit|jobs …``.
+
+Errors go to stderr with a non-zero exit and say what to fix (click.ClickException does both).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal import accounts
+from portal.accounts.models import ApiToken, User
+from portal.accounts.passwords import hash_password, password_problem
+from portal.accounts.service import API_SCOPES, validate_new_user
+from portal.audit import trail
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.organisations.service import validate_new_organisation
+from portal.types import utcnow
+from portal.vocabulary import Classification, Role
+
+orgs_cli = AppGroup("orgs", help="Manage organisations.")
+users_cli = AppGroup("users", help="Manage users.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+@orgs_cli.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organisation's full name.")
+@click.option("--kind", required=True, help="government, private or pacific.")
+@click.option("--sector", required=True, help="For example customs, banking, police.")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. NZ, WS.")
+def orgs_add(slug: str, name: str, kind: str, sector: str, country: str) -> None:
+    """Create an organisation."""
+    values, errors = validate_new_organisation(
+        {"slug": slug, "name": name, "kind": kind, "sector": sector, "country": country}
+    )
+    if errors:
+        _fail(_describe(errors))
+    org = Organisation(**values)
+    db.session.add(org)
+    db.session.flush()
+    trail.record("organisation.create", "organisation", org.id, org.slug, source_ip="cli", slug=org.slug)
+    db.session.commit()
+    click.echo(f"Created organisation {org.slug} ({org.name}).")
+
+
+@users_cli.command("add")
+@click.argument("email")
+@click.option("--org", "org_slug", required=True, help="Slug of the user's organisation.")
+@click.option("--role", "roles", multiple=True, help="A role; repeat for several.")
+@click.option("--clearance", required=True, help="UNCLASSIFIED, IN-CONFIDENCE, SENSITIVE or RESTRICTED.")
+@click.option("--password", default=None, help="A local password (at least 12 characters).")
+@click.option("--name", "display_name", default="", help="The person's name.")
+@click.option("--locale", default=None, help="Language code, e.g. en, mi, sm, to, fj, fr.")
+@click.option("--time-zone", default=None, help="IANA time zone, e.g. Pacific/Apia.")
+def users_add(email: str, org_slug: str, roles: tuple[str, ...], clearance: str, password: str | None,
+              display_name: str, locale: str | None, time_zone: str | None) -> None:
+    """Create an active user."""
+    settings = current_app.extensions["portal_settings"]
+    values, errors = validate_new_user({
+        "email": email, "org": org_slug, "roles": list(roles), "clearance": clearance,
+        "display_name": display_name, "locale": locale or settings.default_language,
+        "time_zone": time_zone or settings.default_time_zone,
+    })
+    if password is not None and (problem := password_problem(password)):
+        errors.setdefault("password", []).append(problem)
+    if errors:
+        _fail(_describe(errors))
+    user = User(**{k: v for k, v in values.items() if k != "roles"})
+    user.set_roles(values["roles"])
+    if password:
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.flush()
+    trail.record("user.create", "user", user.id, user.organisation.slug, source_ip="cli",
+                 email=user.email, roles=sorted(r.value for r in user.roles), clearance=user.clearance.label)
+    db.session.commit()
+    click.echo(f"Created user {user.email} in {user.organisation.slug}.")
+
+
+@tokens_cli.command("add")
+@click.argument("email")
+@click.option("--scope", "scopes", multiple=True, help="A scope; repeat for several. None: the user's rights.")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=90, show_default=True)
+@click.option("--name", default="command line", help="What the token is for.")
+def tokens_add(email: str, scopes: tuple[str, ...], expires_days: int, name: str) -> None:
+    """Print a new API token, alone, on stdout."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _fail(f"No user with e-mail {email!r}. Create one first with `flask --app app users add`.")
+    assert user is not None
+    if not user.is_active:
+        _fail(f"User {user.email} is not active; a token for them would not work.")
+    unknown = [s for s in scopes if s not in API_SCOPES]
+    if unknown:
+        _fail(f"Unknown scope(s) {', '.join(unknown)}: use one of {', '.join(API_SCOPES)}.")
+    token, clear = ApiToken.issue(user, name, list(scopes), utcnow() + dt.timedelta(days=expires_days))
+    db.session.add(token)
+    db.session.flush()
+    trail.record("token.create", "api_token", token.id, user.organisation.slug, actor=user, source_ip="cli",
+                 scopes=token.scopes, expires_at=token.expires_at)
+    db.session.commit()
+    click.echo(clear)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the audit trail is intact; 1, naming the first bad entry, otherwise."""
+    problem = trail.verify()
+    if problem is not None:
+        click.echo(f"Audit trail broken at {problem}.", err=True)
+        sys.exit(1)
+    count = db.session.scalar(select(db.func.count()).select_from(trail.AuditEntry))
+    click.echo(f"Audit trail intact: {count} entries.")
+
+
+@jobs_cli.command("run-once")
+def jobs_run_once() -> None:
+    """Run every due scheduled job once and exit."""
+    from portal.jobs import run_due_jobs
+
+    ran = run_due_jobs()
+    click.echo(f"Ran {len(ran)} due job(s)" + (": " + ", ".join(ran) if ran else "."))
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demonstration organisations, users and content (once)."""
+    from portal.demo.world import load_demo
+
+    if current_app.extensions["portal_settings"].production:
+        _fail("Refusing to load demonstration data in production.")
+    created = load_demo()
+    if created:
+        click.echo("Loaded the demonstration world. Accounts are listed in README.md.")
+    else:
+        click.echo("The demonstration world is already loaded.")
+
+
+def _describe(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(str(m) for m in messages)}" for field, messages in errors.items())
+
+
+def init_app(app: Flask) -> None:
+    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+__all__ = ["init_app", "accounts", "Classification", "Role"]

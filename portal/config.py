@@ -1,0 +1,220 @@
+"""Configuration: defaults from ``config/defaults.toml``, overridden by ``PORTAL_*`` variables.
+
+Parsed once at start-up into a frozen :class:`Settings`; nothing changes it afterwards. Bad
+values stop the portal with a message naming the variable. Production refuses to start without
+real secrets; development generates them into ``instance/secrets.toml`` on first run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = ROOT / "config" / "defaults.toml"
+ENV_PREFIX = "PORTAL_"
+#: Values that must never be accepted as a production secret.
+WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development", "default"})
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(SystemExit):
+    """A configuration value is missing or wrong; the message says which and how to fix it.
+
+    A ``SystemExit`` so that ``flask`` and servers stop with the message alone (exit status 1),
+    not a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Configuration error: {message}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    env: str
+    secret_key: str
+    audit_key: str
+    database_url: str
+    base_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_security: str
+    mail_from: str
+    session_idle_minutes: int
+    session_absolute_hours: int
+    login_max_failures: int
+    lockout_minutes: int
+    address_max_failures: int
+    address_window_minutes: int
+    proxy_hops: int
+    default_language: str
+    default_time_zone: str
+    languages: tuple[str, ...]
+    countries: tuple[str, ...]
+    sectors: Mapping[str, tuple[str, ...]]
+    typologies: tuple[tuple[str, str], ...]
+    instance_path: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_transport(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def all_sectors(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for values in self.sectors.values():
+            for value in values:
+                seen.setdefault(value, None)
+        return tuple(seen)
+
+
+def _coerce(name: str, value: Any, target: Any) -> Any:
+    """Convert an environment string (or a TOML value) to the type the field declares."""
+    try:
+        if target is int:
+            return int(value)
+        if target == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}.") from exc
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    instance_path: str | Path | None = None,
+) -> Settings:
+    """Read defaults, a ``PORTAL_CONFIG_FILE`` if given, ``PORTAL_*`` variables, then overrides."""
+    environ = os.environ if environ is None else environ
+    with DEFAULTS_FILE.open("rb") as fh:
+        raw: dict[str, Any] = tomllib.load(fh)
+    extra = environ.get(ENV_PREFIX + "CONFIG_FILE")
+    if extra:
+        try:
+            with open(extra, "rb") as fh:
+                raw.update(tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE {extra!r} cannot be read: {exc}") from exc
+
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    for name in fields:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ and name not in ("sectors", "instance_path"):
+            raw[name] = environ[env_name]
+    if overrides:
+        unknown = set(overrides) - set(fields)
+        if unknown:
+            raise ConfigError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raw.update(overrides)
+
+    instance = Path(instance_path or environ.get(ENV_PREFIX + "INSTANCE_PATH") or ROOT / "instance")
+    raw["instance_path"] = str(instance)
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        if name == "typologies":
+            values[name] = tuple((str(code), str(label)) for code, label in raw.get("typologies", []))
+            continue
+        if name == "sectors":
+            values[name] = MappingProxyType(
+                {kind: tuple(v) for kind, v in dict(raw.get("sectors", {})).items()}
+            )
+            continue
+        if name not in raw:
+            raise ConfigError(f"Setting {name!r} is missing from {DEFAULTS_FILE}.")
+        values[name] = _coerce(name, raw[name], field.type if field.type != "int" else int)
+
+    values["env"] = values["env"].strip().lower()
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{instance / 'portal.sqlite3'}"
+    values["base_url"] = values["base_url"].rstrip("/")
+    values["secret_key"], values["audit_key"] = _secrets(values, instance)
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def _secrets(values: dict[str, Any], instance: Path) -> tuple[str, str]:
+    """Production takes secrets from the environment only; development generates them once."""
+    secret, audit = values["secret_key"], values["audit_key"]
+    if values["env"] == "production":
+        for name, value in (("SECRET_KEY", secret), ("AUDIT_KEY", audit)):
+            if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"{ENV_PREFIX}{name} is missing, a default, or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters. Production will not start without a real "
+                    f"secret: generate one with `python -c 'import secrets; "
+                    f"print(secrets.token_urlsafe(48))'`."
+                )
+        return secret, audit
+    if secret and audit:
+        return secret, audit
+    path = instance / "secrets.toml"
+    stored: dict[str, Any] = {}
+    if path.exists():
+        with path.open("rb") as fh:
+            stored = tomllib.load(fh)
+    if not stored.get("secret_key") or not stored.get("audit_key"):
+        stored = {"secret_key": secrets.token_urlsafe(48), "audit_key": secrets.token_urlsafe(48)}
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("# Development secrets generated on first run. Never commit this file.\n")
+            for key, value in stored.items():
+                fh.write(f'{key} = "{value}"\n')
+    return secret or stored["secret_key"], audit or stored["audit_key"]
+
+
+def validate(settings: Settings) -> None:
+    """Fail loudly, naming the variable, on any value the portal cannot run with."""
+    problems: list[str] = []
+    if settings.env not in ("development", "production", "test"):
+        problems.append(f"{ENV_PREFIX}ENV must be development, production or test, not {settings.env!r}.")
+    try:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            problems.append(f"{ENV_PREFIX}DATABASE_URL must be an SQLite or PostgreSQL URL.")
+    except ArgumentError:
+        problems.append(f"{ENV_PREFIX}DATABASE_URL {settings.database_url!r} is not an SQLAlchemy URL.")
+    parsed = urlparse(settings.base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        problems.append(f"{ENV_PREFIX}BASE_URL must be an http(s) address, not {settings.base_url!r}.")
+    elif settings.production and parsed.scheme != "https":
+        problems.append(f"{ENV_PREFIX}BASE_URL must use https in production.")
+    if not 0 < settings.smtp_port < 65536:
+        problems.append(f"{ENV_PREFIX}SMTP_PORT must be between 1 and 65535.")
+    if settings.smtp_security not in ("none", "starttls", "tls"):
+        problems.append(f"{ENV_PREFIX}SMTP_SECURITY must be none, starttls or tls.")
+    for name in ("session_idle_minutes", "session_absolute_hours", "login_max_failures",
+                 "lockout_minutes", "address_max_failures", "address_window_minutes"):
+        if getattr(settings, name) < 1:
+            problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+    if settings.proxy_hops < 0:
+        problems.append(f"{ENV_PREFIX}PROXY_HOPS must be 0 or more.")
+    try:
+        ZoneInfo(settings.default_time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{ENV_PREFIX}DEFAULT_TIME_ZONE {settings.default_time_zone!r} is not an IANA time zone.")
+    if settings.default_language not in settings.languages:
+        problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
+    for code in settings.countries:
+        if len(code) != 2 or not code.isupper() or not code.isalpha():
+            problems.append(f"Country {code!r} is not an ISO 3166-1 alpha-2 code in upper case.")
+    if problems:
+        raise ConfigError("Configuration problems:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,179 @@
+"""``flask --app app demo load``: organisations, users of every role and clearance, and content.
+
+All people are fictional; e-mail addresses use the reserved ``.example`` domain. The pages show a
+"demonstration" banner while this data is loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.accounts.passwords import hash_password
+from portal.audit import trail
+from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.settings_store import get_setting, set_setting
+from portal.submissions.models import Submission
+from portal.types import utcnow
+from portal.vocabulary import Classification, Role
+
+#: The one password of every demonstration account (documented in README; demo only).
+DEMO_PASSWORD = "pacific-demo-2026"
+
+ORGANISATIONS = [
+    # slug, name, kind, sector, country
+    ("nz-customs", "New Zealand Customs Service", "government", "customs", "NZ"),
+    ("nz-police", "New Zealand Police", "government", "police", "NZ"),
+    ("nz-fiu", "Financial Intelligence Unit", "government", "fiu", "NZ"),
+    ("nz-corrections", "Department of Corrections", "government", "corrections", "NZ"),
+    ("nz-immigration", "Immigration New Zealand", "government", "immigration", "NZ"),
+    ("nz-tcu", "Transnational Crime Unit", "government", "police", "NZ"),
+    ("harbour-bank", "Harbour Bank", "private", "banking", "NZ"),
+    ("kowhai-bank", "Kōwhai Bank", "private", "banking", "NZ"),
+    ("southern-savings", "Southern Savings Bank", "private", "banking", "NZ"),
+    ("port-tamaki", "Port of Tāmaki", "private", "ports", "NZ"),
+    ("aotea-airport", "Aotea International Airport", "private", "airports", "NZ"),
+    ("moana-freight", "Moana Freight Forwarders", "private", "freight", "NZ"),
+    ("ws-police", "Samoa Police Service (demo)", "pacific", "police", "WS"),
+    ("to-police", "Tonga Police (demo)", "pacific", "police", "TO"),
+    ("fj-police", "Fiji Police Force (demo)", "pacific", "police", "FJ"),
+    ("ck-police", "Cook Islands Police Service (demo)", "pacific", "police", "CK"),
+    ("pacific-tcc", "Pacific Transnational Crime Coordination Centre (demo)", "pacific", "regional-centre", "WS"),
+]
+
+U, IC, S, R = (Classification.UNCLASSIFIED, Classification.IN_CONFIDENCE, Classification.SENSITIVE,
+               Classification.RESTRICTED)
+
+USERS = [
+    # email, name, org, roles, clearance, language, time zone
+    ("admin@portal.example", "Pita Rangi", "nz-customs", ["admin"], IC, "en", "Pacific/Auckland"),
+    ("auditor@portal.example", "Kiri Walker", "nz-customs", ["auditor"], IC, "en", "Pacific/Auckland"),
+    ("aroha.publisher@customs.example", "Aroha Ngata", "nz-customs", ["publisher"], R, "en", "Pacific/Auckland"),
+    ("wiremu.publisher@customs.example", "Wiremu Tane", "nz-customs", ["publisher"], R, "mi", "Pacific/Auckland"),
+    ("mere.analyst@customs.example", "Mere Hohaia", "nz-customs", ["analyst"], S, "en", "Pacific/Auckland"),
+    ("tama.admin@customs.example", "Tama Parata", "nz-customs", ["org-admin"], S, "en", "Pacific/Auckland"),
+    ("hemi.viewer@customs.example", "Hemi Kawa", "nz-customs", ["viewer"], IC, "en", "Pacific/Auckland"),
+    ("grace.publisher@police.example", "Grace Liu", "nz-police", ["publisher"], R, "en", "Pacific/Auckland"),
+    ("sam.analyst@police.example", "Sam Brown", "nz-police", ["analyst"], R, "en", "Pacific/Auckland"),
+    ("nadia.analyst@fiu.example", "Nadia Patel", "nz-fiu", ["analyst"], R, "en", "Pacific/Auckland"),
+    ("john.admin@fiu.example", "John Fraser", "nz-fiu", ["org-admin"], R, "en", "Pacific/Auckland"),
+    ("ruth.publisher@corrections.example", "Ruth Tupou", "nz-corrections", ["publisher"], S, "en", "Pacific/Auckland"),
+    ("leo.publisher@immigration.example", "Leo Faleafa", "nz-immigration", ["publisher"], S, "en", "Pacific/Auckland"),
+    ("ana.publisher@tcu.example", "Ana Sopoaga", "nz-tcu", ["publisher"], R, "en", "Pacific/Auckland"),
+    ("ben.risk@harbourbank.example", "Ben Carter", "harbour-bank", ["submitter"], IC, "en", "Pacific/Auckland"),
+    ("priya.publisher@harbourbank.example", "Priya Singh", "harbour-bank", ["publisher", "submitter"], IC, "en", "Pacific/Auckland"),
+    ("olivia.admin@harbourbank.example", "Olivia King", "harbour-bank", ["org-admin"], IC, "en", "Pacific/Auckland"),
+    ("tom.viewer@harbourbank.example", "Tom Wilson", "harbour-bank", ["viewer"], U, "en", "Pacific/Auckland"),
+    ("lucy.risk@kowhaibank.example", "Lucy Chen", "kowhai-bank", ["submitter"], IC, "en", "Pacific/Auckland"),
+    ("max.viewer@southernsavings.example", "Max Taylor", "southern-savings", ["viewer"], IC, "en", "Pacific/Auckland"),
+    ("rangi.security@porttamaki.example", "Rangi Moana", "port-tamaki", ["submitter", "viewer"], IC, "en", "Pacific/Auckland"),
+    ("emma.security@aotea-airport.example", "Emma Scott", "aotea-airport", ["submitter"], IC, "en", "Pacific/Auckland"),
+    ("david.compliance@moanafreight.example", "David Fa'amoe", "moana-freight", ["submitter"], U, "en", "Pacific/Auckland"),
+    ("sefo.officer@police.ws.example", "Sefo Lemalu", "ws-police", ["viewer"], S, "sm", "Pacific/Apia"),
+    ("malia.admin@police.ws.example", "Malia Tuiasosopo", "ws-police", ["org-admin"], S, "sm", "Pacific/Apia"),
+    ("sione.officer@police.to.example", "Sione Havili", "to-police", ["viewer"], S, "to", "Pacific/Tongatapu"),
+    ("litia.officer@police.fj.example", "Litia Naivalu", "fj-police", ["viewer"], S, "fj", "Pacific/Fiji"),
+    ("teina.officer@police.ck.example", "Teina Marsters", "ck-police", ["viewer"], IC, "en", "Pacific/Rarotonga"),
+    ("claire.analyst@pacifictcc.example", "Claire Dubois", "pacific-tcc", ["analyst"], S, "fr", "Pacific/Apia"),
+]
+
+
+def load_demo() -> bool:
+    """Create the demonstration world once. Returns False if it is already loaded."""
+    if get_setting("demo_loaded") == "yes":
+        return False
+    orgs: dict[str, Organisation] = {}
+    for slug, name, kind, sector, country in ORGANISATIONS:
+        org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+        if org is None:
+            org = Organisation(slug=slug, name=name, kind=kind, sector=sector, country=country)
+            db.session.add(org)
+        orgs[slug] = org
+    db.session.flush()
+    password_hash = hash_password(DEMO_PASSWORD)
+    users: dict[str, User] = {}
+    for email, name, slug, roles, clearance, language, zone in USERS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, display_name=name, organisation=orgs[slug], clearance=clearance,
+                        locale=language, time_zone=zone, password_hash=password_hash)
+            user.set_roles({Role(r) for r in roles})
+            db.session.add(user)
+        users[email] = user
+    db.session.flush()
+    _content(orgs, users)
+    set_setting("demo_loaded", "yes")
+    trail.record("demo.load", "portal", source_ip="cli", organisations=len(orgs), users=len(users))
+    db.session.commit()
+    return True
+
+
+def _bulletin(org: Organisation, author: User, title: str, summary: str, classification: Classification,
+              tlp: str, status: str, audience: dict[str, list[str]], days_ago: int) -> Bulletin:
+    published = utcnow() - dt.timedelta(days=days_ago)
+    bulletin = Bulletin(author_org=org, created_by_id=author.id, title=title, summary=summary,
+                        body_html=f"<p>{summary}</p>", classification=classification, tlp=tlp, status=status,
+                        published_at=published if status == "published" else None,
+                        expires_at=published + dt.timedelta(days=180))
+    for kind, values in audience.items():
+        for value in values:
+            bulletin.audience.append(BulletinAudience(kind=kind, value=value))
+    db.session.add(bulletin)
+    return bulletin
+
+
+def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
+    customs, police, bank = orgs["nz-customs"], orgs["nz-police"], orgs["harbour-bank"]
+    aroha = users["aroha.publisher@customs.example"]
+    _bulletin(customs, aroha, "Methamphetamine concealed in frozen-fish containers via transhipment",
+              "Reefer containers transhipped through a third port show altered seal numbers and weight "
+              "discrepancies. Check container weights against manifests on arrival.",
+              IC, "AMBER", "published",
+              {"sector": ["ports", "freight"], "org": ["nz-police"], "country": ["WS", "TO", "FJ"]}, 12)
+    _bulletin(customs, aroha, "Cash structuring below the reporting threshold at remittance agents",
+              "Deposits of NZD 9,000–9,900 across several branches on the same day, followed by "
+              "international transfers to newly opened accounts.", IC, "GREEN", "published",
+              {"sector": ["banking", "remittance"]}, 9)
+    _bulletin(police, users["grace.publisher@police.example"],
+              "Gang chapter establishing supply lines through Tongatapu",
+              "Deported members are re-establishing contacts; watch for small-parcel importations "
+              "addressed to newly registered businesses.", S, "AMBER+STRICT", "published",
+              {"org": ["to-police", "pacific-tcc", "nz-customs"]}, 6)
+    _bulletin(customs, aroha, "Suspected insider facilitating container release",
+              "A named individual is suspected of releasing containers before inspection. Named "
+              "recipients only.", S, "RED", "published",
+              {"user": ["rangi.security@porttamaki.example", "sam.analyst@police.example"]}, 3)
+    _bulletin(customs, aroha, "Illicit tobacco: under-declared cigarette consignments (draft)",
+              "Working draft, not yet published.", IC, "AMBER", "draft", {"sector": ["freight"]}, 1)
+    _bulletin(bank, users["priya.publisher@harbourbank.example"],
+              "Money-mule recruitment through social-media job advertisements",
+              "Young customers receiving and forwarding funds for 'payment processing' roles advertised "
+              "online. Accounts opened within the past 60 days.", U, "GREEN", "published",
+              {"org": ["nz-fiu", "nz-police"], "sector": ["banking"]}, 2)
+
+    def submission(ref: str, org: str, to: str, by: str, classification: Classification, narrative: str,
+                   days_ago: int) -> None:
+        db.session.add(Submission(reference=ref, submitting_org=orgs[org], recipient_org=orgs[to],
+                                  submitted_by_id=users[by].id, classification=classification,
+                                  narrative=narrative, submitted_at=utcnow() - dt.timedelta(days=days_ago)))
+
+    submission("SAR-2026-000001", "harbour-bank", "nz-fiu", "ben.risk@harbourbank.example", IC,
+               "Customer made eleven cash deposits just under NZD 10,000 in five days.", 8)
+    submission("SAR-2026-000002", "port-tamaki", "nz-customs", "rangi.security@porttamaki.example", IC,
+               "Container repeatedly re-booked to a different vessel at short notice.", 5)
+    submission("SAR-2026-000003", "kowhai-bank", "nz-fiu", "lucy.risk@kowhaibank.example", IC,
+               "Business account receiving many small transfers from unrelated individuals.", 2)
+
+    def notification(ref: str, issuer: str, country: str, recipients: list[str], days_ahead: int) -> None:
+        item = DeporteeNotification(reference=ref, issuing_org=orgs[issuer], destination_country=country,
+                                    classification=S, arrival_at=utcnow() + dt.timedelta(days=days_ahead))
+        for slug in recipients:
+            item.recipients.append(DeporteeNotificationRecipient(organisation=orgs[slug]))
+        db.session.add(item)
+
+    notification("DN-2026-000001", "nz-corrections", "WS", ["ws-police", "pacific-tcc"], 10)
+    notification("DN-2026-000002", "nz-immigration", "TO", ["to-police"], 4)

@@ -1,0 +1,1 @@
+"""Deportee notifications from New Zealand agencies to Pacific partners."""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, select
+
+from portal import policy
+from portal.extensions import db
+from portal.vocabulary import Role
+
+bp = Blueprint("home", __name__)
+
+
+def _count(statement) -> int:
+    return db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+
+
+@bp.get("/")
+def index():
+    """One page that adapts to the reader's roles; every count goes through the access policy."""
+    user = policy.reader()
+    roles = user.roles
+    counts = {
+        "bulletins": _count(policy.readable_bulletins(user)),
+        "deportee_notifications": _count(policy.readable_deportee_notifications(user)),
+    }
+    if roles & {Role.SUBMITTER, Role.ORG_ADMIN, Role.ANALYST}:
+        counts["submissions"] = _count(policy.readable_submissions(user))
+    recent = db.session.scalars(
+        policy.readable_bulletins(user).order_by(policy.Bulletin.id.desc()).limit(5)
+    ).all()
+    return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent)

@@ -1,0 +1,1 @@
+"""Organisations: government agencies, private partners and Pacific agencies."""

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.types import UTCDateTime, utcnow
+
+
+class Organisation(db.Model):
+    """A member of the portal: an agency or partner whose users share and receive content."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # OrganisationKind value
+    sector: Mapped[str] = mapped_column(String(40), index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"

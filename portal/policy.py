@@ -1,0 +1,165 @@
+"""Who may read what: the one place that decides, exactly as CONTRACT.md states.
+
+Each rule is written once as an SQLAlchemy criterion (``*_readable``) that any query — page,
+API, search, count, export, job — adds to its ``WHERE``. The per-object predicates
+(``can_read_*``) restate the same rule over loaded objects; ``tests/test_policy.py`` proves with
+Hypothesis that the two agree on random organisations, users and content.
+
+Anything a user may not read must be treated as absent: callers answer 404 and leave it out of
+lists and counts. ``admin`` and ``auditor`` get nothing here by virtue of their role.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+
+from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.submissions.models import Submission
+from portal.vocabulary import TLP, Classification, Role
+
+
+class Reader(Protocol):
+    """What the policy needs to know about a reader (a User, or a token acting for one)."""
+
+    id: int
+    email: str
+    organisation_id: int
+    clearance: Classification
+
+    @property
+    def organisation(self): ...  # noqa: E704  (slug, sector, country)
+
+    @property
+    def roles(self) -> frozenset[Role]: ...  # noqa: E704
+
+    @property
+    def is_active(self) -> bool: ...  # noqa: E704
+
+
+# --- Bulletins ------------------------------------------------------------------------------
+
+def bulletin_readable(reader: Reader) -> ColumnElement[bool]:
+    """SQL criterion: the reader may read the bulletin row."""
+    if not reader.is_active:
+        return false()
+    org = reader.organisation
+    in_audience = exists().where(
+        BulletinAudience.bulletin_id == Bulletin.id,
+        or_(
+            and_(BulletinAudience.kind == "org", BulletinAudience.value == org.slug),
+            and_(BulletinAudience.kind == "sector", BulletinAudience.value == org.sector),
+            and_(BulletinAudience.kind == "country", BulletinAudience.value == org.country),
+        ),
+    )
+    named_user = exists().where(
+        BulletinAudience.bulletin_id == Bulletin.id,
+        BulletinAudience.kind == "user",
+        BulletinAudience.value == reader.email.lower(),
+    )
+    return and_(
+        Bulletin.classification <= int(reader.clearance),
+        or_(
+            Bulletin.author_org_id == reader.organisation_id,
+            and_(
+                Bulletin.status == "published",
+                or_(
+                    and_(Bulletin.tlp != TLP.RED.value, in_audience),
+                    and_(Bulletin.tlp == TLP.RED.value, named_user),
+                ),
+            ),
+        ),
+    )
+
+
+def can_read_bulletin(reader: Reader, bulletin: Bulletin) -> bool:
+    if not reader.is_active or bulletin.classification > reader.clearance:
+        return False
+    if bulletin.author_org_id == reader.organisation_id:
+        return True
+    if bulletin.status != "published":
+        return False
+    org = reader.organisation
+    if bulletin.tlp == TLP.RED.value:
+        wanted = {("user", reader.email.lower())}
+    else:
+        wanted = {("org", org.slug), ("sector", org.sector), ("country", org.country)}
+    return any((a.kind, a.value) in wanted for a in bulletin.audience)
+
+
+def sees_bulletin_audience(reader: Reader, bulletin: Bulletin) -> bool:
+    """Only the author organisation sees who else a bulletin went to."""
+    return bulletin.author_org_id == reader.organisation_id
+
+
+# --- Suspicious-activity submissions ---------------------------------------------------------
+
+def submission_readable(reader: Reader) -> ColumnElement[bool]:
+    if not reader.is_active:
+        return false()
+    roles = reader.roles
+    branches = []
+    if roles & {Role.SUBMITTER, Role.ORG_ADMIN}:
+        branches.append(Submission.submitting_org_id == reader.organisation_id)
+    if Role.ANALYST in roles:
+        branches.append(Submission.recipient_org_id == reader.organisation_id)
+    if not branches:
+        return false()
+    return and_(Submission.classification <= int(reader.clearance), or_(*branches))
+
+
+def can_read_submission(reader: Reader, submission: Submission) -> bool:
+    if not reader.is_active or submission.classification > reader.clearance:
+        return False
+    roles = reader.roles
+    if submission.submitting_org_id == reader.organisation_id and roles & {Role.SUBMITTER, Role.ORG_ADMIN}:
+        return True
+    return submission.recipient_org_id == reader.organisation_id and Role.ANALYST in roles
+
+
+# --- Deportee notifications ----------------------------------------------------------------
+
+def deportee_notification_readable(reader: Reader) -> ColumnElement[bool]:
+    if not reader.is_active:
+        return false()
+    routed_to_reader = exists().where(
+        DeporteeNotificationRecipient.notification_id == DeporteeNotification.id,
+        DeporteeNotificationRecipient.organisation_id == reader.organisation_id,
+    )
+    return and_(
+        DeporteeNotification.classification <= int(reader.clearance),
+        or_(DeporteeNotification.issuing_org_id == reader.organisation_id, routed_to_reader),
+    )
+
+
+def can_read_deportee_notification(reader: Reader, notification: DeporteeNotification) -> bool:
+    if not reader.is_active or notification.classification > reader.clearance:
+        return False
+    if notification.issuing_org_id == reader.organisation_id:
+        return True
+    return any(r.organisation_id == reader.organisation_id for r in notification.recipients)
+
+
+# --- Helpers for views ------------------------------------------------------------------------
+
+def readable_bulletins(reader: Reader):
+    return select(Bulletin).where(bulletin_readable(reader))
+
+
+def readable_submissions(reader: Reader):
+    return select(Submission).where(submission_readable(reader))
+
+
+def readable_deportee_notifications(reader: Reader):
+    return select(DeporteeNotification).where(deportee_notification_readable(reader))
+
+
+def reader():
+    """The signed-in user or the token's user for this request (set by the default-deny gate)."""
+    from flask import abort, g
+
+    user = g.get("portal_user")
+    if user is None:
+        abort(401)
+    return user

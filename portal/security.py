@@ -1,0 +1,129 @@
+"""Default deny, security headers, and the loading of the signed-in user.
+
+Every endpoint needs an authenticated user unless it is in :data:`PUBLIC_ENDPOINTS`. Pages send
+an anonymous visitor to ``/login``; ``/api`` answers 401. Nobody has to remember a decorator.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.extensions import db, login_manager
+from portal.types import utcnow
+
+#: The only endpoints an anonymous visitor may reach. Keep this list short.
+PUBLIC_ENDPOINTS = frozenset({
+    "static",
+    "auth.login",
+    "auth.second_factor",
+    "auth.enrol_totp",
+    "health.healthz",
+    "health.readyz",
+})
+
+#: Public endpoints that are nonetheless part of the sign-in flow (they check their own state).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+])
+
+
+def is_api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit() or not nonce:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_nonce != nonce or not user.is_active:
+        return None
+    return user
+
+
+def _session_expired() -> bool:
+    """Idle and absolute session lifetimes, checked on every request."""
+    settings = current_app.extensions["portal_settings"]
+    now = utcnow().timestamp()
+    started = session.get("auth_at", 0)
+    seen = session.get("seen_at", 0)
+    if now - started > settings.session_absolute_hours * 3600:
+        return True
+    if now - seen > settings.session_idle_minutes * 60:
+        return True
+    session["seen_at"] = now
+    return False
+
+
+def gate() -> Any:
+    """before_request: refuse everything not allowlisted to anyone not signed in."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if is_api_request():
+        from portal.api.auth import authenticate_bearer
+
+        return authenticate_bearer()
+    if current_user.is_authenticated and not _session_expired():
+        g.portal_user = current_user._get_current_object()
+        return None
+    if current_user.is_authenticated:
+        logout_user()
+        session.clear()
+    if request.endpoint is None:  # unknown URL: still no hint to an anonymous visitor
+        return redirect(url_for("auth.login"))
+    next_path = request.full_path if request.method == "GET" else None
+    if next_path and next_path.endswith("?"):
+        next_path = next_path[:-1]
+    return redirect(url_for("auth.login", next=next_path) if next_path and next_path != "/" else url_for("auth.login"))
+
+
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+    if current_app.extensions["portal_settings"].secure_transport:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages and API answers carry content a shared computer must not keep.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["portal_settings"]
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-portal" if settings.secure_transport else "portal_session",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
+        REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
+    )
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    # Registered before CSRFProtect so an anonymous request is refused before anything else.
+    app.before_request(gate)
+    app.after_request(security_headers)
+
+
+def users_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))

@@ -1,0 +1,1 @@
+"""Suspicious-activity submissions from partners to agencies."""

@@ -1,0 +1,44 @@
+"""What every page's layout needs: the reader, their navigation, and the demonstration banner."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from flask_login import current_user
+
+from portal.i18n import lazy_gettext as _l
+from portal.settings_store import get_setting
+from portal.vocabulary import ROLE_LABELS, Role
+
+#: (endpoint, label, roles that see it; empty = everyone signed in)
+NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
+    ("home.index", _l("Home"), frozenset()),
+    ("bulletins.index", _l("Bulletins"), frozenset()),
+    ("submissions.index", _l("Reports"), frozenset({Role.SUBMITTER, Role.ORG_ADMIN, Role.ANALYST})),
+    ("deportees.index", _l("Deportee notifications"), frozenset()),
+    ("audit.index", _l("Audit trail"), frozenset({Role.AUDITOR})),
+    ("audit.organisation_access", _l("Access to our content"), frozenset({Role.ORG_ADMIN})),
+    ("admin.users", _l("Users"), frozenset({Role.ADMIN, Role.ORG_ADMIN})),
+    ("admin.organisations", _l("Organisations"), frozenset({Role.ADMIN})),
+)
+
+
+def navigation_for(user: Any) -> list[tuple[str, Any]]:
+    roles = user.roles
+    return [(endpoint, label) for endpoint, label, needed in NAVIGATION if not needed or roles & needed]
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def layout_context() -> dict[str, Any]:
+        if "demo_mode" not in g:
+            try:
+                g.demo_mode = get_setting("demo_loaded") == "yes"
+            except Exception:  # database not migrated yet: the page still renders
+                g.demo_mode = False
+        user = current_user if current_user.is_authenticated else None
+        return {
+            "demo_mode": g.demo_mode,
+            "navigation": navigation_for(user) if user else [],
+            "ROLE_LABELS": ROLE_LABELS,
+        }

@@ -1,0 +1,119 @@
+"""Message catalogues for every offered language: ``python -m portal.translate update|compile``.
+
+``pybabel init/update`` refuse languages without CLDR data (Samoan, Fijian, Bislama); Babel's
+catalogue API does not, so this small tool treats every language alike.
+
+- ``update``: extract the strings (babel.cfg) into ``translations/messages.pot`` and merge them
+  into each language's ``messages.po``, creating it if needed.
+- ``compile``: write each ``messages.mo`` (build products, not committed).
+- ``check``: exit 1 when the template or a catalogue is out of date with the code.
+"""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "translations"
+TEMPLATE = TRANSLATIONS / "messages.pot"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+#: Languages with a catalogue; English is the source language.
+CATALOGUE_LANGUAGES = ("mi", "sm", "to", "fj", "fr", "bi")
+
+
+def extract() -> Catalog:
+    with open(ROOT / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    catalog = Catalog(project="Partner Sharing Portal", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords={**KEYWORDS, "ngettext": (1, 2)},
+        comment_tags=("Translators:",), strip_comment_tags=True,
+    ):
+        catalog.add(message, None, [], auto_comments=comments, context=context)
+    return catalog
+
+
+def _po_bytes(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, omit_header=True, no_location=True, sort_output=True, width=100,
+             ignore_obsolete=True)
+    return buffer.getvalue()
+
+
+def _read(path: Path) -> Catalog:
+    with path.open("rb") as fh:
+        return read_po(fh, locale=None)
+
+
+def update() -> None:
+    template = extract()
+    TRANSLATIONS.mkdir(exist_ok=True)
+    TEMPLATE.write_bytes(_po_bytes(template))
+    for language in CATALOGUE_LANGUAGES:
+        path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        catalog = _read(path) if path.exists() else Catalog(charset="utf-8")
+        catalog.update(template, no_fuzzy_matching=True)
+        path.write_bytes(_po_bytes(catalog))
+        print(f"updated {path.relative_to(ROOT)}")
+
+
+def compile_all() -> None:
+    for language in CATALOGUE_LANGUAGES:
+        po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        catalog = _read(po)
+        with (po.with_suffix(".mo")).open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+
+
+def problems() -> list[str]:
+    """What is out of date: strings in the code missing from the template or a catalogue."""
+    found: list[str] = []
+    template = extract()
+    wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
+    if not TEMPLATE.exists():
+        return ["translations/messages.pot is missing: run `make strings`."]
+    current = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(TEMPLATE) if m.id}
+    if wanted != current:
+        missing, stale = sorted(wanted - current), sorted(current - wanted)
+        found.append(f"translations/messages.pot is out of date ({len(missing)} new, {len(stale)} gone; "
+                     f"e.g. {(missing or stale)[0]!r}): run `make strings`.")
+    for language in CATALOGUE_LANGUAGES:
+        path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+        if not path.exists():
+            found.append(f"{path.relative_to(ROOT)} is missing: run `make strings`.")
+            continue
+        have = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(path) if m.id}
+        if wanted - have:
+            found.append(f"{path.relative_to(ROOT)} lacks {len(wanted - have)} string(s): run `make strings`.")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else ""
+    if command == "update":
+        update()
+    elif command == "compile":
+        compile_all()
+    elif command == "check":
+        found = problems()
+        for line in found:
+            print(line, file=sys.stderr)
+        return 1 if found else 0
+    else:
+        print("usage: python -m portal.translate update|compile|check", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

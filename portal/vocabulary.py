@@ -1,0 +1,149 @@
+"""The contract's vocabulary: classifications, TLP, roles, organisation kinds, sectors, countries.
+
+Everything here is a closed list that input is checked against. Parsing functions raise
+``ValueError`` with a message a person can act on; callers turn that into a field error.
+"""
+from __future__ import annotations
+
+import enum
+
+from portal.i18n import lazy_gettext as _l
+
+
+class Classification(enum.IntEnum):
+    """NZ Government Security Classification System levels the portal is accredited for.
+
+    Stored as the integer rank so that "clearance >= classification" is a plain SQL comparison.
+    """
+
+    UNCLASSIFIED = 0
+    IN_CONFIDENCE = 1
+    SENSITIVE = 2
+    RESTRICTED = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", "-")
+
+    @classmethod
+    def parse(cls, value: object) -> "Classification":
+        if isinstance(value, Classification):
+            return value
+        text = str(value or "").strip().upper().replace("_", "-")
+        for level in cls:
+            if level.label == text:
+                return level
+        if text in ABOVE_ACCREDITATION:
+            raise ValueError(
+                f"{text} is above this portal's accreditation: it may hold nothing above "
+                f"RESTRICTED. Do not enter this material here."
+            )
+        raise ValueError(
+            f"Unknown classification {value!r}: use one of "
+            + ", ".join(level.label for level in cls)
+            + "."
+        )
+
+    @classmethod
+    def labels(cls) -> list[str]:
+        return [level.label for level in cls]
+
+
+#: Classifications that exist but that the portal must never store.
+ABOVE_ACCREDITATION = ("CONFIDENTIAL", "SECRET", "TOP SECRET", "TOP-SECRET")
+
+
+class TLP(str, enum.Enum):
+    """FIRST Traffic Light Protocol 2.0, least restrictive first."""
+
+    CLEAR = "CLEAR"
+    GREEN = "GREEN"
+    AMBER = "AMBER"
+    AMBER_STRICT = "AMBER+STRICT"
+    RED = "RED"
+
+    @property
+    def rank(self) -> int:
+        return list(TLP).index(self)
+
+    @classmethod
+    def parse(cls, value: object) -> "TLP":
+        text = str(value or "").strip().upper()
+        if text.startswith("TLP:"):
+            text = text[4:]
+        for tlp in cls:
+            if tlp.value == text:
+                return tlp
+        raise ValueError(
+            f"Unknown TLP {value!r}: use one of " + ", ".join(t.value for t in cls) + "."
+        )
+
+
+class Role(str, enum.Enum):
+    VIEWER = "viewer"
+    SUBMITTER = "submitter"
+    PUBLISHER = "publisher"
+    ANALYST = "analyst"
+    ORG_ADMIN = "org-admin"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse(cls, value: object) -> "Role":
+        text = str(value or "").strip().lower()
+        for role in cls:
+            if role.value == text:
+                return role
+        raise ValueError(
+            f"Unknown role {value!r}: use one of " + ", ".join(r.value for r in cls) + "."
+        )
+
+
+#: Roles whose holders must sign in with a second factor.
+ROLES_REQUIRING_TOTP = frozenset({Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN, Role.ADMIN})
+
+ROLE_LABELS = {
+    Role.VIEWER: _l("Viewer"),
+    Role.SUBMITTER: _l("Submitter"),
+    Role.PUBLISHER: _l("Publisher"),
+    Role.ANALYST: _l("Analyst"),
+    Role.ORG_ADMIN: _l("Organisation administrator"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.ADMIN: _l("Portal administrator"),
+}
+
+
+class OrganisationKind(str, enum.Enum):
+    GOVERNMENT = "government"
+    PRIVATE = "private"
+    PACIFIC = "pacific"
+
+    @classmethod
+    def parse(cls, value: object) -> "OrganisationKind":
+        text = str(value or "").strip().lower()
+        for kind in cls:
+            if kind.value == text:
+                return kind
+        raise ValueError(
+            f"Unknown organisation kind {value!r}: use one of "
+            + ", ".join(k.value for k in cls)
+            + "."
+        )
+
+
+#: ISO 3166-1 alpha-2 codes of the countries the portal serves (configurable in config/).
+DEFAULT_COUNTRIES = (
+    "NZ", "AU", "WS", "TO", "FJ", "CK", "NU", "VU", "PG", "SB", "KI", "TV", "NC", "PF",
+    "TK", "NR", "PW", "FM", "MH", "AS", "WF",
+)
+
+#: Pacific destination countries' local time zones, used to show arrival times.
+COUNTRY_TIME_ZONES = {
+    "NZ": "Pacific/Auckland", "AU": "Australia/Sydney", "WS": "Pacific/Apia",
+    "TO": "Pacific/Tongatapu", "FJ": "Pacific/Fiji", "CK": "Pacific/Rarotonga",
+    "NU": "Pacific/Niue", "VU": "Pacific/Efate", "PG": "Pacific/Port_Moresby",
+    "SB": "Pacific/Guadalcanal", "KI": "Pacific/Tarawa", "TV": "Pacific/Funafuti",
+    "NC": "Pacific/Noumea", "PF": "Pacific/Tahiti", "TK": "Pacific/Fakaofo",
+    "NR": "Pacific/Nauru", "PW": "Pacific/Palau", "FM": "Pacific/Pohnpei",
+    "MH": "Pacific/Majuro", "AS": "Pacific/Pago_Pago", "WF": "Pacific/Wallis",
+}
