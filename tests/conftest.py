@@ -6,6 +6,7 @@ a fresh copy (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for Postg
 """
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import re
@@ -18,6 +19,8 @@ import psycopg
 import pyotp
 import pytest
 from sqlalchemy.engine import make_url
+
+from flask.testing import FlaskClient
 
 from app import create_app
 from portal.accounts.models import User
@@ -121,9 +124,22 @@ def database_url(request: pytest.FixtureRequest, templates: dict[str, Any], tmp_
         drop_pg_database(server, name)
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server does.
+
+    The ``app`` fixture keeps an application context open so tests can use the database; Flask
+    would reuse it (and its ``g``) for every request. An empty ``contextvars`` context makes each
+    request push its own application context, ``g`` and database session.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     application = create_app(settings_for(database_url, tmp_path / "instance"))
+    application.test_client_class = IsolatedClient
     with application.app_context():
         yield application
         _db.session.remove()

@@ -1,0 +1,195 @@
+"""Local sign-in: Argon2id passwords, TOTP, lockout, throttling, cookies, CSRF, headers."""
+from __future__ import annotations
+
+import pyotp
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from tests.conftest import PASSWORD, csrf_from, next_code, sign_in
+
+
+def _post_login(client, email, password):
+    page = client.get("/login")
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def _actions(action):
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def test_password_hash_is_argon2id(world):
+    org = world.org("bank-a")
+    user = world.user("v@bank-a.example", org)
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_viewer_signs_in_with_password_and_reaches_home(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    response = sign_in(client, user)
+    assert response.headers["Location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200
+    body = home.get_data(as_text=True)
+    assert "Bank A" in body and "IN-CONFIDENCE" in body
+    assert _actions("auth.login.success") == 1
+
+
+def test_session_cookie_is_secure_httponly_samesite(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    response = sign_in(client, user)
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_wrong_password_fails_with_one_message_and_is_audited(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    wrong = _post_login(client, user.email, "not the password")
+    unknown = _post_login(client, "nobody@bank-a.example", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "do not match an active account"
+    assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+    assert _actions("auth.login.failure") == 2
+    assert client.get("/").status_code == 302
+
+
+def test_publisher_must_enrol_totp_before_signing_in(client, world):
+    user = world.user("p@customs.example", world.org("customs", "government", "customs"), ("publisher",),
+                      totp=False)
+    response = _post_login(client, user.email, PASSWORD)
+    assert response.headers["Location"].endswith("/login/enrol")
+    assert client.get("/").status_code == 302  # not signed in yet
+    page = client.get("/login/enrol").get_data(as_text=True)
+    assert "data:image/svg+xml;base64," in page
+    secret = page.split('<code class="secret">')[1].split("</code>")[0]
+    bad = client.post("/login/enrol", data={"code": "000000", "csrf_token": csrf_from(page)})
+    assert bad.status_code == 400
+    good = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
+    assert good.status_code == 302 and good.headers["Location"] == "/"
+    db.session.refresh(user)
+    assert user.totp_secret == secret
+    assert client.get("/").status_code == 200
+
+
+def test_enrolled_user_needs_a_valid_unused_code(client, world):
+    user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
+    response = _post_login(client, user.email, PASSWORD)
+    assert response.headers["Location"].endswith("/login/code")
+    page = client.get("/login/code").get_data(as_text=True)
+    wrong = client.post("/login/code", data={"code": "123456", "csrf_token": csrf_from(page)})
+    assert wrong.status_code == 401
+    assert client.get("/").status_code == 302
+    code = next_code(user)
+    ok = client.post("/login/code", data={"code": code, "csrf_token": csrf_from(page)})
+    assert ok.status_code == 302
+    assert client.get("/").status_code == 200
+    # The same code cannot be replayed in another sign-in.
+    other = client.application.test_client()
+    _post_login(other, user.email, PASSWORD)
+    page = other.get("/login/code").get_data(as_text=True)
+    replay = other.post("/login/code", data={"code": code, "csrf_token": csrf_from(page)})
+    assert replay.status_code == 401
+
+
+def test_lockout_after_repeated_failures_even_with_right_password(client, world, app):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    limit = app.extensions["portal_settings"].login_max_failures
+    for _ in range(limit):
+        _post_login(client, user.email, "wrong password here")
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    response = _post_login(client, user.email, PASSWORD)
+    assert response.status_code == 401
+    assert client.get("/").status_code == 302
+    reasons = db.session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "auth.login.failure")).all()
+    assert "account locked" in reasons
+
+
+def test_address_throttle(client, world, app):
+    world.user("v@bank-a.example", world.org("bank-a"))
+    limit = app.extensions["portal_settings"].address_max_failures
+    for i in range(limit):
+        _post_login(client, f"guess{i}@bank-a.example", "whatever password")
+    response = _post_login(client, "v@bank-a.example", PASSWORD)
+    assert response.status_code == 429
+
+
+def test_inactive_user_cannot_sign_in_and_loses_session(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    user.active = False
+    db.session.commit()
+    assert client.get("/").status_code == 302
+    assert _post_login(client, user.email, PASSWORD).status_code == 401
+
+
+def test_logout_needs_post_with_csrf(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    assert client.post("/logout").status_code == 400  # no CSRF token
+    assert client.get("/").status_code == 200
+    page = client.get("/").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+    assert _actions("auth.logout") == 1
+
+
+def test_login_form_requires_csrf(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_open_redirect_is_refused(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    page = client.get("/login?next=//evil.example/x").get_data(as_text=True)
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": "//evil.example/x",
+                                           "csrf_token": csrf_from(page)})
+    assert response.headers["Location"] == "/"
+
+
+def test_next_path_is_honoured(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    redirect = client.get("/bulletins")
+    assert redirect.headers["Location"] == "/login?next=/bulletins"
+    page = client.get(redirect.headers["Location"]).get_data(as_text=True)
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": "/bulletins",
+                                           "csrf_token": csrf_from(page)})
+    assert response.headers["Location"] == "/bulletins"
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz"])
+def test_security_headers(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_pages_have_no_inline_script_style_or_remote_assets(client, world):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    pages = [client.get("/login").get_data(as_text=True)]
+    sign_in(client, user)
+    for path in ("/", "/bulletins", "/profile", "/deportee-notifications"):
+        pages.append(client.get(path).get_data(as_text=True))
+    for html in pages:
+        assert "<script" not in html and "<style" not in html and " style=" not in html
+        assert " on" + "click=" not in html
+        assert "http://" not in html.replace('xmlns="http://', "") and "https://" not in html
+
+
+def test_session_idle_timeout(client, world, app):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.extensions["portal_settings"].session_idle_minutes * 60 + 5
+    assert client.get("/").status_code == 302

@@ -1,0 +1,245 @@
+"""The access policy: SQL criteria and per-object predicates agree; CONTRACT.md's rules hold."""
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from portal import policy
+from portal.accounts.models import ApiToken, User
+from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.submissions.models import Submission
+from portal.types import utcnow
+from portal.vocabulary import Classification, Role
+from tests.conftest import sign_in
+
+SECTORS = ("banking", "ports", "customs", "police")
+COUNTRIES = ("NZ", "WS", "TO")
+# Weighted towards the cases that decide most (published content, TLP:RED) so that small random
+# worlds exercise every branch of every rule.
+TLPS = ("RED", "AMBER", "RED", "GREEN", "CLEAR", "AMBER+STRICT")
+STATUSES = ("published", "draft", "published", "pending-review", "published", "withdrawn")
+N_ORGS, N_USERS = 4, 6
+
+levels = st.sampled_from(list(Classification))
+org_st = st.tuples(st.sampled_from(SECTORS), st.sampled_from(COUNTRIES))
+user_st = st.tuples(st.integers(0, N_ORGS - 1), st.sets(st.sampled_from(list(Role)), max_size=3), levels,
+                    st.booleans())
+audience_st = st.tuples(
+    st.sets(st.integers(0, N_ORGS - 1), max_size=3), st.sets(st.sampled_from(SECTORS), max_size=2),
+    st.sets(st.sampled_from(COUNTRIES), max_size=2), st.sets(st.integers(0, N_USERS - 1), max_size=3),
+)
+bulletin_st = st.tuples(st.integers(0, N_ORGS - 1), levels, st.sampled_from(TLPS), st.sampled_from(STATUSES),
+                        audience_st)
+submission_st = st.tuples(st.integers(0, N_ORGS - 1), st.integers(0, N_ORGS - 1), levels)
+notification_st = st.tuples(st.integers(0, N_ORGS - 1), st.sets(st.integers(0, N_ORGS - 1), max_size=3), levels)
+
+world_st = st.fixed_dictionaries({
+    "orgs": st.lists(org_st, min_size=N_ORGS, max_size=N_ORGS),
+    "users": st.lists(user_st, min_size=N_USERS, max_size=N_USERS),
+    "bulletins": st.lists(bulletin_st, min_size=1, max_size=10),
+    "submissions": st.lists(submission_st, max_size=6),
+    "notifications": st.lists(notification_st, max_size=5),
+})
+
+
+def _build(world: dict) -> tuple[list[User], dict[str, list]]:
+    orgs = [Organisation(slug=f"org-{i}", name=f"Org {i}", kind="private", sector=s, country=c)
+            for i, (s, c) in enumerate(world["orgs"])]
+    db.session.add_all(orgs)
+    users = []
+    for i, (org_index, roles, clearance, active) in enumerate(world["users"]):
+        user = User(email=f"user{i}@example.org", organisation=orgs[org_index], clearance=clearance, active=active)
+        user.set_roles(roles)
+        users.append(user)
+    db.session.add_all(users)
+    db.session.flush()
+    content: dict[str, list] = {"bulletins": [], "submissions": [], "notifications": []}
+    for author, level, tlp, status, (a_orgs, a_sectors, a_countries, a_users) in world["bulletins"]:
+        bulletin = Bulletin(author_org=orgs[author], title="t", classification=level, tlp=tlp, status=status)
+        bulletin.audience = (
+            [BulletinAudience(kind="org", value=f"org-{i}") for i in a_orgs]
+            + [BulletinAudience(kind="sector", value=s) for s in a_sectors]
+            + [BulletinAudience(kind="country", value=c) for c in a_countries]
+            + [BulletinAudience(kind="user", value=f"user{i}@example.org") for i in a_users]
+        )
+        content["bulletins"].append(bulletin)
+    for n, (sender, recipient, level) in enumerate(world["submissions"]):
+        content["submissions"].append(Submission(reference=f"SAR-2026-{n:06d}", submitting_org=orgs[sender],
+                                                 recipient_org=orgs[recipient], classification=level))
+    for n, (issuer, recipients, level) in enumerate(world["notifications"]):
+        item = DeporteeNotification(reference=f"DN-2026-{n:06d}", issuing_org=orgs[issuer],
+                                    destination_country="WS", classification=level)
+        item.recipients = [DeporteeNotificationRecipient(organisation=orgs[r]) for r in recipients]
+        content["notifications"].append(item)
+    for items in content.values():
+        db.session.add_all(items)
+    db.session.flush()
+    return users, content
+
+
+RULES = (
+    ("bulletins", Bulletin, policy.bulletin_readable, policy.can_read_bulletin),
+    ("submissions", Submission, policy.submission_readable, policy.can_read_submission),
+    ("notifications", DeporteeNotification, policy.deportee_notification_readable,
+     policy.can_read_deportee_notification),
+)
+
+
+def test_sql_criteria_and_predicates_agree(app):
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(world=world_st)
+    def check(world: dict) -> None:
+        try:
+            users, content = _build(world)
+            for user in users:
+                for key, model, criterion, predicate in RULES:
+                    in_sql = set(db.session.scalars(select(model.id).where(criterion(user))))
+                    in_python = {item.id for item in content[key] if predicate(user, item)}
+                    assert in_sql == in_python, (key, user.email)
+        finally:
+            db.session.rollback()
+
+    check()
+
+
+# --- CONTRACT.md's rules, case by case ---------------------------------------------------------
+
+def _bulletin(author, level="IN-CONFIDENCE", tlp="AMBER", status="published", **audience):
+    bulletin = Bulletin(author_org=author, title="Bulletin", classification=Classification.parse(level), tlp=tlp,
+                        status=status, published_at=utcnow())
+    for kind, values in audience.items():
+        for value in values:
+            bulletin.audience.append(BulletinAudience(kind=kind, value=value))
+    db.session.add(bulletin)
+    db.session.commit()
+    return bulletin
+
+
+def test_bulletin_rules(world):
+    customs = world.org("customs", "government", "customs")
+    bank = world.org("bank-a", "private", "banking")
+    other_bank = world.org("bank-b", "private", "banking")
+    port = world.org("port", "private", "ports")
+    ws = world.org("ws-police", "pacific", "police", "WS")
+    teller = world.user("t@bank-a.example", bank, clearance="IN-CONFIDENCE")
+    low = world.user("low@bank-a.example", bank, clearance="UNCLASSIFIED")
+    rival = world.user("r@bank-b.example", other_bank)
+    docker = world.user("d@port.example", port)
+    officer = world.user("o@ws.example", ws, clearance="SENSITIVE")
+
+    by_org = _bulletin(customs, org=["bank-a"])
+    by_sector = _bulletin(customs, sector=["banking"])
+    by_country = _bulletin(customs, level="SENSITIVE", country=["WS"])
+    red = _bulletin(customs, tlp="RED", org=["bank-a"], user=["d@port.example"])
+    draft = _bulletin(customs, status="draft", sector=["banking"])
+    withdrawn = _bulletin(customs, status="withdrawn", sector=["banking"])
+
+    assert policy.can_read_bulletin(teller, by_org) and not policy.can_read_bulletin(rival, by_org)
+    assert policy.can_read_bulletin(rival, by_sector) and not policy.can_read_bulletin(docker, by_sector)
+    assert not policy.can_read_bulletin(low, by_sector)  # clearance below classification
+    assert policy.can_read_bulletin(officer, by_country) and not policy.can_read_bulletin(teller, by_country)
+    # TLP:RED counts only named users, not the organisation in the audience.
+    assert policy.can_read_bulletin(docker, red) and not policy.can_read_bulletin(teller, red)
+    for unpublished in (draft, withdrawn):
+        assert not policy.can_read_bulletin(teller, unpublished)
+
+
+def test_admin_and_auditor_read_no_content_by_role(world):
+    customs = world.org("customs", "government", "customs")
+    bank = world.org("bank-a")
+    fiu = world.org("fiu", "government", "fiu")
+    admin = world.user("admin@portal.example", fiu, ("admin", "auditor"), clearance="RESTRICTED")
+    _bulletin(customs, org=["bank-a"])
+    db.session.add(Submission(reference="SAR-2026-000001", submitting_org=bank, recipient_org=customs,
+                              classification=Classification.UNCLASSIFIED))
+    db.session.commit()
+    for statement in (policy.readable_bulletins(admin), policy.readable_submissions(admin),
+                      policy.readable_deportee_notifications(admin)):
+        assert db.session.scalars(statement).all() == []
+
+
+def test_submission_rules(world):
+    bank = world.org("bank-a")
+    other = world.org("bank-b")
+    fiu = world.org("fiu", "government", "fiu")
+    police = world.org("police", "government", "police")
+    submission = Submission(reference="SAR-2026-000009", submitting_org=bank, recipient_org=fiu,
+                            classification=Classification.IN_CONFIDENCE)
+    db.session.add(submission)
+    db.session.commit()
+    allowed = [world.user("s@bank-a.example", bank, ("submitter",)),
+               world.user("oa@bank-a.example", bank, ("org-admin",)),
+               world.user("a@fiu.example", fiu, ("analyst",))]
+    refused = [world.user("v@bank-a.example", bank, ("viewer",)),
+               world.user("s@bank-b.example", other, ("submitter", "org-admin", "analyst")),
+               world.user("p@fiu.example", fiu, ("publisher", "submitter")),
+               world.user("a@police.example", police, ("analyst",)),
+               world.user("low@fiu.example", fiu, ("analyst",), clearance="UNCLASSIFIED")]
+    for user in allowed:
+        assert policy.can_read_submission(user, submission), user.email
+    for user in refused:
+        assert not policy.can_read_submission(user, submission), user.email
+
+
+def test_deportee_notification_rules(world):
+    corrections = world.org("corrections", "government", "corrections")
+    ws = world.org("ws-police", "pacific", "police", "WS")
+    to = world.org("to-police", "pacific", "police", "TO")
+    item = DeporteeNotification(reference="DN-2026-000001", issuing_org=corrections, destination_country="WS",
+                                classification=Classification.SENSITIVE)
+    item.recipients.append(DeporteeNotificationRecipient(organisation=ws))
+    db.session.add(item)
+    db.session.commit()
+    assert policy.can_read_deportee_notification(world.user("i@c.example", corrections, clearance="SENSITIVE"), item)
+    assert policy.can_read_deportee_notification(world.user("w@ws.example", ws, clearance="SENSITIVE"), item)
+    assert not policy.can_read_deportee_notification(world.user("t@to.example", to, clearance="RESTRICTED"), item)
+    assert not policy.can_read_deportee_notification(world.user("l@ws.example", ws, clearance="IN-CONFIDENCE"), item)
+
+
+def test_invisible_content_is_404_everywhere_and_absent_from_counts(app, client, world):
+    customs = world.org("customs", "government", "customs")
+    bank = world.org("bank-a")
+    world.org("bank-b")
+    fiu = world.org("fiu", "government", "fiu")
+    visible = _bulletin(customs, org=["bank-a"])
+    hidden = _bulletin(customs, org=["bank-b"])
+    hidden_sar = Submission(reference="SAR-2026-000042", submitting_org=world.org("port", sector="ports"),
+                            recipient_org=fiu, classification=Classification.UNCLASSIFIED)
+    db.session.add(hidden_sar)
+    db.session.commit()
+    user = world.user("s@bank-a.example", bank, ("submitter",))
+    sign_in(client, user)
+    assert client.get(f"/bulletins/{visible.id}").status_code == 200
+    assert client.get(f"/bulletins/{hidden.id}").status_code == 404
+    assert client.get(f"/bulletins/{hidden.id + 1000}").status_code == 404
+    assert client.get("/submissions/SAR-2026-000042").status_code == 404
+    listing = client.get("/bulletins").get_data(as_text=True)
+    assert f"/bulletins/{visible.id}" in listing and f"/bulletins/{hidden.id}" not in listing
+    home = client.get("/").get_data(as_text=True)
+    assert '<span class="card-number">1</span>' in home
+
+    token, clear = ApiToken.issue(user, "t", [], utcnow() + dt.timedelta(days=1))
+    db.session.add(token)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {clear}"}
+    assert client.get(f"/api/v1/bulletins/{hidden.id}", headers=headers).status_code == 404
+    assert client.get("/api/v1/submissions/SAR-2026-000042", headers=headers).status_code == 404
+    items = client.get("/api/v1/bulletins", headers=headers).get_json()["items"]
+    assert [b["id"] for b in items] == [visible.id]
+    assert items[0]["audience"] is None  # recipients never see the other members of an audience
+
+
+def test_policy_refuses_inactive_users(world):
+    customs = world.org("customs", "government", "customs")
+    bank = world.org("bank-a")
+    bulletin = _bulletin(customs, org=["bank-a"])
+    user = world.user("v@bank-a.example", bank, active=False)
+    assert not policy.can_read_bulletin(user, bulletin)
+    assert db.session.scalar(select(func.count()).select_from(
+        policy.readable_bulletins(user).subquery())) == 0
