@@ -28,6 +28,10 @@ def _filters() -> dict[str, str]:
     return {name: request.args.get(name, "").strip() for name in FILTERS}
 
 
+def _used(filters: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in filters.items() if value}
+
+
 def _local_midnight(value: str, days: int = 0) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(value)
@@ -70,7 +74,7 @@ def index():
         abort(404)
     filters = _filters()
     entries, next_before = _page(_apply(select(AuditEntry), filters))
-    trail.record("audit.list", "audit_entry", count=len(entries), **{k: v for k, v in filters.items() if v})
+    trail.record("audit.list", "audit_entry", count=len(entries), filters=_used(filters))
     db.session.commit()
     return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
                            scope="all")
@@ -93,8 +97,7 @@ def export_csv():
         row[1] = entry.occurred_at.isoformat()
         # Neutralise spreadsheet formulas (CSV injection) in text a user could have influenced.
         writer.writerow([("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
-    trail.record("audit.export", "audit_entry", count=count, format="csv",
-                 **{k: v for k, v in filters.items() if v})
+    trail.record("audit.export", "audit_entry", count=count, format="csv", filters=_used(filters))
     db.session.commit()
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
@@ -113,7 +116,7 @@ def organisation_access():
                                                                             "deportee_notification",
                                                                             "attachment"))), filters)
     entries, next_before = _page(statement)
-    trail.record("audit.list", "audit_entry", count=len(entries), scope="own-content")
+    trail.record("audit.list", "audit_entry", count=len(entries), scope="own-content", filters=_used(filters))
     db.session.commit()
     return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
                            scope="own")
