@@ -70,7 +70,7 @@ def test_user_changes_language_and_time_zone(client, world):
     db.session.refresh(user)
     assert (user.locale, user.time_zone) == ("to", "Pacific/Tongatapu")
     bad = client.post("/profile", data={"locale": "xx", "time_zone": "Mars/Base", "csrf_token": csrf_from(page)})
-    assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Not a valid choice" in bad.get_data(as_text=True)
     db.session.refresh(user)
     assert (user.locale, user.time_zone) == ("to", "Pacific/Tongatapu")
 

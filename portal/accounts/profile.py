@@ -38,7 +38,8 @@ def index():
         db.session.commit()
         flash(_("Your settings are saved."), "info")
         return redirect(url_for("profile.index"))
-    return render_template("profile/index.html", form=form, password_form=PasswordChangeForm(), user=user)
+    status = 400 if form.is_submitted() else 200
+    return render_template("profile/index.html", form=form, password_form=PasswordChangeForm(), user=user), status
 
 
 @bp.post("/password")

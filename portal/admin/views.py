@@ -21,6 +21,11 @@ from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Rol
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+def _status(form) -> int:
+    """A form sent back with problems is a 400, whichever check refused it."""
+    return 400 if form.is_submitted() else 200
+
+
 def _require(*roles: Role):
     user = policy.reader()
     if not user.has_role(*roles):
@@ -61,7 +66,7 @@ def new_organisation():
             db.session.commit()
             flash(_("Organisation %(name)s created.", name=org.name), "info")
             return redirect(url_for("admin.organisations"))
-    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=None), 400 if errors else 200
+    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=None), _status(form)
 
 
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
@@ -80,7 +85,7 @@ def edit_organisation(org_id: int):
             db.session.commit()
             flash(_("Organisation %(name)s saved.", name=org.name), "info")
             return redirect(url_for("admin.organisations"))
-    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=org), 400 if errors else 200
+    return render_template("admin/organisation_form.html", form=form, errors=errors, organisation=org), _status(form)
 
 
 # --- Users -----------------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def new_user():
             flash(_("User %(email)s created. They sign in through their organisation's identity provider, "
                     "or you can give them a password with the command line.", email=user.email), "info")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, errors=errors, subject=None), 400 if errors else 200
+    return render_template("admin/user_form.html", form=form, errors=errors, subject=None), _status(form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -176,4 +181,4 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(_("User %(email)s saved.", email=subject.email), "info")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, errors=errors, subject=subject), 400 if errors else 200
+    return render_template("admin/user_form.html", form=form, errors=errors, subject=subject), _status(form)

@@ -1,0 +1,109 @@
+"""Admin pages: admin manages everything; org-admin only its own users, never above its clearance."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.vocabulary import Classification, Role
+from tests.conftest import csrf_from, sign_in
+
+
+def _form(client, url, **data):
+    page = client.get(url)
+    assert page.status_code == 200, url
+    return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data})
+
+
+def _user_data(**overrides):
+    data = {"email": "new@bank.example", "display_name": "New Person", "roles": ["viewer"],
+            "clearance": "IN-CONFIDENCE", "locale": "en", "time_zone": "Pacific/Auckland", "active": "y"}
+    data.update(overrides)
+    return data
+
+
+def test_admin_creates_an_organisation_and_bad_input_changes_nothing(client, world):
+    admin = world.user("admin@portal.example", world.org("ops", "government", "customs"), ("admin",))
+    sign_in(client, admin)
+    bad = _form(client, "/admin/organisations/new", slug="Bad Slug", name="", kind="private", sector="banking",
+                country="NZ")
+    assert bad.status_code == 400 and "Please fix the following" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(Organisation).where(Organisation.slug == "bad slug")) is None
+    good = _form(client, "/admin/organisations/new", slug="tonga-customs", name="Tonga Customs",
+                 kind="pacific", sector="customs", country="TO")
+    assert good.status_code == 302
+    assert db.session.scalar(select(Organisation).where(Organisation.slug == "tonga-customs")).country == "TO"
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "organisation.create")) is not None
+
+
+def test_org_admin_manages_only_its_own_organisation(client, world):
+    bank = world.org("bank")
+    other = world.org("other-bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",), clearance="IN-CONFIDENCE")
+    mine = world.user("mine@bank.example", bank)
+    theirs = world.user("theirs@other.example", other)
+    sign_in(client, org_admin)
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "mine@bank.example" in listing and "theirs@other.example" not in listing
+    assert client.get(f"/admin/users/{theirs.id}").status_code == 404
+    assert client.get(f"/admin/users/{mine.id}").status_code == 200
+    assert client.get("/admin/organisations").status_code == 404
+
+
+def test_org_admin_cannot_grant_clearance_above_its_own_or_admin_roles(client, world):
+    bank = world.org("bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",), clearance="IN-CONFIDENCE")
+    sign_in(client, org_admin)
+    too_high = _form(client, "/admin/users/new", **_user_data(clearance="SENSITIVE", organisation=str(bank.id)))
+    assert too_high.status_code == 400
+    admin_role = _form(client, "/admin/users/new", **_user_data(roles=["admin"], organisation=str(bank.id)))
+    assert admin_role.status_code == 400
+    assert db.session.scalar(select(User).where(User.email == "new@bank.example")) is None
+    ok = _form(client, "/admin/users/new", **_user_data(roles=["viewer", "submitter"], organisation=str(bank.id)))
+    assert ok.status_code == 302
+    created = db.session.scalar(select(User).where(User.email == "new@bank.example"))
+    assert created.organisation_id == bank.id and created.roles == {Role.VIEWER, Role.SUBMITTER}
+
+
+def test_org_admin_cannot_create_users_in_another_organisation(client, world):
+    bank = world.org("bank")
+    other = world.org("other-bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",))
+    sign_in(client, org_admin)
+    response = _form(client, "/admin/users/new", **_user_data(organisation=str(other.id)))
+    assert response.status_code in (400, 404)
+    assert db.session.scalar(select(User).where(User.email == "new@bank.example")) is None
+
+
+def test_deactivating_a_user_ends_their_sessions(client, world, app):
+    bank = world.org("bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",))
+    target = world.user("t@bank.example", bank)
+    target_client = app.test_client()
+    sign_in(target_client, target)
+    assert target_client.get("/").status_code == 200
+    sign_in(client, org_admin)
+    # The active checkbox is absent from the post: the user is deactivated.
+    data = _user_data(display_name="T")
+    data.pop("active")
+    response = _form(client, f"/admin/users/{target.id}", **{k: v for k, v in data.items() if k != "email"})
+    assert response.status_code == 302
+    db.session.refresh(target)
+    assert not target.active
+    assert target_client.get("/").status_code == 302
+
+
+def test_admin_reads_no_content_by_role(client, world):
+    from portal.submissions.models import Submission
+
+    bank = world.org("bank")
+    fiu = world.org("fiu", "government", "fiu")
+    admin = world.user("admin@portal.example", fiu, ("admin",), clearance="RESTRICTED")
+    db.session.add(Submission(reference="SAR-2026-000001", submitting_org=bank, recipient_org=fiu,
+                              classification=Classification.UNCLASSIFIED))
+    db.session.commit()
+    sign_in(client, admin)
+    assert client.get("/submissions/SAR-2026-000001").status_code == 404
+    assert "SAR-2026-000001" not in client.get("/submissions").get_data(as_text=True)

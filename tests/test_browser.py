@@ -1,0 +1,74 @@
+"""The browser tier: Playwright drives Debian's Chromium against a live portal on loopback."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal.extensions import db
+from tests.conftest import PASSWORD, next_code
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.console_errors = errors  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_sign_in_with_password_and_totp_reaches_home(live_server, page, world):
+    org = world.org("nz-customs", "government", "customs", name="New Zealand Customs Service")
+    user = world.user("aroha@customs.example", org, ("publisher",), clearance="SENSITIVE", display_name="Aroha Ngata")
+    page.goto(live_server + "/")
+    assert page.url.startswith(live_server + "/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/login/code")
+    db.session.refresh(user)
+    page.get_by_label("Six-digit code from your authenticator app").fill(next_code(user))
+    page.keyboard.press("Enter")  # the form works from the keyboard alone
+    page.wait_for_url(live_server + "/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Kia ora, Aroha Ngata"
+    header = page.locator("header").inner_text()
+    assert "New Zealand Customs Service" in header and "SENSITIVE" in header
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    # No CSP violation or other script error on the way.
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+def test_skip_link_is_the_first_tab_stop(live_server, page):
+    page.goto(live_server + "/login")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to main content"
