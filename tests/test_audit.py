@@ -164,3 +164,15 @@ def test_org_admin_sees_who_accessed_its_content(client, world):
     page = admin_client.get("/audit/our-content").get_data(as_text=True)
     assert "v@bank-a.example" in page and f"bulletin {bulletin.id}" in page
     assert "bulletin 999" not in page
+
+
+def test_pages_that_list_or_show_are_audited(client, world):
+    bank = world.org("bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",))
+    other = world.user("v@bank.example", bank)
+    sign_in(client, org_admin)
+    client.get("/")
+    client.get("/admin/users")
+    client.get(f"/admin/users/{other.id}")
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions[-3:] == ["bulletin.list", "user.list", "user.read"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import policy
@@ -48,6 +48,8 @@ def _organisation_form(obj=None) -> OrganisationForm:
 def organisations():
     _require(Role.ADMIN)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
+    trail.record("organisation.list", "organisation", count=len(orgs))
+    db.session.commit()
     return render_template("admin/organisations.html", organisations=orgs)
 
 
@@ -120,6 +122,8 @@ def _user_form(manager: User, obj=None) -> UserForm:
 def users():
     manager = _require(Role.ADMIN, Role.ORG_ADMIN)
     rows = db.session.scalars(_manageable_users(manager)).all()
+    trail.record("user.list", "user", count=len(rows))
+    db.session.commit()
     return render_template("admin/users.html", users=rows)
 
 
@@ -157,6 +161,9 @@ def edit_user(user_id: int):
         abort(404)  # an org-admin cannot manage someone cleared above itself
     form = _user_form(manager, obj=subject)
     errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        trail.record("user.read", "user", subject.id, subject.organisation.slug)
+        db.session.commit()
     if form.validate_on_submit():
         values, errors = validate_user_fields(form.data, granter=manager)
         if Role.ADMIN not in manager.roles:

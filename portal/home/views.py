@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from portal import policy
+from portal.audit import trail
 from portal.extensions import db
 from portal.vocabulary import Role
 
@@ -28,4 +29,6 @@ def index():
     recent = db.session.scalars(
         policy.readable_bulletins(user).order_by(policy.Bulletin.id.desc()).limit(5)
     ).all()
+    trail.record("bulletin.list", "bulletin", count=len(recent), view="home")
+    db.session.commit()
     return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent)
