@@ -145,14 +145,25 @@ def to_local(value: dt.datetime, tz: ZoneInfo | None = None) -> dt.datetime:
 
 
 def format_datetime(value: dt.datetime | None, format: str = "medium", tz: str | None = None) -> str:
-    """A moment in the reader's time zone (or ``tz``), formatted for the reader's language."""
+    """A moment in the reader's time zone (or ``tz``), in the reader's language: the date, the time
+    to the minute, and the zone — its abbreviation (NZDT) or, where IANA has none (+13), its place."""
     if value is None:
         return ""
     zone_info = zone(tz) if tz else current_time_zone()
     local = to_local(value, zone_info)
     locale = formatting_locale(current_language())
-    text = babel_dates.format_datetime(local, format=format, tzinfo=zone_info, locale=locale)
-    return f"{text} {local.tzname()}"
+    date_text = babel_dates.format_date(local, format=format, locale=locale)
+    time_text = babel_dates.format_time(local, format="short", tzinfo=zone_info, locale=locale)
+    pattern = str(locale.datetime_formats.get(format, "{1} {0}"))
+    return f"{pattern.replace('{1}', date_text).replace('{0}', time_text)} {zone_label(local, zone_info)}"
+
+
+def zone_label(local: dt.datetime, zone_info: ZoneInfo) -> str:
+    abbreviation = local.tzname() or ""
+    if abbreviation[:1].isalpha():
+        return abbreviation
+    place = zone_info.key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"({place}, UTC{abbreviation})" if abbreviation else f"({place})"
 
 
 def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str:

@@ -64,7 +64,9 @@ def test_publisher_must_enrol_totp_before_signing_in(client, world):
     assert client.get("/").status_code == 302  # not signed in yet
     page = client.get("/login/enrol").get_data(as_text=True)
     assert "data:image/svg+xml;base64," in page
-    secret = page.split('<code class="secret">')[1].split("</code>")[0]
+    shown = page.split('<code class="secret">')[1].split("</code>")[0]
+    assert shown.count(" ") >= 7  # grouped in fours for typing
+    secret = shown.replace(" ", "")
     bad = client.post("/login/enrol", data={"code": "000000", "csrf_token": csrf_from(page)})
     assert bad.status_code == 400
     good = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
