@@ -6,19 +6,22 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast install translations strings check-strings browser clean
+.PHONY: run test test-fast lint install translations strings check-strings browser clean
 
 run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) translations browser
+test: $(STAMP) translations browser lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Everything but the browser tier, for a quick loop while developing.
 test-fast: $(STAMP) translations
 	$(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check --quiet app.py portal tests bench migrations
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -143,16 +143,41 @@ def can_read_deportee_notification(reader: Reader, notification: DeporteeNotific
 
 # --- Helpers for views ------------------------------------------------------------------------
 
+#: Each content type and its one rule.
+RULES = {
+    Bulletin: bulletin_readable,
+    Submission: submission_readable,
+    DeporteeNotification: deportee_notification_readable,
+}
+
+
+def readable(model: type, reader: Reader):
+    """``SELECT model WHERE <the reader may read it>``: start every content query here."""
+    return select(model).where(RULES[model](reader))
+
+
+def readable_or_404(model: type, reader: Reader, *criteria: ColumnElement[bool]):
+    """Load one object the reader may read, or answer 404 exactly as if it did not exist."""
+    from flask import abort
+
+    from portal.extensions import db
+
+    found = db.session.scalar(readable(model, reader).where(*criteria))
+    if found is None:
+        abort(404)
+    return found
+
+
 def readable_bulletins(reader: Reader):
-    return select(Bulletin).where(bulletin_readable(reader))
+    return readable(Bulletin, reader)
 
 
 def readable_submissions(reader: Reader):
-    return select(Submission).where(submission_readable(reader))
+    return readable(Submission, reader)
 
 
 def readable_deportee_notifications(reader: Reader):
-    return select(DeporteeNotification).where(deportee_notification_readable(reader))
+    return readable(DeporteeNotification, reader)
 
 
 def reader():

@@ -32,7 +32,7 @@ def extract() -> Catalog:
     with open(ROOT / "babel.cfg", encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
     catalog = Catalog(project="Partner Sharing Portal", charset="utf-8")
-    for filename, lineno, message, comments, context in extract_from_dir(
+    for _filename, _lineno, message, comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords={**KEYWORDS, "ngettext": (1, 2)},
         comment_tags=("Translators:",), strip_comment_tags=True,
     ):

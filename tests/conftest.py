@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,6 +29,9 @@ from portal.accounts.passwords import hash_password
 from portal.extensions import db as _db
 from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, Role
+
+# pgserver asks platformdirs for a runtime directory; give it one rather than a warning.
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
 
 BACKENDS = ("sqlite", "postgresql")
 TEST_SECRETS = {"secret_key": "t" * 48, "audit_key": "a" * 48}

@@ -26,7 +26,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return value
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise ApiError(400, "The cursor is not one this API gave out.", {"cursor": ["Invalid cursor."]})
+        raise ApiError(400, "The cursor is not one this API gave out.", {"cursor": ["Invalid cursor."]}) from None
 
 
 def read_limit() -> int:

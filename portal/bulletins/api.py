@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -52,9 +49,7 @@ def list_bulletins():
 def get_bulletin(bulletin_id: int):
     require_scope("bulletins:read")
     user = policy.reader()
-    bulletin = db.session.scalar(select(Bulletin).where(Bulletin.id == bulletin_id, policy.bulletin_readable(user)))
-    if bulletin is None:
-        raise ApiError(404)
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="api")
     db.session.commit()
     return bulletin_json(bulletin, user)

@@ -1,8 +1,7 @@
 """Bulletin pages. Authoring, review and feedback come with the bulletins feature."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
-from sqlalchemy import select
+from flask import Blueprint, render_template, request
 
 from portal import policy
 from portal.audit import trail
@@ -32,9 +31,7 @@ def index():
 @bp.get("/<int:bulletin_id>")
 def show(bulletin_id: int):
     user = policy.reader()
-    bulletin = db.session.scalar(select(Bulletin).where(Bulletin.id == bulletin_id, policy.bulletin_readable(user)))
-    if bulletin is None:
-        abort(404)
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug)
     db.session.commit()
     return render_template("bulletins/show.html", bulletin=bulletin,

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -43,12 +40,7 @@ def list_deportee_notifications():
 def get_deportee_notification(notification_id: int):
     require_scope("notifications:read")
     user = policy.reader()
-    notification = db.session.scalar(
-        select(DeporteeNotification).where(DeporteeNotification.id == notification_id,
-                                           policy.deportee_notification_readable(user))
-    )
-    if notification is None:
-        raise ApiError(404)
+    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
     trail.record("deportee_notification.read", "deportee_notification", notification.id,
                  notification.issuing_org.slug, via="api")
     db.session.commit()

@@ -1,8 +1,7 @@
 """Deportee notification pages. Issuing and receiving come with the deportees feature."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import select
+from flask import Blueprint, render_template
 
 from portal import policy
 from portal.audit import trail
@@ -27,12 +26,7 @@ def index():
 @bp.get("/<int:notification_id>")
 def show(notification_id: int):
     user = policy.reader()
-    notification = db.session.scalar(
-        select(DeporteeNotification).where(DeporteeNotification.id == notification_id,
-                                           policy.deportee_notification_readable(user))
-    )
-    if notification is None:
-        abort(404)
+    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
     trail.record("deportee_notification.read", "deportee_notification", notification.id,
                  notification.issuing_org.slug)
     db.session.commit()

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -41,11 +38,7 @@ def list_submissions():
 def get_submission(reference: str):
     require_scope("submissions:read")
     user = policy.reader()
-    submission = db.session.scalar(
-        select(Submission).where(Submission.reference == reference, policy.submission_readable(user))
-    )
-    if submission is None:
-        raise ApiError(404)
+    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug, via="api")
     db.session.commit()
     return submission_json(submission)

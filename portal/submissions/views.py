@@ -1,8 +1,7 @@
 """Suspicious-activity report pages. The composer and triage come with the submissions feature."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import select
+from flask import Blueprint, render_template
 
 from portal import policy
 from portal.audit import trail
@@ -26,11 +25,7 @@ def index():
 @bp.get("/<reference>")
 def show(reference: str):
     user = policy.reader()
-    submission = db.session.scalar(
-        select(Submission).where(Submission.reference == reference, policy.submission_readable(user))
-    )
-    if submission is None:
-        abort(404)
+    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug,
                  recipient=submission.recipient_org.slug)
     db.session.commit()
