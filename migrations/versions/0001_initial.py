@@ -4,7 +4,7 @@ The audit trail is append-only: triggers refuse UPDATE and DELETE on audit_entri
 SQLite and PostgreSQL. The chain head row (id 1) is seeded here.
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-26
 
 """
