@@ -31,7 +31,7 @@ from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, Role
 
 # pgserver asks platformdirs for a runtime directory; give it one rather than a warning.
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="portal-runtime-"))  # 0700, as required
 
 BACKENDS = ("sqlite", "postgresql")
 TEST_SECRETS = {"secret_key": "t" * 48, "audit_key": "a" * 48}
