@@ -6,18 +6,18 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast lint install translations strings check-strings browser clean
+.PHONY: run test test-fast lint install translations strings check-strings browser oidc-provider clean
 
 run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) translations browser lint
+test: $(STAMP) translations browser oidc-provider lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Everything but the browser tier, for a quick loop while developing.
-test-fast: $(STAMP) translations
+test-fast: $(STAMP) translations oidc-provider
 	$(BIN)/pytest -q -p no:cacheprovider -m "not browser"
 
 lint: $(STAMP)
@@ -51,6 +51,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The federated-login tests run a real OpenID provider (oidc-provider) on the machine's Node.js.
+oidc-provider: tests/oidc/node_modules/.installed
+
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

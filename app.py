@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=settings.secure_transport,
         TESTING=settings.env == "test",
         JSON_SORT_KEYS=False,
+        PORTAL_BASE_URL=settings.base_url,
     )
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
@@ -49,13 +50,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from portal.api import bp as api_bp
     from portal.audit.views import bp as audit_bp
     from portal.bulletins.views import bp as bulletins_bp
+    from portal.accounts.tokens import bp as tokens_bp
     from portal.deportees.views import bp as deportees_bp
+    from portal.federation.admin import bp as idp_admin_bp
+    from portal.federation.views import bp as federation_bp
     from portal.health import bp as health_bp
     from portal.home.views import bp as home_bp
     from portal.submissions.views import bp as submissions_bp
 
-    for blueprint in (health_bp, auth_bp, profile_bp, home_bp, admin_bp, audit_bp, bulletins_bp,
-                      submissions_bp, deportees_bp):
+    for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
+                      audit_bp, bulletins_bp, submissions_bp, deportees_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

@@ -29,6 +29,7 @@ tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+idps_cli = AppGroup("idps", help="OpenID Connect identity providers.")
 
 
 def _fail(message: str) -> None:
@@ -102,8 +103,8 @@ def tokens_add(email: str, scopes: tuple[str, ...], expires_days: int, name: str
     if user is None:
         _fail(f"No user with e-mail {email!r}. Create one first with `flask --app app users add`.")
     assert user is not None
-    if not user.is_active:
-        _fail(f"User {user.email} is not active; a token for them would not work.")
+    if not user.may_read:
+        _fail(f"User {user.email} is not active or awaits approval; a token for them would not work.")
     unknown = [s for s in scopes if s not in API_SCOPES]
     if unknown:
         _fail(f"Unknown scope(s) {', '.join(unknown)}: use one of {', '.join(API_SCOPES)}.")
@@ -114,6 +115,37 @@ def tokens_add(email: str, scopes: tuple[str, ...], expires_days: int, name: str
                  scopes=token.scopes, expires_at=token.expires_at)
     db.session.commit()
     click.echo(clear)
+
+
+@idps_cli.command("add")
+@click.argument("name")
+@click.option("--issuer", required=True, help="The provider's issuer URL (its discovery document is fetched).")
+@click.option("--client-id", required=True, help="The client ID the provider issued to the portal.")
+@click.option("--client-secret", required=True, help="The client secret the provider issued to the portal.")
+@click.option("--org", "org_slug", required=True, help="Slug of the organisation whose people sign in with it.")
+@click.option("--display-name", default="", help='Shown as "Sign in with …" (default: the organisation\'s name).')
+@click.option("--email-domain", "domains", multiple=True, help="Only e-mail addresses of this domain; repeatable.")
+def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slug: str, display_name: str,
+             domains: tuple[str, ...]) -> None:
+    """Register an OpenID Connect identity provider for an organisation."""
+    from portal.federation.models import IdentityProvider
+    from portal.federation.registration import apply, validate_provider
+
+    values, errors = validate_provider({"name": name, "issuer": issuer, "client_id": client_id,
+                                        "client_secret": client_secret, "org": org_slug,
+                                        "display_name": display_name, "email_domains": ",".join(domains)})
+    if errors:
+        _fail(_describe(errors))
+    provider = IdentityProvider()
+    apply(provider, values)
+    db.session.add(provider)
+    db.session.flush()
+    trail.record("identity_provider.create", "identity_provider", provider.id, org_slug, source_ip="cli",
+                 name=provider.name, issuer=provider.issuer)
+    db.session.commit()
+    base = current_app.extensions["portal_settings"].base_url
+    click.echo(f"Registered {provider.name} for {org_slug}. Give the provider this redirect URI: "
+               f"{base}/auth/oidc/{provider.name}/callback")
 
 
 @audit_cli.command("verify")
@@ -155,7 +187,7 @@ def _describe(errors: dict[str, list[str]]) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli):
+    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli):
         app.cli.add_command(group)
 
 

@@ -53,6 +53,9 @@ class Settings:
     mail_from: str
     session_idle_minutes: int
     session_absolute_hours: int
+    reauth_minutes: int
+    oidc_state_minutes: int
+    oidc_timeout_seconds: int
     login_max_failures: int
     lockout_minutes: int
     address_max_failures: int
@@ -201,7 +204,8 @@ def validate(settings: Settings) -> None:
         problems.append(f"{ENV_PREFIX}SMTP_PORT must be between 1 and 65535.")
     if settings.smtp_security not in ("none", "starttls", "tls"):
         problems.append(f"{ENV_PREFIX}SMTP_SECURITY must be none, starttls or tls.")
-    for name in ("session_idle_minutes", "session_absolute_hours", "login_max_failures",
+    for name in ("session_idle_minutes", "session_absolute_hours", "reauth_minutes", "oidc_state_minutes",
+                 "oidc_timeout_seconds", "login_max_failures",
                  "lockout_minutes", "address_max_failures", "address_window_minutes"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")

@@ -35,14 +35,14 @@ class Reader(Protocol):
     def roles(self) -> frozenset[Role]: ...  # noqa: E704
 
     @property
-    def is_active(self) -> bool: ...  # noqa: E704
+    def may_read(self) -> bool: ...  # noqa: E704  (active, approved, organisation active)
 
 
 # --- Bulletins ------------------------------------------------------------------------------
 
 def bulletin_readable(reader: Reader) -> ColumnElement[bool]:
     """SQL criterion: the reader may read the bulletin row."""
-    if not reader.is_active:
+    if not reader.may_read:
         return false()
     org = reader.organisation
     in_audience = exists().where(
@@ -74,7 +74,7 @@ def bulletin_readable(reader: Reader) -> ColumnElement[bool]:
 
 
 def can_read_bulletin(reader: Reader, bulletin: Bulletin) -> bool:
-    if not reader.is_active or bulletin.classification > reader.clearance:
+    if not reader.may_read or bulletin.classification > reader.clearance:
         return False
     if bulletin.author_org_id == reader.organisation_id:
         return True
@@ -96,7 +96,7 @@ def sees_bulletin_audience(reader: Reader, bulletin: Bulletin) -> bool:
 # --- Suspicious-activity submissions ---------------------------------------------------------
 
 def submission_readable(reader: Reader) -> ColumnElement[bool]:
-    if not reader.is_active:
+    if not reader.may_read:
         return false()
     roles = reader.roles
     branches = []
@@ -110,7 +110,7 @@ def submission_readable(reader: Reader) -> ColumnElement[bool]:
 
 
 def can_read_submission(reader: Reader, submission: Submission) -> bool:
-    if not reader.is_active or submission.classification > reader.clearance:
+    if not reader.may_read or submission.classification > reader.clearance:
         return False
     roles = reader.roles
     if submission.submitting_org_id == reader.organisation_id and roles & {Role.SUBMITTER, Role.ORG_ADMIN}:
@@ -121,7 +121,7 @@ def can_read_submission(reader: Reader, submission: Submission) -> bool:
 # --- Deportee notifications ----------------------------------------------------------------
 
 def deportee_notification_readable(reader: Reader) -> ColumnElement[bool]:
-    if not reader.is_active:
+    if not reader.may_read:
         return false()
     routed_to_reader = exists().where(
         DeporteeNotificationRecipient.notification_id == DeporteeNotification.id,
@@ -134,7 +134,7 @@ def deportee_notification_readable(reader: Reader) -> ColumnElement[bool]:
 
 
 def can_read_deportee_notification(reader: Reader, notification: DeporteeNotification) -> bool:
-    if not reader.is_active or notification.classification > reader.clearance:
+    if not reader.may_read or notification.classification > reader.clearance:
         return False
     if notification.issuing_org_id == reader.organisation_id:
         return True

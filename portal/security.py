@@ -24,7 +24,12 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.enrol_totp",
     "health.healthz",
     "health.readyz",
+    "federation.login",
+    "federation.callback",
 })
+
+#: All that a signed-in person awaiting approval may reach.
+PENDING_ENDPOINTS = frozenset({"auth.pending", "auth.logout", "auth.logout_get", "static"})
 
 #: Public endpoints that are nonetheless part of the sign-in flow (they check their own state).
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -79,7 +84,10 @@ def gate() -> Any:
 
         return authenticate_bearer()
     if current_user.is_authenticated and not _session_expired():
-        g.portal_user = current_user._get_current_object()
+        user = current_user._get_current_object()
+        if user.pending and request.endpoint not in PENDING_ENDPOINTS:
+            return redirect(url_for("auth.pending"))
+        g.portal_user = user
         return None
     if current_user.is_authenticated:
         logout_user()
@@ -93,7 +101,15 @@ def gate() -> Any:
 
 
 def security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = CONTENT_SECURITY_POLICY
+    if session.get("oidc") and response.mimetype == "text/html":
+        # The sign-out form is redirected to the identity provider (RP-initiated logout).
+        from portal.federation.views import logout_origin
+
+        origin = logout_origin()
+        if origin:
+            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -29,6 +29,7 @@ from portal.accounts.passwords import hash_password
 from portal.extensions import db as _db
 from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, Role
+from tests.idp import OpenIDProvider, free_port
 
 # pgserver asks platformdirs for a runtime directory; give it one rather than a warning.
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="portal-runtime-"))  # 0700, as required
@@ -42,6 +43,34 @@ _counter = itertools.count()
 def settings_for(url: str, instance: Path, **extra: Any) -> dict[str, Any]:
     return {"env": "test", "database_url": url, "instance_path": str(instance),
             "base_url": "http://localhost", **TEST_SECRETS, **extra}
+
+
+# --- A real OpenID Connect provider -----------------------------------------------------------
+
+#: The browser tier's live server listens here, so the provider can know its redirect URIs.
+BROWSER_PORT = free_port()
+IDP_NAMES = ("harbour", "trusted", "mitm")
+IDP_ACCOUNTS = {
+    "ben": {"claims": {"email": "ben@harbourbank.example", "email_verified": True, "name": "Ben Carter"}},
+    "newcomer": {"claims": {"email": "aroha.new@harbourbank.example", "email_verified": True, "name": "Aroha New"}},
+    "intruder": {"claims": {"email": "lucy@kowhaibank.example", "email_verified": True, "name": "Not Lucy"}},
+    "unverified": {"claims": {"email": "someone@harbourbank.example", "email_verified": False}},
+    "elsewhere": {"claims": {"email": "ben.private@mail.example", "email_verified": True}},
+    "trusted": {"claims": {"email": "tia@harbourbank.example", "email_verified": True, "name": "Tia",
+                           "portal_roles": ["publisher", "admin", "viewer"], "portal_clearance": "SENSITIVE"}},
+}
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OpenIDProvider]:
+    bases = ("http://localhost", f"http://127.0.0.1:{BROWSER_PORT}")
+    provider = OpenIDProvider(
+        IDP_ACCOUNTS,
+        redirect_uris=[f"{base}/auth/oidc/{name}/callback" for base in bases for name in IDP_NAMES],
+        post_logout_redirect_uris=[f"{base}/login" for base in bases],
+    )
+    yield provider
+    provider.stop()
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -141,8 +170,14 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    application = create_app(settings_for(database_url, tmp_path / "instance"))
+def base_url() -> str:
+    """PORTAL_BASE_URL for the app under test; the browser tier overrides it with its live address."""
+    return "http://localhost"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, base_url: str) -> Iterator[Any]:
+    application = create_app(settings_for(database_url, tmp_path / "instance", base_url=base_url))
     application.test_client_class = IsolatedClient
     with application.app_context():
         yield application
@@ -223,3 +258,18 @@ def sign_in(client: Any, user: User, password: str = PASSWORD) -> Any:
                                                      "csrf_token": csrf_from(page.get_data(as_text=True))})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def register_idp(provider: OpenIDProvider, org_slug: str, name: str = "harbour", **extra: Any) -> Any:
+    """Register the test provider for an organisation, as `idps add` does."""
+    from portal.federation.models import IdentityProvider
+    from portal.federation.registration import apply, validate_provider
+
+    values, errors = validate_provider({"name": name, "issuer": provider.issuer, "client_id": "portal",
+                                        "client_secret": "portal-test-client-secret", "org": org_slug, **extra})
+    assert not errors, errors
+    idp = IdentityProvider()
+    apply(idp, values)
+    _db.session.add(idp)
+    _db.session.commit()
+    return idp

@@ -1,6 +1,7 @@
 """The browser tier: Playwright drives Debian's Chromium against a live portal on loopback."""
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -9,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from portal.extensions import db
-from tests.conftest import PASSWORD, next_code
+from tests.conftest import BROWSER_PORT, PASSWORD, next_code, register_idp
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -19,8 +20,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
+def base_url() -> str:
+    return f"http://127.0.0.1:{BROWSER_PORT}"
+
+
+@pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # A fixed port: the test OpenID provider knows the redirect URIs under it.
+    server = make_server("127.0.0.1", BROWSER_PORT, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -36,6 +43,9 @@ def page() -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland")
+        # Nothing leaves the machine: refuse at once anything not on loopback (the test provider's
+        # pages import a web font, which would otherwise hang until a timeout).
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/])"), lambda route: route.abort())
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -70,3 +80,25 @@ def test_sign_in_with_password_and_totp_reaches_home(live_server, page, world):
     assert page.evaluate("document.activeElement.id") == "main"
     # No CSP violation or other script error on the way.
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+def test_federated_sign_in_and_rp_initiated_logout(live_server, page, world, oidc_provider):
+    harbour = world.org("harbour-bank", name="Harbour Bank")
+    world.user("ben@harbourbank.example", harbour, ("submitter",), display_name="Ben Carter")
+    register_idp(oidc_provider, "harbour-bank")
+    page.goto(live_server + "/login")
+    page.get_by_role("link", name="Sign in with Harbour Bank").click()
+    page.wait_for_url(oidc_provider.issuer + "/interaction/**")
+    page.fill("input[name=login]", "ben")
+    page.fill("input[name=password]", "any password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Authorize")
+    page.click("button[type=submit]")  # consent
+    page.wait_for_url(live_server + "/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Kia ora, Ben Carter"
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(oidc_provider.issuer + "/session/end**")
+    page.click("button[autofocus]")  # the provider asks: sign out there too? Yes.
+    page.wait_for_url(live_server + "/login**")
+    page.goto(live_server + "/")
+    assert page.url.startswith(live_server + "/login")

@@ -22,7 +22,7 @@ def _url(rule: Rule) -> str:
 
 def test_allowlist_is_short_and_explicit():
     assert PUBLIC_ENDPOINTS == {"static", "auth.login", "auth.second_factor", "auth.enrol_totp",
-                                "health.healthz", "health.readyz"}
+                                "health.healthz", "health.readyz", "federation.login", "federation.callback"}
 
 
 def test_every_other_endpoint_refuses_anonymous(app, client):

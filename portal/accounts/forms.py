@@ -33,3 +33,11 @@ class PasswordChangeForm(FlaskForm):
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)],
                                  render_kw={"autocomplete": "new-password"})
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password", "autofocus": True})
+    code = StringField(_l("Six-digit code from your authenticator app"),
+                       validators=[DataRequired(), Length(min=6, max=8)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})

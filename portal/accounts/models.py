@@ -5,7 +5,7 @@ import hashlib
 import json
 import secrets
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -34,6 +34,8 @@ class User(db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="Pacific/Auckland")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Created by a first federated sign-in; sees only "waiting for approval" until an admin approves.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The last TOTP time step accepted, so that a code cannot be used twice.
@@ -62,6 +64,11 @@ class User(db.Model):
     @property
     def is_anonymous(self) -> bool:
         return False
+
+    @property
+    def may_read(self) -> bool:
+        """Active, approved, and in an active organisation: the access policy's precondition."""
+        return self.is_active and not self.pending
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"

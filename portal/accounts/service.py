@@ -149,6 +149,10 @@ def check_password(email: str, password: str, source_ip: str) -> SignInResult:
     return SignInResult(SignIn.OK, user)
 
 
+def verify_password_for(user: User, password: str) -> bool:
+    return verify_password(user.password_hash, password)
+
+
 def record_sign_in(user: User, method: str) -> None:
     user.failed_logins = 0
     user.locked_until = None

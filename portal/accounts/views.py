@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
 
-from portal.accounts import service
-from portal.accounts.forms import CodeForm, LoginForm
+from portal.accounts import service, session_auth
+from portal.accounts.forms import CodeForm, LoginForm, ReauthForm
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
@@ -28,18 +27,6 @@ def safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
-
-
-def _start_session(user: User, method: str, next_path: str | None) -> Any:
-    session.clear()  # no fixation: a fresh session for the signed-in user
-    login_user(user)
-    now = utcnow().timestamp()
-    session["auth_at"] = now
-    session["seen_at"] = now
-    session["auth_method"] = method
-    session.permanent = True
-    service.record_sign_in(user, method)
-    return redirect(safe_next(next_path) or url_for("home.index"))
 
 
 def _pending_user() -> User | None:
@@ -74,7 +61,7 @@ def login():
                 return redirect(url_for("auth.second_factor"))
             if user.requires_totp:
                 return redirect(url_for("auth.enrol_totp"))
-            return _start_session(user, "password", safe_next(form.next.data))
+            return session_auth.start_session(user, "password", safe_next(form.next.data))
         if result.outcome is service.SignIn.THROTTLED:
             flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
             status = 429
@@ -85,7 +72,9 @@ def login():
             status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    from portal.federation.views import providers_for_login_page
+
+    return render_template("auth/login.html", form=form, providers=providers_for_login_page()), status
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -101,7 +90,7 @@ def second_factor():
             flash(_("The account is temporarily locked after repeated failures. Try again later."), "error")
             return redirect(url_for("auth.login"))
         if service.verify_totp(user, user.totp_secret, form.code.data or ""):
-            return _start_session(user, "password+totp", session["pending_auth"].get("next"))
+            return session_auth.start_session(user, "password+totp", session["pending_auth"].get("next"))
         service.record_second_factor_failure(user)
         flash(_("That code is not right. Codes change every 30 seconds and each works once."), "error")
         status = 401
@@ -131,7 +120,7 @@ def enrol_totp():
             trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug, actor=user)
             db.session.commit()
             session.pop("enrol_secret", None)
-            return _start_session(user, "password+totp", session["pending_auth"].get("next"))
+            return session_auth.start_session(user, "password+totp", session["pending_auth"].get("next"))
         service.record_second_factor_failure(user)
         flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
         status = 400
@@ -142,12 +131,20 @@ def enrol_totp():
 
 @bp.post("/logout")
 def logout():
+    """Sign out here and, for a federated session, at the identity provider too (RP-initiated)."""
+    from portal.federation.views import logout_url
+
+    provider_logout = None
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        trail.record("auth.logout", "user", user.id, user.organisation.slug, actor=user)
+        provider_logout = logout_url(current_app.extensions["portal_settings"].base_url + url_for("auth.login"))
+        trail.record("auth.logout", "user", user.id, user.organisation.slug, actor=user,
+                     provider_logout=bool(provider_logout))
         db.session.commit()
     logout_user()
     session.clear()
+    if provider_logout:
+        return redirect(provider_logout)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -158,3 +155,36 @@ def logout_get():
     if not current_user.is_authenticated:
         abort(404)
     return render_template("auth/logout.html")
+
+
+@bp.get("/waiting")
+def pending():
+    """All a person awaiting approval can see."""
+    if not current_user.pending:
+        return redirect(url_for("home.index"))
+    return render_template("auth/pending.html")
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+def reauth():
+    """Confirm it is still you (password and code) before a sensitive action."""
+    user = current_user._get_current_object()
+    if session.get("auth_method", "").startswith("oidc:"):
+        return session_auth.reauth_redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    form = ReauthForm()
+    if not user.totp_secret:
+        del form.code
+    status = 200
+    if form.validate_on_submit():
+        ok = service.verify_password_for(user, form.password.data or "")
+        if ok and user.totp_secret:
+            ok = service.verify_totp(user, user.totp_secret, form.code.data or "")
+        if ok:
+            session_auth.mark_reauthenticated(user, "password+totp" if user.totp_secret else "password")
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+        service.record_second_factor_failure(user)
+        flash(_("That did not match. Check your password and the newest code, and try again."), "error")
+        status = 401
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/reauth.html", form=form), status

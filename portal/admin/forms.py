@@ -32,3 +32,4 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Language"))
     time_zone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
     active = BooleanField(_l("Active"), default=True)
+    approve = BooleanField(_l("Approve: this person may use the portal with the roles and clearance above"))

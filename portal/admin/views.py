@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal import policy
 from portal.accounts.models import User
+from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
@@ -54,6 +55,7 @@ def organisations():
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
+@recent_auth_required
 def new_organisation():
     _require(Role.ADMIN)
     form = _organisation_form()
@@ -72,6 +74,7 @@ def new_organisation():
 
 
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+@recent_auth_required
 def edit_organisation(org_id: int):
     _require(Role.ADMIN)
     org = db.get_or_404(Organisation, org_id)
@@ -128,6 +131,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@recent_auth_required
 def new_user():
     manager = _require(Role.ADMIN, Role.ORG_ADMIN)
     form = _user_form(manager)
@@ -152,6 +156,7 @@ def new_user():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@recent_auth_required
 def edit_user(user_id: int):
     manager = _require(Role.ADMIN, Role.ORG_ADMIN)
     subject = db.session.scalar(_manageable_users(manager).where(User.id == user_id))
@@ -182,6 +187,10 @@ def edit_user(user_id: int):
             if subject.active and not form.active.data:
                 subject.session_nonce = secrets.token_hex(16)  # end their sessions now
             subject.active = bool(form.active.data)
+            if subject.pending and form.approve.data:
+                subject.pending = False
+                trail.record("user.approve", "user", subject.id, subject.organisation.slug,
+                             roles=sorted(r.value for r in subject.roles), clearance=subject.clearance.label)
             trail.record("user.update", "user", subject.id, subject.organisation.slug, before=before,
                          after={"roles": sorted(r.value for r in subject.roles),
                                 "clearance": subject.clearance.label, "active": subject.active})

@@ -24,7 +24,7 @@ def authenticate_bearer():
         return api_error(401)
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
     now = utcnow()
-    if token is None or not token.usable(now) or not token.user.is_active:
+    if token is None or not token.usable(now) or not token.user.may_read:
         return api_error(401, message="The bearer token is unknown, expired, revoked, or its user is inactive.")
     if token.allowed_networks and not _address_allowed(token.allowed_networks, request.remote_addr or ""):
         return api_error(401, message="The bearer token may not be used from this address.")

@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 
 from portal import policy
 from portal.audit import trail
+from portal.accounts.session_auth import recent_auth_required
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.i18n import current_time_zone
@@ -81,6 +82,7 @@ def index():
 
 
 @bp.get("/export.csv")
+@recent_auth_required
 def export_csv():
     user = policy.reader()
     if Role.AUDITOR not in user.roles:

@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from portal import policy
+from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
 from portal.vocabulary import Role
@@ -29,6 +30,14 @@ def index():
     recent = db.session.scalars(
         policy.readable_bulletins(user).order_by(policy.Bulletin.id.desc()).limit(5)
     ).all()
+    waiting = 0
+    if roles & {Role.ORG_ADMIN, Role.ADMIN}:
+        # In-portal notice of people awaiting approval (by e-mail once notifications land).
+        waiting_q = select(func.count()).select_from(User).where(User.pending.is_(True), User.active.is_(True))
+        if Role.ADMIN not in roles:
+            waiting_q = waiting_q.where(User.organisation_id == user.organisation_id)
+        waiting = db.session.scalar(waiting_q) or 0
     trail.record("bulletin.list", "bulletin", count=len(recent), view="home")
     db.session.commit()
-    return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent)
+    return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
+                           waiting=waiting)

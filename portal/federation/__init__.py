@@ -1,0 +1,1 @@
+"""Federated sign-in: each partner organisation's own OpenID Connect identity provider."""
