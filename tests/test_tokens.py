@@ -84,6 +84,24 @@ def test_api_use_is_audited_with_the_token(client, world):
     assert f'"token": {token.id}' in entry.details
 
 
+def test_every_use_and_every_refusal_is_audited(client, world):
+    from portal.types import utcnow
+
+    user = world.user("s@bank.example", world.org("bank"))
+    token, clear = ApiToken.issue(user, "t", [], None)
+    db.session.add(token)
+    db.session.commit()
+    client.get("/api/v1/me", headers={"Authorization": f"Bearer {clear}"})
+    client.get("/api/v1/me", headers={"Authorization": "Bearer psp_guess"})
+    token.revoked_at = utcnow()
+    db.session.commit()
+    client.get("/api/v1/me", headers={"Authorization": f"Bearer {clear}"})
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [(e.action, e.reason) for e in entries] == [
+        ("api.call", ""), ("api.auth.failure", "unknown"), ("api.auth.failure", "expired, revoked or user inactive")]
+    assert f'"token": {token.id}' in entries[0].details and entries[2].object_id == str(token.id)
+
+
 def test_pending_user_gets_no_token(app, world):
     user = world.user("p@bank.example", world.org("bank"), pending=True)
     token, clear = ApiToken.issue(user, "t", [], None)

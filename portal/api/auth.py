@@ -25,8 +25,10 @@ def authenticate_bearer():
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
     now = utcnow()
     if token is None or not token.usable(now) or not token.user.may_read:
+        _refused(token, "unknown" if token is None else "expired, revoked or user inactive")
         return api_error(401, message="The bearer token is unknown, expired, revoked, or its user is inactive.")
     if token.allowed_networks and not _address_allowed(token.allowed_networks, request.remote_addr or ""):
+        _refused(token, "address not allowed")
         return api_error(401, message="The bearer token may not be used from this address.")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
@@ -34,6 +36,25 @@ def authenticate_bearer():
     g.portal_user = token.user
     g.api_token = token
     return None
+
+
+def _refused(token: ApiToken | None, reason: str) -> None:
+    from portal.audit import trail
+
+    trail.record("api.auth.failure", "api_token", token.id if token else "",
+                 token.user.organisation.slug if token else "", reason=reason,
+                 actor_email=token.user.email if token else "", method=request.method, path=request.path)
+    db.session.commit()
+
+
+def record_unaudited_use(response):
+    """after_request for /api: a token's use that no view recorded is recorded here."""
+    from portal.audit import trail
+
+    if g.get("api_token") is not None and not g.get("_audited"):
+        trail.record("api.call", "api", request.path[:64], method=request.method, status=response.status_code)
+        db.session.commit()
+    return response
 
 
 def _address_allowed(networks: str, address: str) -> bool:

@@ -85,8 +85,10 @@ def record(
         email = actor_email
     if source_ip is None:
         source_ip = request.remote_addr or "" if has_request_context() else "cli"
-    if has_request_context() and g.get("api_token") is not None:
-        details.setdefault("token", g.api_token.id)  # every use of a token is attributable to it
+    if has_request_context():
+        g._audited = True
+        if g.get("api_token") is not None:
+            details.setdefault("token", g.api_token.id)  # every use of a token is attributable to it
 
     db.session.execute(
         update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=AuditChainHead.seq + 1)
