@@ -55,14 +55,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from portal.federation.admin import bp as idp_admin_bp
     from portal.federation.views import bp as federation_bp
     from portal.health import bp as health_bp
+    from portal.notifications import views as notifications
     from portal.home.views import bp as home_bp
     from portal.submissions.views import bp as submissions_bp
 
     for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
-                      audit_bp, bulletins_bp, submissions_bp, deportees_bp):
+                      audit_bp, bulletins_bp, submissions_bp, deportees_bp, notifications.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    notifications.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     from portal.templating import init_app as init_templating

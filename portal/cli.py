@@ -159,6 +159,30 @@ def audit_verify() -> None:
     click.echo(f"Audit trail intact: {count} entries.")
 
 
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run due jobs as they fall due (APScheduler), until stopped. One per deployment is enough;
+    more are safe, since every job runs under a database lease."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from portal.jobs import run_due_jobs
+
+    app = current_app._get_current_object()
+    tick = app.extensions["portal_settings"].scheduler_tick_seconds
+
+    def tick_once() -> None:
+        with app.app_context():
+            run_due_jobs()
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(tick_once, "interval", seconds=tick, max_instances=1, coalesce=True, id="portal-jobs")
+    click.echo(f"Scheduler running: looking for due jobs every {tick} s. Stop with Ctrl+C.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
 @jobs_cli.command("run-once")
 def jobs_run_once() -> None:
     """Run every due scheduled job once and exit."""
@@ -187,7 +211,7 @@ def _describe(errors: dict[str, list[str]]) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli):
+    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, scheduler_command):
         app.cli.add_command(group)
 
 

@@ -51,6 +51,18 @@ class Settings:
     smtp_password: str
     smtp_security: str
     mail_from: str
+    smtp_timeout_seconds: int
+    email_ceiling_classification: str
+    email_ceiling_tlp: str
+    webhook_ceiling_classification: str
+    webhook_ceiling_tlp: str
+    webhook_allow_private_addresses: str
+    delivery_max_attempts: int
+    delivery_retry_seconds: int
+    delivery_retry_cap_seconds: int
+    delivery_failing_after: int
+    delivery_batch_size: int
+    scheduler_tick_seconds: int
     session_idle_minutes: int
     session_absolute_hours: int
     reauth_minutes: int
@@ -72,6 +84,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def webhooks_may_reach_private_addresses(self) -> bool:
+        return self.webhook_allow_private_addresses == "true" or not self.production
 
     @property
     def secure_transport(self) -> bool:
@@ -141,7 +157,10 @@ def load_settings(
             continue
         if name not in raw:
             raise ConfigError(f"Setting {name!r} is missing from {DEFAULTS_FILE}.")
-        values[name] = _coerce(name, raw[name], field.type if field.type != "int" else int)
+        value = raw[name]
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        values[name] = _coerce(name, value, field.type if field.type != "int" else int)
 
     values["env"] = values["env"].strip().lower()
     if not values["database_url"]:
@@ -205,7 +224,9 @@ def validate(settings: Settings) -> None:
     if settings.smtp_security not in ("none", "starttls", "tls"):
         problems.append(f"{ENV_PREFIX}SMTP_SECURITY must be none, starttls or tls.")
     for name in ("session_idle_minutes", "session_absolute_hours", "reauth_minutes", "oidc_state_minutes",
-                 "oidc_timeout_seconds", "login_max_failures",
+                 "oidc_timeout_seconds", "smtp_timeout_seconds", "delivery_max_attempts", "delivery_retry_seconds",
+                 "delivery_retry_cap_seconds", "delivery_failing_after", "delivery_batch_size",
+                 "scheduler_tick_seconds", "login_max_failures",
                  "lockout_minutes", "address_max_failures", "address_window_minutes"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
@@ -220,5 +241,18 @@ def validate(settings: Settings) -> None:
     for code in settings.countries:
         if len(code) != 2 or not code.isupper() or not code.isalpha():
             problems.append(f"Country {code!r} is not an ISO 3166-1 alpha-2 code in upper case.")
+    from portal.vocabulary import TLP, Classification
+
+    for channel in ("email", "webhook"):
+        try:
+            Classification.parse(getattr(settings, f"{channel}_ceiling_classification"))
+        except ValueError as exc:
+            problems.append(f"{ENV_PREFIX}{channel.upper()}_CEILING_CLASSIFICATION: {exc}")
+        try:
+            TLP.parse(getattr(settings, f"{channel}_ceiling_tlp"))
+        except ValueError as exc:
+            problems.append(f"{ENV_PREFIX}{channel.upper()}_CEILING_TLP: {exc}")
+    if settings.webhook_allow_private_addresses not in ("true", "false"):
+        problems.append(f"{ENV_PREFIX}WEBHOOK_ALLOW_PRIVATE_ADDRESSES must be true or false.")
     if problems:
         raise ConfigError("Configuration problems:\n  - " + "\n  - ".join(problems))

@@ -8,6 +8,8 @@ language's catalogue and formats with the country's English or French locale (``
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
@@ -56,10 +58,27 @@ def translations_for(language: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS_DIR), [language], domain="messages")
 
 
+#: (language, time zone) of the person a message is being written for, outside any request.
+_reader: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("reader", default=None)
+
+
+@contextlib.contextmanager
+def reading_as(language: str, time_zone: str):
+    """Render for someone else — an e-mail's recipient — in their language and time zone."""
+    token = _reader.set((language, time_zone))
+    try:
+        yield
+    finally:
+        _reader.reset(token)
+
+
 def current_language() -> str:
     """The reader's language: the signed-in user's choice, else the browser's, else the default."""
     from flask import current_app, g, has_request_context, request
 
+    override = _reader.get()
+    if override is not None:
+        return override[0]
     if not has_request_context():
         return "en"
     cached = getattr(g, "_language", None)
@@ -80,6 +99,9 @@ def current_time_zone() -> ZoneInfo:
     from flask import current_app, has_request_context
 
     default = "Pacific/Auckland"
+    override = _reader.get()
+    if override is not None:
+        return zone(override[1])
     if has_request_context():
         default = current_app.extensions["portal_settings"].default_time_zone
         user = _current_user()
@@ -136,6 +158,11 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; translate it with gettext where it is used."""
+    return message
 
 
 def to_local(value: dt.datetime, tz: ZoneInfo | None = None) -> dt.datetime:

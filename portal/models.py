@@ -2,6 +2,8 @@
 from portal.accounts.models import ApiToken, User, UserRole  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEntry  # noqa: F401
 from portal.bulletins.models import Bulletin, BulletinAudience  # noqa: F401
+from portal.jobs import JobLease  # noqa: F401
+from portal.outbox import Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint  # noqa: F401
 from portal.federation.models import ExternalIdentity, IdentityProvider  # noqa: F401
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient  # noqa: F401
 from portal.organisations.models import Organisation  # noqa: F401

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context
 from flask_login import current_user
 
 from portal.i18n import lazy_gettext as _l
@@ -22,6 +22,8 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
     ("admin.organisations", _l("Organisations"), frozenset({Role.ADMIN})),
     ("idp_admin.index", _l("Identity providers"), frozenset({Role.ADMIN})),
     ("tokens.index", _l("API tokens"), frozenset()),
+    ("notifications.webhooks", _l("Webhooks"), frozenset({Role.ORG_ADMIN})),
+    ("notifications.dead_letters", _l("Failed deliveries"), frozenset({Role.ADMIN})),
 )
 
 
@@ -33,6 +35,8 @@ def navigation_for(user: Any) -> list[tuple[str, Any]]:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def layout_context() -> dict[str, Any]:
+        if not has_request_context():  # an e-mail, rendered by a job
+            return {"ROLE_LABELS": ROLE_LABELS}
         if "demo_mode" not in g:
             try:
                 g.demo_mode = get_setting("demo_loaded") == "yes"

@@ -176,8 +176,15 @@ def base_url() -> str:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, base_url: str) -> Iterator[Any]:
-    application = create_app(settings_for(database_url, tmp_path / "instance", base_url=base_url))
+def extra_settings() -> dict[str, Any]:
+    """More settings for the app under test; a test module overrides this (e.g. its SMTP port)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, base_url: str, extra_settings: dict[str, Any]) -> Iterator[Any]:
+    application = create_app(settings_for(database_url, tmp_path / "instance", base_url=base_url,
+                                          **extra_settings))
     application.test_client_class = IsolatedClient
     with application.app_context():
         yield application

@@ -46,6 +46,10 @@ class User(db.Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The hour (in the user's time zone) at which their daily digest is sent.
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    # Set when e-mail to this address keeps failing; its organisation's admins are told.
+    email_failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -18,6 +18,7 @@ from portal.audit import trail
 from portal.extensions import db
 from portal.federation import service
 from portal.federation.service import ProviderProblem
+from portal.outbox import notify
 from portal.i18n import gettext as _
 from portal.types import utcnow
 
@@ -148,6 +149,7 @@ def callback(name: str):
     if outcome.created:
         trail.record("user.create", "user", user.id, provider.organisation.slug, actor=user, via="oidc",
                      provider=provider.name, pending=True)
+        notify("account.pending", "user", user.id, actor=user)  # its organisation's admins are told
     if outcome.linked:
         trail.record("auth.oidc.link", "user", user.id, provider.organisation.slug, actor=user,
                      provider=provider.name)

@@ -1,0 +1,1 @@
+"""Delivering the outbox: inbox, e-mail and webhooks; preferences, digests, dead letters."""

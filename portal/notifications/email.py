@@ -1,0 +1,120 @@
+"""E-mail: plain text and HTML, in the recipient's language, within the channel's ceiling.
+
+The Message-ID is derived from the delivery id, so a retried message carries the same id and the
+receiving side can drop a duplicate.
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import current_app, render_template
+
+from portal.accounts.models import User
+from portal.i18n import N_
+from portal.i18n import gettext as _
+from portal.outbox import Ceiling, Delivery, Subject
+
+
+def _settings() -> Any:
+    return current_app.extensions["portal_settings"]
+
+
+def _domain() -> str:
+    return urlparse(_settings().base_url).hostname or "portal.invalid"
+
+
+def message_id_for(key: str) -> str:
+    return f"<{key}@{_domain()}>"
+
+
+def _clean(text: str) -> str:
+    """Header values: one line, bounded."""
+    return " ".join(str(text).split())[:200]
+
+
+def view(subject: Subject, ceiling: Ceiling) -> dict[str, Any]:
+    """What this channel may show of a subject: all of it within the ceiling, else reference + link."""
+    allowed = ceiling.allows(subject)
+    return {
+        "allowed": allowed,
+        "reference": subject.reference,
+        "title": subject.title if allowed else "",
+        "summary": subject.summary if allowed else "",
+        "classification": subject.classification.label,
+        "tlp": subject.tlp,
+        "org": subject.org,
+        "url": _settings().base_url + subject.path,
+    }
+
+
+EVENT_SUBJECTS = {
+    "bulletin.published": N_("New bulletin"),
+    "bulletin.amended": N_("Bulletin amended"),
+    "bulletin.withdrawn": N_("Bulletin withdrawn"),
+    "bulletin.answered": N_("New message on a bulletin"),
+    "submission.received": N_("New suspicious-activity report"),
+    "submission.feedback": N_("Feedback on your report"),
+    "deportee.notified": N_("Deportee notification"),
+    "deportee.updated": N_("Deportee notification update"),
+    "account.pending": N_("Waiting for your approval"),
+    "delivery.failing": N_("Deliveries are failing"),
+}
+
+
+def event_title(event: str) -> str:
+    return _(EVENT_SUBJECTS.get(event, N_("Notification")))
+
+
+def _base(user: User, subject_line: str, message_id: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = _clean(subject_line)
+    message["From"] = _settings().mail_from
+    message["To"] = user.email
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = user.locale
+    return message
+
+
+def compose_one(delivery: Delivery, user: User, subject: Subject, ceiling: Ceiling) -> EmailMessage:
+    item = view(subject, ceiling)
+    context = {"user": user, "event": event_title(delivery.message.event), "item": item,
+               "occurred_at": delivery.message.created_at, "profile_url": _settings().base_url + "/profile/notifications"}
+    line = f"{context['event']}: {item['title'] or item['reference']}"
+    message = _base(user, line, message_id_for(delivery.id))
+    message.set_content(render_template("email/notification.txt", **context))
+    message.add_alternative(render_template("email/notification.html", **context), subtype="html")
+    return message
+
+
+def compose_digest(user: User, items: list[tuple[Delivery, Subject]], ceiling: Ceiling) -> EmailMessage:
+    entries = [{"event": event_title(d.message.event), "occurred_at": d.message.created_at, **view(s, ceiling)}
+               for d, s in items]
+    context = {"user": user, "entries": entries, "profile_url": _settings().base_url + "/profile/notifications"}
+    key = "digest-" + "-".join(sorted(d.id[:8] for d, _ in items))[:120]
+    message = _base(user, _("Your daily digest: %(n)s items", n=len(entries)), message_id_for(key))
+    message.set_content(render_template("email/digest.txt", **context))
+    message.add_alternative(render_template("email/digest.html", **context), subtype="html")
+    return message
+
+
+def connect() -> smtplib.SMTP:
+    s = _settings()
+    if s.smtp_security == "tls":
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds,
+                                                    context=ssl.create_default_context())
+    else:
+        connection = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
+        if s.smtp_security == "starttls":
+            connection.starttls(context=ssl.create_default_context())
+    if s.smtp_username:
+        connection.login(s.smtp_username, s.smtp_password)
+    return connection
+
+

@@ -1,0 +1,142 @@
+"""The topics messages can be about, each tied to the one access policy.
+
+``addressed_to`` is whom the content is *for* (e.g. a bulletin's audience), which is narrower than
+everyone who may read it; ``readable`` is the policy predicate, checked again at send time.
+"""
+from __future__ import annotations
+
+
+
+from sqlalchemy import or_, select
+
+from portal import policy
+from portal.accounts.models import User, UserRole
+from portal.bulletins.models import Bulletin
+from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
+from portal.organisations.models import Organisation
+from portal.outbox import OutboxMessage, Subject, register_event, register_topic
+from portal.submissions.models import Submission
+from portal.vocabulary import Classification, Role
+
+
+def _active_users():
+    return select(User).join(Organisation).where(User.active.is_(True), User.pending.is_(False),
+                                                  Organisation.active.is_(True))
+
+
+def _narrow(statement, message: OutboxMessage):
+    wanted = message.data.get("recipient_ids")
+    return statement.where(User.id.in_(wanted)) if wanted is not None else statement
+
+
+class BulletinTopic:
+    def load(self, object_id: str) -> Bulletin | None:
+        return db.session.get(Bulletin, int(object_id)) if object_id.isdigit() else None
+
+    def addressed_to(self, bulletin: Bulletin, message: OutboxMessage):
+        values = {(a.kind, a.value) for a in bulletin.audience}
+        if message.data.get("author_org"):  # e.g. a question or sighting for the author organisation
+            return _narrow(_active_users().where(User.organisation_id == bulletin.author_org_id), message)
+        if bulletin.tlp == "RED":
+            match = User.email.in_([v for k, v in values if k == "user"] or [""])
+        else:
+            match = or_(Organisation.slug.in_([v for k, v in values if k == "org"] or [""]),
+                        Organisation.sector.in_([v for k, v in values if k == "sector"] or [""]),
+                        Organisation.country.in_([v for k, v in values if k == "country"] or [""]))
+        return _narrow(_active_users().where(match), message)
+
+    def readable(self, user: User, bulletin: Bulletin) -> bool:
+        return policy.can_read_bulletin(user, bulletin)
+
+    def describe(self, bulletin: Bulletin) -> Subject:
+        return Subject(reference=f"Bulletin {bulletin.id}", path=f"/bulletins/{bulletin.id}", title=bulletin.title,
+                       summary=bulletin.summary, classification=bulletin.classification, tlp=bulletin.tlp,
+                       org=bulletin.author_org.name)
+
+
+class SubmissionTopic:
+    def load(self, object_id: str) -> Submission | None:
+        return db.session.scalar(select(Submission).where(Submission.reference == object_id))
+
+    def addressed_to(self, submission: Submission, message: OutboxMessage):
+        if message.data.get("to") == "submitter":  # feedback goes back to the submitting organisation
+            roles = select(UserRole.user_id).where(UserRole.role.in_([Role.SUBMITTER.value, Role.ORG_ADMIN.value]))
+            statement = _active_users().where(User.organisation_id == submission.submitting_org_id, User.id.in_(roles))
+        else:
+            analysts = select(UserRole.user_id).where(UserRole.role == Role.ANALYST.value)
+            statement = _active_users().where(User.organisation_id == submission.recipient_org_id,
+                                              User.id.in_(analysts))
+        return _narrow(statement, message)
+
+    def readable(self, user: User, submission: Submission) -> bool:
+        return policy.can_read_submission(user, submission)
+
+    def describe(self, submission: Submission) -> Subject:
+        return Subject(reference=submission.reference, path=f"/submissions/{submission.reference}",
+                       title=str(_l("Suspicious-activity report %(ref)s", ref=submission.reference)),
+                       classification=submission.classification, org=submission.submitting_org.name)
+
+
+class DeporteeNotificationTopic:
+    def load(self, object_id: str) -> DeporteeNotification | None:
+        return db.session.get(DeporteeNotification, int(object_id)) if object_id.isdigit() else None
+
+    def addressed_to(self, notification: DeporteeNotification, message: OutboxMessage):
+        if message.data.get("to") == "issuer":
+            return _narrow(_active_users().where(User.organisation_id == notification.issuing_org_id), message)
+        orgs = select(DeporteeNotificationRecipient.organisation_id).where(
+            DeporteeNotificationRecipient.notification_id == notification.id)
+        return _narrow(_active_users().where(User.organisation_id.in_(orgs)), message)
+
+    def readable(self, user: User, notification: DeporteeNotification) -> bool:
+        return policy.can_read_deportee_notification(user, notification)
+
+    def describe(self, notification: DeporteeNotification) -> Subject:
+        # Never personal data: only the reference and the arrival, whatever the channel.
+        return Subject(reference=notification.reference, path=f"/deportee-notifications/{notification.id}",
+                       title=str(_l("Deportee notification %(ref)s", ref=notification.reference)),
+                       classification=notification.classification, org=notification.issuing_org.name)
+
+
+class AccountTopic:
+    """Events about people's accounts, for their organisation's administrators."""
+
+    def load(self, object_id: str) -> User | None:
+        return db.session.get(User, int(object_id)) if object_id.isdigit() else None
+
+    def addressed_to(self, subject: User, message: OutboxMessage):
+        admins = select(UserRole.user_id).where(UserRole.role == Role.ORG_ADMIN.value)
+        return _narrow(_active_users().where(User.organisation_id == subject.organisation_id,
+                                             User.id.in_(admins)), message)
+
+    def readable(self, user: User, subject: User) -> bool:
+        return user.may_read and (Role.ORG_ADMIN in user.roles and user.organisation_id == subject.organisation_id)
+
+    def describe(self, subject: User) -> Subject:
+        return Subject(reference=subject.email, path=f"/admin/users/{subject.id}",
+                       title=str(_l("%(email)s needs your attention", email=subject.email)),
+                       classification=Classification.UNCLASSIFIED, org=subject.organisation.name)
+
+
+def register_all() -> None:
+    register_topic("bulletin", BulletinTopic())
+    register_topic("submission", SubmissionTopic())
+    register_topic("deportee_notification", DeporteeNotificationTopic())
+    register_topic("user", AccountTopic())
+    for event, label in (
+        ("bulletin.published", _l("A bulletin is published for you")),
+        ("bulletin.amended", _l("A bulletin you received is amended")),
+        ("bulletin.withdrawn", _l("A bulletin you received is withdrawn")),
+        ("bulletin.answered", _l("Questions and answers on bulletins")),
+        ("submission.received", _l("A suspicious-activity report arrives for your agency")),
+        ("submission.feedback", _l("Feedback on your organisation's reports")),
+        ("deportee.notified", _l("A deportee notification for your agency")),
+        ("deportee.updated", _l("Updates and reminders on deportee notifications")),
+        ("account.pending", _l("Someone is waiting for your approval")),
+        ("delivery.failing", _l("An e-mail address or webhook of your organisation keeps failing")),
+    ):
+        register_event(event, label)
+
+
