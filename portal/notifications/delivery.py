@@ -168,6 +168,7 @@ def deliver_email() -> int:
     if not batch:
         return 0
     cache = _Cache()
+    rendered: dict[Any, Any] = {}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({d.user_id for d in batch})))}
     sendable: list[tuple[list[Delivery], Any]] = []
     for delivery in batch:
@@ -178,51 +179,69 @@ def deliver_email() -> int:
             continue
         with reading_as(user.locale, user.time_zone):
             sendable.append(([delivery], email_channel.compose_one(delivery, user, topic.describe(obj),
-                                                                   ceiling("email"))))
-    db.session.commit()
+                                                                   ceiling("email"), rendered)))
     _send_emails(sendable, users)
     return len(batch)
 
 
 def _send_emails(sendable: list[tuple[list[Delivery], Any]], users: dict[int, User]) -> None:
-    """Send over one SMTP connection. Each e-mail carries one or more deliveries (a digest)."""
+    """Send over one SMTP connection. Each e-mail carries one or more deliveries (a digest).
+
+    Successes are recorded with bulk UPDATEs every few hundred messages; identifiers are read up
+    front so that committing does not make every object reload itself.
+    """
+    plan = [([d.id for d in group], group[0].user_id, message) for group, message in sendable]
+    by_id = {d.id: d for group, _ in sendable for d in group}
+    failing_before = {uid for uid, user in users.items() if user.email_failing_since is not None}
+    db.session.commit()  # what was withheld; read everything needed above, before objects expire
     if not sendable:
         return
     try:
         connection = email_channel.connect()
     except (OSError, smtplib.SMTPException) as exc:
-        for group, _ in sendable:
-            for delivery in group:
-                failed(delivery, f"SMTP server unavailable: {exc}")
+        for delivery in by_id.values():
+            failed(delivery, f"SMTP server unavailable: {exc}")
         db.session.commit()
         return
+    sent: list[str] = []
+    recovered: set[int] = set()
+
+    def record() -> None:
+        if sent:
+            db.session.execute(update(Delivery).where(Delivery.id.in_(sent))
+                               .values(status="sent", sent_at=utcnow(), lease_until=None, last_error=""))
+        if recovered:
+            db.session.execute(update(User).where(User.id.in_(recovered)).values(email_failing_since=None))
+        db.session.commit()
+        sent.clear()
+        recovered.clear()
+
     try:
-        for index, (group, message) in enumerate(sendable):
-            user = users.get(group[0].user_id)
+        for index, (ids, user_id, message) in enumerate(plan):
             try:
                 connection.send_message(message)
-                for delivery in group:
-                    succeeded(delivery)
-                _address_recovered(user)
+                sent.extend(ids)
+                if user_id in failing_before:
+                    recovered.add(user_id)
             except smtplib.SMTPRecipientsRefused as exc:
-                for delivery in group:
-                    failed(delivery, f"recipient refused: {exc.recipients}", permanent=True)
-                _address_failing(user)
+                for delivery_id in ids:
+                    failed(by_id[delivery_id], f"recipient refused: {exc.recipients}", permanent=True)
+                _address_failing(users.get(user_id))
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                for later, _ in sendable[index:]:
-                    for delivery in later:
-                        failed(delivery, f"SMTP connection lost: {exc}")
+                for later_ids, _, _ in plan[index:]:
+                    for delivery_id in later_ids:
+                        failed(by_id[delivery_id], f"SMTP connection lost: {exc}")
                 break
             except smtplib.SMTPException as exc:
                 code = getattr(exc, "smtp_code", 0) or 0
-                for delivery in group:
-                    failed(delivery, f"SMTP error: {exc}", permanent=500 <= code < 600)
+                for delivery_id in ids:
+                    failed(by_id[delivery_id], f"SMTP error: {exc}", permanent=500 <= code < 600)
                 if 500 <= code < 600:
-                    _address_failing(user)
-            if index % 100 == 99:
-                db.session.commit()
+                    _address_failing(users.get(user_id))
+            if index % 250 == 249:
+                record()
     finally:
-        db.session.commit()
+        record()
         try:
             connection.quit()
         except (OSError, smtplib.SMTPException):
@@ -300,7 +319,6 @@ def send_digests() -> int:
         with reading_as(user.locale, user.time_zone):
             message = email_channel.compose_digest(user, items, ceiling("email"))
         sendable.append(([delivery for delivery, _ in items], message))
-    db.session.commit()
     _send_emails(sendable, users)
     return len(batch)
 
