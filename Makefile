@@ -11,7 +11,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@# The scheduler (deliveries, digests, reminders) runs beside the web server and stops with it.
+	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) translations browser oidc-provider lint
 	$(BIN)/pytest -q -p no:cacheprovider
