@@ -10,6 +10,15 @@ import enum
 from portal.i18n import lazy_gettext as _l
 
 
+def _parse_choice(cls, value: object, what: str, normalise=lambda text: text.lower()):
+    """The member of a string enum whose value matches, or a ValueError listing the choices."""
+    text = normalise(str(value or "").strip())
+    for member in cls:
+        if member.value == text:
+            return member
+    raise ValueError(f"Unknown {what} {value!r}: use one of " + ", ".join(m.value for m in cls) + ".")
+
+
 class Classification(enum.IntEnum):
     """NZ Government Security Classification System levels the portal is accredited for.
 
@@ -68,15 +77,7 @@ class TLP(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: object) -> "TLP":
-        text = str(value or "").strip().upper()
-        if text.startswith("TLP:"):
-            text = text[4:]
-        for tlp in cls:
-            if tlp.value == text:
-                return tlp
-        raise ValueError(
-            f"Unknown TLP {value!r}: use one of " + ", ".join(t.value for t in cls) + "."
-        )
+        return _parse_choice(cls, value, "TLP", lambda text: text.upper().removeprefix("TLP:"))
 
 
 class Role(str, enum.Enum):
@@ -90,13 +91,7 @@ class Role(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: object) -> "Role":
-        text = str(value or "").strip().lower()
-        for role in cls:
-            if role.value == text:
-                return role
-        raise ValueError(
-            f"Unknown role {value!r}: use one of " + ", ".join(r.value for r in cls) + "."
-        )
+        return _parse_choice(cls, value, "role")
 
 
 #: Roles whose holders must sign in with a second factor.
@@ -120,15 +115,7 @@ class OrganisationKind(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: object) -> "OrganisationKind":
-        text = str(value or "").strip().lower()
-        for kind in cls:
-            if kind.value == text:
-                return kind
-        raise ValueError(
-            f"Unknown organisation kind {value!r}: use one of "
-            + ", ".join(k.value for k in cls)
-            + "."
-        )
+        return _parse_choice(cls, value, "organisation kind")
 
 
 #: ISO 3166-1 alpha-2 codes of the countries the portal serves (configurable in config/).
