@@ -1,7 +1,10 @@
 """Imports every model so that SQLAlchemy's metadata (and Alembic) knows all tables."""
 from portal.accounts.models import ApiToken, User, UserRole  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEntry  # noqa: F401
-from portal.bulletins.models import Bulletin, BulletinAudience  # noqa: F401
+from portal.bulletins.models import (  # noqa: F401
+    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinRead,
+    BulletinTypology, BulletinVersion,
+)
 from portal.jobs import JobLease  # noqa: F401
 from portal.outbox import Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint  # noqa: F401
 from portal.federation.models import ExternalIdentity, IdentityProvider  # noqa: F401

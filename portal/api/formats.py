@@ -9,3 +9,22 @@ def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def json_body() -> dict:
+    """The request's JSON object, or the contract's 415 / 413 / 400."""
+    from flask import request
+
+    from portal.api.errors import ApiError
+
+    if request.mimetype != "application/json":
+        raise ApiError(415)
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, f"The body is larger than {MAX_JSON_BYTES // 1024} KiB.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body is not a JSON object.", {"body": ["Send a JSON object."]})
+    return data

@@ -29,6 +29,7 @@ PAGING = [
     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
 ]
 
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 CLASSIFICATION = {"type": "string", "enum": ["UNCLASSIFIED", "IN-CONFIDENCE", "SENSITIVE", "RESTRICTED"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -49,12 +50,34 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/me": {"get": {"summary": "The token's user and scopes", "responses": _responses({"type": "object"})}},
             "/typologies": {"get": {"summary": "Configured typology codes",
                                     "responses": _responses(_list_of("Typology"))}},
-            "/bulletins": {"get": {"summary": "Bulletins the caller may read, newest first", "parameters": PAGING,
-                                   "responses": _responses(_list_of("Bulletin"), 400)}},
-            "/bulletins/{id}": {"get": {"summary": "One bulletin",
-                                        "parameters": [{"name": "id", "in": "path", "required": True,
-                                                        "schema": {"type": "integer"}}],
+            "/bulletins": {
+                "get": {"summary": "Bulletins the caller may read, newest first",
+                        "parameters": PAGING + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
+                            "q", "typology", "classification", "tlp", "author_org", "since", "until")],
+                        "responses": _responses(_list_of("Bulletin"), 400)},
+                "post": {"summary": "Write a bulletin (publisher); with publish=true it is published, or pending "
+                                    "review when SENSITIVE or above or TLP:RED",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/BulletinInput"}}}},
+                         "responses": {**_responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 413, 415),
+                                       "201": {"description": "Created", "content": {"application/json": {
+                                           "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}},
+            },
+            "/bulletins/{id}": {"get": {"summary": "One bulletin", "parameters": [ID],
                                         "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)}},
+            "/bulletins/{id}/approve": {"post": {
+                "summary": "A second publisher of the author organisation approves a bulletin pending review",
+                "parameters": [ID], "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 403, 404, 409)}},
+            "/bulletins/{id}/acknowledge": {"post": {
+                "summary": "The caller's organisation has read it", "parameters": [ID],
+                "responses": _responses({"type": "object"}, 403, 404, 409)}},
+            "/bulletins/{id}/feedback": {"post": {
+                "summary": "Rate it: useful, actioned or not-relevant, with a comment", "parameters": [ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["rating"], "properties": {
+                        "rating": {"type": "string", "enum": ["useful", "actioned", "not-relevant"]},
+                        "comment": {"type": "string", "maxLength": 2000}}}}}},
+                "responses": _responses({"type": "object"}, 400, 403, 404, 409)}},
             "/submissions": {"get": {"summary": "Suspicious-activity reports the caller may read", "parameters": PAGING,
                                      "responses": _responses(_list_of("Submission"), 400)}},
             "/submissions/{reference}": {"get": {
@@ -90,6 +113,22 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "status": {"type": "string", "enum": ["draft", "pending-review", "published", "withdrawn"]},
                     "version": {"type": "integer"}, "author_org": {"type": "string"},
                     "published_at": TIME, "expires_at": TIME,
+                }},
+                "BulletinInput": {"type": "object", "required": ["title", "classification", "tlp"], "properties": {
+                    "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string", "maxLength": 2000},
+                    "body_html": {"type": "string", "description": "Sanitised to a strict allowlist on input."},
+                    "classification": CLASSIFICATION,
+                    "tlp": {"type": "string", "enum": ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]},
+                    "audience": {"type": "object", "properties": {k: {"type": "array", "items": {"type": "string"}}
+                                                                  for k in ("orgs", "sectors", "countries", "users")}},
+                    "indicators": {"type": "array", "items": {"type": "object", "required": ["type", "value"],
+                                                              "properties": {"type": {"type": "string", "enum": [
+                                                                  "person", "organisation", "vessel-imo", "container",
+                                                                  "flight", "bank-account", "phone", "email", "domain",
+                                                                  "ip-address", "crypto-wallet", "vehicle"]},
+                                                                  "value": {"type": "string"}}}},
+                    "typologies": {"type": "array", "items": {"type": "string"}},
+                    "expires_at": TIME, "publish": {"type": "boolean"},
                 }},
                 "Submission": {"type": "object", "properties": {
                     "reference": {"type": "string"}, "submitting_org": {"type": "string"},

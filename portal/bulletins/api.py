@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from flask import request
+from sqlalchemy import or_
 
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.formats import iso
+from portal.api.errors import ApiError
+from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
-from portal.bulletins.models import AUDIENCE_KINDS, Bulletin
+from portal.bulletins import service
+from portal.bulletins.models import AUDIENCE_KINDS, Bulletin, BulletinTypology
 from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.vocabulary import TLP, Classification
 
 
 def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
@@ -25,8 +33,8 @@ def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
         "classification": bulletin.classification.label,
         "tlp": bulletin.tlp,
         "audience": audience,
-        "indicators": [],
-        "typologies": [],
+        "indicators": [{"type": i.type, "value": i.value} for i in bulletin.indicators],
+        "typologies": bulletin.typology_codes,
         "status": bulletin.status,
         "version": bulletin.version,
         "author_org": bulletin.author_org.slug,
@@ -35,14 +43,70 @@ def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
     }
 
 
+def _filters(statement):
+    """The feed's filters: typology, classification, TLP, author organisation, dates, text."""
+    args = request.args
+    fields: dict[str, list[str]] = {}
+    if typology := args.get("typology"):
+        statement = statement.where(Bulletin.id.in_(db.select(BulletinTypology.bulletin_id)
+                                                    .where(BulletinTypology.code == typology)))
+    if level := args.get("classification"):
+        try:
+            statement = statement.where(Bulletin.classification == int(Classification.parse(level)))
+        except ValueError as exc:
+            fields["classification"] = [str(exc)]
+    if tlp := args.get("tlp"):
+        try:
+            statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
+        except ValueError as exc:
+            fields["tlp"] = [str(exc)]
+    if author := args.get("author_org"):
+        statement = statement.where(Bulletin.author_org_id.in_(db.select(Organisation.id)
+                                                               .where(Organisation.slug == author)))
+    for name, operator in (("since", "__ge__"), ("until", "__lt__")):
+        if value := args.get(name):
+            try:
+                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+                statement = statement.where(getattr(Bulletin.published_at, operator)(moment))
+            except ValueError:
+                fields[name] = ["Give an ISO 8601 date or time."]
+    if q := args.get("q", "").strip():
+        # Interim text search within what the reader may read; full-text indexes come next.
+        pattern = f"%{q[:200]}%"
+        statement = statement.where(or_(Bulletin.title.ilike(pattern), Bulletin.summary.ilike(pattern)))
+    if fields:
+        raise ApiError(400, "Some filters are invalid.", fields)
+    return statement
+
+
 @bp.get("/bulletins")
 def list_bulletins():
     require_scope("bulletins:read")
     user = policy.reader()
-    page = paginate(policy.readable_bulletins(user), Bulletin.id, lambda b: bulletin_json(b, user))
-    trail.record("bulletin.list", "bulletin", count=len(page["items"]), via="api")
+    page = paginate(_filters(policy.readable_bulletins(user)), Bulletin.id, lambda b: bulletin_json(b, user))
+    trail.record("bulletin.list", "bulletin", count=len(page["items"]), via="api",
+                 filters={k: v for k, v in request.args.items() if k not in ("cursor", "q")},
+                 searched=bool(request.args.get("q")))
     db.session.commit()
     return page
+
+
+@bp.post("/bulletins")
+def create_bulletin():
+    require_scope("bulletins:write")
+    user = policy.reader()
+    data = json_body()
+    try:
+        bulletin = service.create(data, user)
+    except service.Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, "The bulletin is invalid; nothing was stored.", invalid.fields) from None
+    except service.NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    db.session.commit()
+    return bulletin_json(bulletin, user), 201
 
 
 @bp.get("/bulletins/<int:bulletin_id>")
@@ -53,3 +117,48 @@ def get_bulletin(bulletin_id: int):
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="api")
     db.session.commit()
     return bulletin_json(bulletin, user)
+
+
+def _act(bulletin_id: int, action) -> Any:
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    try:
+        result = action(bulletin, user)
+    except LookupError:
+        raise ApiError(404) from None
+    except service.Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, "Invalid input; nothing was stored.", invalid.fields) from None
+    except service.NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    except service.Conflict as conflict:
+        db.session.rollback()
+        raise ApiError(409, str(conflict)) from None
+    db.session.commit()
+    return result, bulletin, user
+
+
+@bp.post("/bulletins/<int:bulletin_id>/approve")
+def approve_bulletin(bulletin_id: int):
+    require_scope("bulletins:write")
+    _, bulletin, user = _act(bulletin_id, service.approve)
+    return bulletin_json(bulletin, user)
+
+
+@bp.post("/bulletins/<int:bulletin_id>/acknowledge")
+def acknowledge_bulletin(bulletin_id: int):
+    require_scope("bulletins:read")
+    ack, bulletin, user = _act(bulletin_id, service.acknowledge)
+    return {"bulletin": bulletin.id, "organisation": user.organisation.slug,
+            "acknowledged_at": iso(ack.acknowledged_at)}
+
+
+@bp.post("/bulletins/<int:bulletin_id>/feedback")
+def bulletin_feedback(bulletin_id: int):
+    require_scope("bulletins:read")
+    data = json_body()
+    feedback, bulletin, user = _act(bulletin_id, lambda b, u: service.give_feedback(
+        b, u, data.get("rating"), data.get("comment")))
+    return {"bulletin": bulletin.id, "organisation": user.organisation.slug, "rating": feedback.rating,
+            "comment": feedback.comment}, 201

@@ -32,11 +32,27 @@ class Bulletin(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     audience: Mapped[list["BulletinAudience"]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="bulletin"
     )
+    indicators: Mapped[list["BulletinIndicator"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="BulletinIndicator.position"
+    )
+    typologies: Mapped[list["BulletinTypology"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def typology_codes(self) -> list[str]:
+        return sorted(t.code for t in self.typologies)
+
+    @property
+    def needs_second_publisher(self) -> bool:
+        """The two-person rule: SENSITIVE or above, or TLP:RED."""
+        return self.classification >= Classification.SENSITIVE or self.tlp == "RED"
 
     def audience_values(self, kind: str) -> list[str]:
         return sorted(a.value for a in self.audience if a.kind == kind)
@@ -56,3 +72,76 @@ class BulletinAudience(db.Model):
     value: Mapped[str] = mapped_column(String(254), primary_key=True)
 
     bulletin: Mapped[Bulletin] = relationship(back_populates="audience")
+
+
+class BulletinIndicator(db.Model):
+    """A typed, validated indicator (a vessel's IMO, an IBAN, a wallet …) and its normalised form."""
+
+    __tablename__ = "bulletin_indicators"
+    __table_args__ = (Index("ix_bulletin_indicators_type_normalised", "type", "normalised"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    type: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(300))
+    normalised: Mapped[str] = mapped_column(String(300))
+
+
+class BulletinTypology(db.Model):
+    __tablename__ = "bulletin_typologies"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class BulletinVersion(db.Model):
+    """What a bulletin said at each version, and why it changed; recipients see what changed."""
+
+    __tablename__ = "bulletin_versions"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulletinAcknowledgement(db.Model):
+    """An organisation has read the bulletin (first person to say so, and when)."""
+
+    __tablename__ = "bulletin_acknowledgements"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+FEEDBACK_RATINGS = ("useful", "actioned", "not-relevant")
+
+
+class BulletinFeedback(db.Model):
+    """A recipient organisation's rating of a bulletin; the latest per organisation counts."""
+
+    __tablename__ = "bulletin_feedback"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rating: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulletinRead(db.Model):
+    """When a person first opened a bulletin (for unread markers in the feed)."""
+
+    __tablename__ = "bulletin_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

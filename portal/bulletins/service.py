@@ -1,0 +1,288 @@
+"""Writing bulletins: validation (every problem at once), the two-person rule, and the answers
+recipients give. Each change is audited and notifies through the outbox in the same transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import policy
+from portal.accounts.models import User
+from portal.audit import trail
+from portal.bulletins.indicators import IndicatorError, normalise
+from portal.bulletins.models import (
+    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator,
+    BulletinTypology, BulletinVersion,
+)
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.organisations.models import Organisation
+from portal.outbox import notify
+from portal.sanitise import clean_html
+from portal.types import utcnow
+from portal.vocabulary import TLP, Classification, OrganisationKind, Role
+
+MAX_TITLE, MAX_SUMMARY, MAX_BODY, MAX_INDICATORS = 300, 2000, 200_000, 200
+
+
+class Invalid(Exception):
+    """Field errors, CONTRACT.md style: ``{"field": ["…"]}``. Nothing was stored."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("invalid bulletin")
+        self.fields = fields
+
+
+class NotAllowed(Exception):
+    """The person may see the bulletin but not do this (403)."""
+
+
+class Conflict(Exception):
+    """The bulletin is not in a state that allows this (409)."""
+
+
+@dataclass
+class Draft:
+    values: dict[str, Any]
+    audience: list[tuple[str, str]]
+    indicators: list[tuple[str, str, str]]
+    typologies: list[str]
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise TypeError
+
+
+def validate(data: dict[str, Any], author: User) -> Draft:
+    """Check everything a publisher sends; raise :class:`Invalid` naming each bad field."""
+    settings = current_app.extensions["portal_settings"]
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        errors["title"] = [_("Give a title of at most %(n)s characters.", n=MAX_TITLE)]
+    else:
+        values["title"] = " ".join(title.split())
+    summary = data.get("summary", "")
+    if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
+        errors["summary"] = [_("The summary is plain text of at most %(n)s characters.", n=MAX_SUMMARY)]
+    else:
+        values["summary"] = summary.strip()
+    body = data.get("body_html", data.get("body", ""))
+    if not isinstance(body, str) or len(body) > MAX_BODY:
+        errors["body_html"] = [_("The body is text or HTML of at most %(n)s characters.", n=MAX_BODY)]
+    else:
+        values["body_html"] = clean_html(body)
+
+    try:
+        classification = Classification.parse(data.get("classification"))
+        if classification > author.clearance:
+            errors["classification"] = [_("%(level)s is above your clearance (%(own)s): you cannot publish it.",
+                                          level=classification.label, own=author.clearance.label)]
+        values["classification"] = classification
+    except ValueError as exc:
+        errors["classification"] = [str(exc)]
+    try:
+        values["tlp"] = TLP.parse(data.get("tlp")).value
+    except ValueError as exc:
+        errors["tlp"] = [str(exc)]
+
+    audience = _audience(data.get("audience"), author, values.get("tlp"), errors)
+    indicators: list[tuple[str, str, str]] = []
+    raw_indicators = data.get("indicators") or []
+    if not isinstance(raw_indicators, list) or len(raw_indicators) > MAX_INDICATORS:
+        errors["indicators"] = [_("Give a list of at most %(n)s indicators.", n=MAX_INDICATORS)]
+    else:
+        for index, item in enumerate(raw_indicators):
+            kind = item.get("type") if isinstance(item, dict) else None
+            value = item.get("value") if isinstance(item, dict) else None
+            try:
+                if not isinstance(kind, str) or not isinstance(value, str):
+                    raise IndicatorError("each indicator is an object with a type and a value")
+                indicators.append((kind, value.strip(), normalise(kind, value)))
+            except IndicatorError as exc:
+                errors.setdefault("indicators", []).append(
+                    _("Indicator %(n)s (%(value)s): %(why)s.", n=index + 1, value=str(value)[:60], why=str(exc)))
+    try:
+        typologies = sorted(set(_strings(data.get("typologies"))))
+        known = {code for code, _label in settings.typologies}
+        unknown = [t for t in typologies if t not in known]
+        if unknown:
+            errors["typologies"] = [_("Unknown typologies: %(codes)s. See /api/v1/typologies.",
+                                      codes=", ".join(unknown))]
+    except TypeError:
+        typologies = []
+        errors["typologies"] = [_("Give a list of typology codes.")]
+    expires = data.get("expires_at")
+    if expires not in (None, ""):
+        try:
+            moment = dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.timezone.utc)
+            if moment <= utcnow():
+                errors["expires_at"] = [_("The review or expiry date must be in the future.")]
+            values["expires_at"] = moment
+        except ValueError:
+            errors["expires_at"] = [_("Give the expiry as an ISO 8601 date or time, e.g. 2027-03-31.")]
+    if errors:
+        raise Invalid(errors)
+    return Draft(values, audience, indicators, typologies)
+
+
+def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[str]]) -> list[tuple[str, str]]:
+    settings = current_app.extensions["portal_settings"]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors["audience"] = [_("The audience is an object with orgs, sectors, countries and users.")]
+        return []
+    try:
+        orgs = sorted({v.strip().lower() for v in _strings(raw.get("orgs"))})
+        sectors = sorted({v.strip().lower() for v in _strings(raw.get("sectors"))})
+        countries = sorted({v.strip().upper() for v in _strings(raw.get("countries"))})
+        users = sorted({v.strip().lower() for v in _strings(raw.get("users"))})
+    except TypeError:
+        errors["audience"] = [_("Each part of the audience is a list of text values.")]
+        return []
+    found = {o.slug: o for o in db.session.scalars(select(Organisation).where(Organisation.slug.in_(orgs or [""]),
+                                                                              Organisation.active.is_(True)))}
+    if unknown := [slug for slug in orgs if slug not in found]:
+        errors["audience.orgs"] = [_("Unknown organisations: %(slugs)s.", slugs=", ".join(unknown))]
+    if unknown := [s for s in sectors if s not in settings.all_sectors()]:
+        errors["audience.sectors"] = [_("Unknown sectors: %(names)s.", names=", ".join(unknown))]
+    if unknown := [c for c in countries if c not in settings.countries]:
+        errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
+    known_users = set(db.session.scalars(select(User.email).where(User.email.in_(users or [""]),
+                                                                  User.active.is_(True))))
+    if unknown := [u for u in users if u not in known_users]:
+        errors["audience.users"] = [_("No active user with these addresses: %(emails)s.", emails=", ".join(unknown))]
+    if tlp == TLP.RED.value and not users:
+        errors["audience.users"] = [_("TLP:RED reaches named people only: name at least one in audience.users.")]
+    org = author.organisation
+    if org.kind != OrganisationKind.GOVERNMENT.value:
+        # Partners share with government agencies and, if they choose, with peers of their own sector.
+        wrong = [slug for slug, o in found.items() if o.kind != OrganisationKind.GOVERNMENT.value
+                 and o.sector != org.sector]
+        if wrong:
+            errors["audience.orgs"] = [_("Your organisation may share with government agencies and with peers in "
+                                         "its own sector only, not with: %(slugs)s.", slugs=", ".join(wrong))]
+        if [s for s in sectors if s != org.sector]:
+            errors["audience.sectors"] = [_("Your organisation may address only its own sector (%(sector)s).",
+                                            sector=org.sector)]
+        if countries:
+            errors["audience.countries"] = [_("Your organisation cannot address whole countries.")]
+    return ([("org", v) for v in orgs] + [("sector", v) for v in sectors] + [("country", v) for v in countries]
+            + [("user", v) for v in users])
+
+
+def _apply(bulletin: Bulletin, draft: Draft) -> None:
+    for key, value in draft.values.items():
+        setattr(bulletin, key, value)
+    bulletin.audience = [BulletinAudience(kind=k, value=v) for k, v in draft.audience]
+    bulletin.indicators = [BulletinIndicator(type=k, value=v, normalised=n, position=i)
+                           for i, (k, v, n) in enumerate(draft.indicators)]
+    bulletin.typologies = [BulletinTypology(code=c) for c in draft.typologies]
+
+
+def _require_publisher(user: User) -> None:
+    if Role.PUBLISHER not in user.roles:
+        raise NotAllowed(_("Only a publisher may write bulletins."))
+
+
+def create(data: dict[str, Any], author: User) -> Bulletin:
+    """A new bulletin: a draft, or — with ``publish`` — published, or pending review when the
+    two-person rule applies (SENSITIVE and above, or TLP:RED)."""
+    _require_publisher(author)
+    draft = validate(data, author)
+    bulletin = Bulletin(author_org_id=author.organisation_id, created_by_id=author.id, status="draft", version=1)
+    _apply(bulletin, draft)
+    db.session.add(bulletin)
+    db.session.flush()
+    db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=1, title=bulletin.title,
+                                   summary=bulletin.summary, body_html=bulletin.body_html,
+                                   change_note="", created_by_id=author.id))
+    trail.record("bulletin.create", "bulletin", bulletin.id, author.organisation.slug, actor=author,
+                 classification=bulletin.classification.label, tlp=bulletin.tlp)
+    if data.get("publish") is True:
+        _submit(bulletin, author)
+    return bulletin
+
+
+def _submit(bulletin: Bulletin, author: User) -> None:
+    if bulletin.audience == []:
+        raise Invalid({"audience": [_("Choose who receives it before publishing.")]})
+    if bulletin.needs_second_publisher:
+        bulletin.status = "pending-review"
+        trail.record("bulletin.submit_for_review", "bulletin", bulletin.id, author.organisation.slug, actor=author)
+    else:
+        _publish(bulletin, author)
+
+
+def _publish(bulletin: Bulletin, actor: User) -> None:
+    bulletin.status, bulletin.published_at = "published", utcnow()
+    trail.record("bulletin.publish", "bulletin", bulletin.id, bulletin.author_org.slug, actor=actor)
+    notify("bulletin.published", "bulletin", bulletin.id, actor=actor)
+
+
+def approve(bulletin: Bulletin, reviewer: User) -> None:
+    """A second publisher of the author organisation approves a bulletin pending review."""
+    if not policy.can_read_bulletin(reviewer, bulletin):
+        raise LookupError
+    if reviewer.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in reviewer.roles:
+        raise NotAllowed(_("Only a publisher of the author organisation may approve it."))
+    if bulletin.status != "pending-review":
+        raise Conflict(_("This bulletin is not waiting for review."))
+    if reviewer.id == bulletin.created_by_id:
+        raise NotAllowed(_("A second publisher must approve it: you wrote it."))
+    bulletin.approved_by_id = reviewer.id
+    trail.record("bulletin.approve", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer)
+    _publish(bulletin, reviewer)
+
+
+def _recipient_check(bulletin: Bulletin, user: User) -> None:
+    if not policy.can_read_bulletin(user, bulletin):
+        raise LookupError
+    if bulletin.status != "published":
+        raise Conflict(_("Only a published bulletin can be acknowledged or rated."))
+    if user.organisation_id == bulletin.author_org_id:
+        raise NotAllowed(_("Your own organisation wrote this bulletin."))
+
+
+def acknowledge(bulletin: Bulletin, user: User) -> BulletinAcknowledgement:
+    """The caller's organisation has read it. The first acknowledgement of an organisation stands."""
+    _recipient_check(bulletin, user)
+    existing = db.session.get(BulletinAcknowledgement, (bulletin.id, user.organisation_id))
+    if existing is not None:
+        return existing
+    ack = BulletinAcknowledgement(bulletin_id=bulletin.id, organisation_id=user.organisation_id, user_id=user.id)
+    db.session.add(ack)
+    trail.record("bulletin.acknowledge", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
+    return ack
+
+
+def give_feedback(bulletin: Bulletin, user: User, rating: Any, comment: Any) -> BulletinFeedback:
+    errors: dict[str, list[str]] = {}
+    if rating not in FEEDBACK_RATINGS:
+        errors["rating"] = [_("Choose one of: %(choices)s.", choices=", ".join(FEEDBACK_RATINGS))]
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        errors["comment"] = [_("The comment is text of at most 2000 characters.")]
+    if errors:
+        raise Invalid(errors)
+    _recipient_check(bulletin, user)
+    row = db.session.get(BulletinFeedback, (bulletin.id, user.organisation_id))
+    if row is None:
+        row = BulletinFeedback(bulletin_id=bulletin.id, organisation_id=user.organisation_id)
+        db.session.add(row)
+    row.user_id, row.rating, row.comment, row.created_at = user.id, rating, (comment or "").strip(), utcnow()
+    trail.record("bulletin.feedback", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user, rating=rating)
+    return row

@@ -1,0 +1,254 @@
+"""Bulletins through the API: publishing, the two-person rule, answers, partners, bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import ApiToken
+from portal.bulletins.indicators import IndicatorError, normalise
+from portal.bulletins.models import Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinIndicator
+from portal.extensions import db
+from portal.outbox import OutboxMessage
+from tests.conftest import sign_in
+
+
+@pytest.fixture
+def orgs(world):
+    return {
+        "customs": world.org("nz-customs", "government", "customs"),
+        "fiu": world.org("nz-fiu", "government", "fiu"),
+        "bank": world.org("harbour-bank", "private", "banking"),
+        "peer": world.org("kowhai-bank", "private", "banking"),
+        "port": world.org("port-tamaki", "private", "ports"),
+    }
+
+
+def token_for(user):
+    token, clear = ApiToken.issue(user, "t", [], None)
+    db.session.add(token)
+    db.session.commit()
+    return {"Authorization": f"Bearer {clear}"}
+
+
+@pytest.fixture
+def people(world, orgs):
+    users = {
+        "aroha": world.user("aroha@customs.example", orgs["customs"], ("publisher",), clearance="RESTRICTED"),
+        "wiremu": world.user("wiremu@customs.example", orgs["customs"], ("publisher",), clearance="RESTRICTED"),
+        "ben": world.user("ben@harbour.example", orgs["bank"], ("submitter",), clearance="SENSITIVE"),
+        "priya": world.user("priya@harbour.example", orgs["bank"], ("publisher",), clearance="IN-CONFIDENCE"),
+        "rangi": world.user("rangi@port.example", orgs["port"], clearance="SENSITIVE"),
+        "nadia": world.user("nadia@fiu.example", orgs["fiu"], ("analyst",), clearance="RESTRICTED"),
+    }
+    return {name: (user, token_for(user)) for name, user in users.items()}
+
+
+def post(client, headers, body, path="/api/v1/bulletins", raw=None, content_type="application/json"):
+    return client.post(path, data=raw if raw is not None else json.dumps(body), headers=headers,
+                       content_type=content_type)
+
+
+def good(**overrides):
+    body = {"title": "Methamphetamine in frozen fish", "summary": "Check reefer weights.",
+            "body_html": "<p>Seal numbers <strong>altered</strong>.</p>", "classification": "IN-CONFIDENCE",
+            "tlp": "GREEN", "audience": {"orgs": ["harbour-bank"], "sectors": ["ports"]},
+            "indicators": [{"type": "vessel-imo", "value": "IMO 9074729"}, {"type": "container", "value": "CSQU3054383"}],
+            "typologies": ["drug-importation"], "publish": True}
+    body.update(overrides)
+    return body
+
+
+def _count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_publish_reaches_the_audience_and_queues_notifications(client, people):
+    response = post(client, people["aroha"][1], good())
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["status"] == "published" and created["version"] == 1 and created["author_org"] == "nz-customs"
+    assert created["indicators"] == [{"type": "vessel-imo", "value": "IMO 9074729"},
+                                     {"type": "container", "value": "CSQU3054383"}]
+    assert created["audience"] == {"orgs": ["harbour-bank"], "sectors": ["ports"], "countries": [], "users": []}
+    assert db.session.scalar(select(OutboxMessage.event)) == "bulletin.published"
+    for reader in ("ben", "rangi"):
+        items = client.get("/api/v1/bulletins", headers=people[reader][1]).get_json()["items"]
+        assert [b["id"] for b in items] == [created["id"]] and items[0]["audience"] is None
+    assert client.get("/api/v1/bulletins", headers=people["nadia"][1]).get_json()["items"] == []
+
+
+def test_two_person_rule(client, people):
+    created = post(client, people["aroha"][1], good(classification="SENSITIVE")).get_json()
+    assert created["status"] == "pending-review"
+    assert _count(OutboxMessage) == 0
+    assert client.get(f"/api/v1/bulletins/{created['id']}", headers=people["ben"][1]).status_code == 404
+    approve = f"/api/v1/bulletins/{created['id']}/approve"
+    assert client.post(approve, headers=people["aroha"][1]).status_code == 403  # not the author herself
+    assert client.post(approve, headers=people["priya"][1]).status_code == 404  # another organisation
+    response = client.post(approve, headers=people["wiremu"][1])
+    assert response.status_code == 200 and response.get_json()["status"] == "published"
+    assert client.post(approve, headers=people["wiremu"][1]).status_code == 409
+    assert client.get(f"/api/v1/bulletins/{created['id']}", headers=people["ben"][1]).status_code == 200
+    red = post(client, people["aroha"][1], good(tlp="RED", audience={"users": ["ben@harbour.example"]})).get_json()
+    assert red["status"] == "pending-review"
+
+
+def test_acknowledge_and_feedback(client, people):
+    bulletin = post(client, people["aroha"][1], good()).get_json()
+    base = f"/api/v1/bulletins/{bulletin['id']}"
+    first = client.post(base + "/acknowledge", headers=people["ben"][1])
+    again = client.post(base + "/acknowledge", headers=people["ben"][1])
+    assert first.status_code == again.status_code == 200
+    assert first.get_json()["acknowledged_at"] == again.get_json()["acknowledged_at"]
+    assert _count(BulletinAcknowledgement) == 1
+    assert client.post(base + "/acknowledge", headers=people["aroha"][1]).status_code == 403  # own bulletin
+    assert client.post(base + "/acknowledge", headers=people["nadia"][1]).status_code == 404  # not for FIU
+    rated = post(client, people["ben"][1], {"rating": "useful", "comment": "We found two accounts."}, base + "/feedback")
+    assert rated.status_code == 201 and rated.get_json()["rating"] == "useful"
+    bad = post(client, people["ben"][1], {"rating": "brilliant"}, base + "/feedback")
+    assert bad.status_code == 400 and "rating" in bad.get_json()["error"]["fields"]
+    assert db.session.scalar(select(BulletinFeedback.rating)) == "useful"
+
+
+def test_partners_publish_to_agencies_and_their_own_sector(client, people):
+    to_agency = post(client, people["priya"][1], good(classification="UNCLASSIFIED", audience={
+        "orgs": ["nz-fiu", "kowhai-bank"], "sectors": ["banking"]}, indicators=[]))
+    assert to_agency.status_code == 201, to_agency.get_json()
+    wrong = post(client, people["priya"][1], good(classification="UNCLASSIFIED", indicators=[],
+                                                  audience={"orgs": ["port-tamaki"], "sectors": ["ports"],
+                                                            "countries": ["WS"]}))
+    fields = wrong.get_json()["error"]["fields"]
+    assert wrong.status_code == 400 and {"audience.orgs", "audience.sectors", "audience.countries"} <= set(fields)
+    assert post(client, people["ben"][1], good()).status_code == 403  # not a publisher
+
+
+BAD_INPUT = [
+    (good(classification="SECRET"), "classification", "accreditation"),
+    (good(classification="TOP SECRET"), "classification", "RESTRICTED"),
+    (good(classification="RESTRICTED"), "classification", "above your clearance"),  # priya: IN-CONFIDENCE
+    (good(audience={"orgs": ["no-such-org"]}), "audience.orgs", "no-such-org"),
+    (good(indicators=[{"type": "vessel-imo", "value": "IMO 9074728"}]), "indicators", "IMO"),
+    (good(indicators=[{"type": "bank-account", "value": "GB00WEST12345698765432"}]), "indicators", "IBAN"),
+    (good(indicators=[{"type": "ip-address", "value": "300.1.1.1"}]), "indicators", "IP"),
+    (good(indicators=[{"type": "laser", "value": "x"}]), "indicators", "unknown indicator type"),
+    (good(typologies=["alchemy"]), "typologies", "alchemy"),
+    (good(tlp="PURPLE"), "tlp", "PURPLE"),
+    (good(title=""), "title", "title"),
+    (good(expires_at="next Tuesday"), "expires_at", "ISO 8601"),
+    (good(tlp="RED", audience={"orgs": ["harbour-bank"]}), "audience.users", "named"),
+]
+
+
+@pytest.mark.parametrize("body, field, fragment", BAD_INPUT)
+def test_bad_input_is_400_with_field_errors_and_nothing_is_stored(client, people, body, field, fragment):
+    author = "priya" if field == "classification" and "clearance" in fragment else "aroha"
+    if author == "priya":
+        body = {**body, "audience": {"orgs": ["nz-fiu"]}, "indicators": []}
+    response = post(client, people[author][1], body)
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert field in error["fields"], error
+    assert fragment in " ".join(error["fields"][field]), error
+    assert (_count(Bulletin), _count(BulletinIndicator), _count(OutboxMessage)) == (0, 0, 0)
+
+
+def test_wrong_content_type_oversize_and_malformed(client, people):
+    headers = people["aroha"][1]
+    assert post(client, headers, None, raw="title=x", content_type="application/x-www-form-urlencoded").status_code == 415
+    assert post(client, headers, None, raw="{not json").status_code == 400
+    huge = json.dumps(good(body_html="x" * (1024 * 1024 + 10)))
+    assert post(client, headers, None, raw=huge).status_code == 413
+    assert _count(Bulletin) == 0
+
+
+# From OWASP's XSS filter-evasion cheat sheet (a representative selection).
+XSS = [
+    "<script>alert('XSS')</script>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=javascript:alert('XSS')>",
+    "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+    "<a onmouseover=\"alert(document.cookie)\">xxs link</a>",
+    "<IMG \"\"\"><SCRIPT>alert(\"XSS\")</SCRIPT>\"\\>",
+    "<IMG SRC=/ onerror=\"alert(String.fromCharCode(88,83,83))\"></img>",
+    "<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">",
+    "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;\">x</a>",
+    "<a href=\"jav&#x09;ascript:alert('XSS');\">x</a>",
+    "<a href=\" &#14;  javascript:alert('XSS');\">x</a>",
+    "<SCRIPT/XSS SRC=\"http://xss.rocks/xss.js\"></SCRIPT>",
+    "<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert(\"XSS\")>",
+    "<<SCRIPT>alert(\"XSS\");//\\<</SCRIPT>",
+    "<SCRIPT SRC=http://xss.rocks/xss.js?< B >",
+    "<iframe src=http://xss.rocks/scriptlet.html <",
+    "</TITLE><SCRIPT>alert(\"XSS\");</SCRIPT>",
+    "<INPUT TYPE=\"IMAGE\" SRC=\"javascript:alert('XSS');\">",
+    "<BODY BACKGROUND=\"javascript:alert('XSS')\">",
+    "<svg/onload=alert('XSS')>",
+    "<STYLE>li {list-style-image: url(\"javascript:alert('XSS')\");}</STYLE><UL><LI>XSS</br>",
+    "<DIV STYLE=\"background-image: url(javascript:alert('XSS'))\">",
+    "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=javascript:alert('XSS');\">",
+    "<TABLE BACKGROUND=\"javascript:alert('XSS')\">",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgnWFNTJyk8L3NjcmlwdD4K\">x</a>",
+    "<OBJECT TYPE=\"text/x-scriptlet\" DATA=\"http://xss.rocks/scriptlet.html\"></OBJECT>",
+    "<EMBED SRC=\"data:image/svg+xml;base64,PHN2ZyB4bWxuczpzdmc9Imh0dH A6Ly93d3cudzMub3JnLzIwMDAvc3ZnIiB4bWxucz0iaHR0cDovL3d3dy53My5vcmcv MjAwMC9zdmciIHhtbG5zOnhsaW5rPSJodHRwOi8vd3d3LnczLm9yZy8xOTk5L3hs aW5rIiB2ZXJzaW9uPSIxLjAiIHg9IjAiIHk9IjAiIHdpZHRoPSIxOTQiIGhlaWdodD0iMjAw IiBpZD0ieHNzIj48c2NyaXB0IHR5cGU9InRleHQvZWNtYXNjcmlwdCI+YWxlcnQoIlh TUyIpOzwvc2NyaXB0Pjwvc3ZnPg==\" type=\"image/svg+xml\" AllowScriptAccess=\"always\"></EMBED>",
+    "<form action=\"javascript:alert(1)\"><button>x</button></form>",
+]
+DANGEROUS = ("<script", "javascript:", "onerror", "onload", "onmouseover", "<iframe", "<object", "<embed",
+             "<style", "<meta", "<svg", "<img", "<input", "<form", "data:text", "<body", "background=")
+
+
+def test_xss_corpus_comes_out_inert(client, people):
+    body = "\n".join(XSS)
+    response = post(client, people["aroha"][1], good(title=XSS[0] + " title", summary=XSS[1], body_html=body))
+    assert response.status_code == 201
+    stored = db.session.scalar(select(Bulletin.body_html))
+    lowered = stored.lower()
+    for marker in DANGEROUS:
+        assert marker not in lowered, marker
+    sign_in(client, people["ben"][0])
+    page = client.get(f"/bulletins/{response.get_json()['id']}").get_data(as_text=True).lower()
+    feed = client.get("/bulletins").get_data(as_text=True).lower()
+    for html in (page, feed):
+        assert "<script>alert" not in html and "<img src=\"javascript" not in html
+        assert "&lt;script&gt;alert" in html  # the title is shown as text, escaped
+    api = client.get(f"/api/v1/bulletins/{response.get_json()['id']}", headers=people["ben"][1]).get_json()
+    for marker in DANGEROUS:
+        assert marker not in api["body_html"].lower()
+
+
+def test_filters_and_text_search(client, people):
+    post(client, people["aroha"][1], good(title="Tobacco under-declared", typologies=["illicit-tobacco"], indicators=[]))
+    post(client, people["aroha"][1], good(title="Mule accounts", typologies=["money-laundering"], indicators=[]))
+    headers = people["ben"][1]
+    by_typology = client.get("/api/v1/bulletins?typology=illicit-tobacco", headers=headers).get_json()["items"]
+    assert [b["title"] for b in by_typology] == ["Tobacco under-declared"]
+    searched = client.get("/api/v1/bulletins?q=mule", headers=headers).get_json()["items"]
+    assert [b["title"] for b in searched] == ["Mule accounts"]
+    assert client.get("/api/v1/bulletins?q=mule", headers=people["nadia"][1]).get_json()["items"] == []
+    assert client.get("/api/v1/bulletins?classification=SECRET", headers=headers).status_code == 400
+
+
+@pytest.mark.parametrize("kind, value, expected", [
+    ("vessel-imo", "imo 9074729", "IMO9074729"),
+    ("container", "csqu 305438 3", "CSQU3054383"),
+    ("flight", "nz 0990", "NZ990"),
+    ("bank-account", "12 3456 7890123 00", "NZ:12-3456-7890123-000"),
+    ("bank-account", "gb82 west 1234 5698 7654 32", "IBAN:GB82WEST12345698765432"),
+    ("email", "Ops@Example.ORG", "ops@example.org"),
+    ("domain", "Harbour-Freight.example.", "harbour-freight.example"),
+    ("ip-address", "2001:db8::0001", "2001:db8::1"),
+    ("crypto-wallet", "0xAbCdEf0123456789aBcDeF0123456789AbCdEf01", "0xabcdef0123456789abcdef0123456789abcdef01"),
+    ("person", "Sióne  Táufa", "sione taufa"),
+    ("phone", "+64 (21) 555-0123", "+64215550123"),
+])
+def test_indicator_normalisation(kind, value, expected):
+    assert normalise(kind, value) == expected
+
+
+@pytest.mark.parametrize("kind, value", [("vessel-imo", "1234568"), ("container", "CSQU3054384"),
+                                          ("flight", "NZ-99999"), ("phone", "call me"), ("domain", "not a domain"),
+                                          ("crypto-wallet", "0x123"), ("email", "a@")])
+def test_invalid_indicators(kind, value):
+    with pytest.raises(IndicatorError):
+        normalise(kind, value)
