@@ -2,8 +2,8 @@
 from portal.accounts.models import ApiToken, User, UserRole  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEntry  # noqa: F401
 from portal.bulletins.models import (  # noqa: F401
-    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinRead,
-    BulletinTypology, BulletinVersion,
+    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
+    BulletinQuestion, BulletinRead, BulletinSighting, BulletinTypology, BulletinVersion,
 )
 from portal.jobs import JobLease  # noqa: F401
 from portal.outbox import Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint  # noqa: F401

@@ -252,3 +252,67 @@ def test_indicator_normalisation(kind, value, expected):
 def test_invalid_indicators(kind, value):
     with pytest.raises(IndicatorError):
         normalise(kind, value)
+
+
+def test_amend_makes_a_version_and_tells_recipients(client, people):
+    created = post(client, people["aroha"][1], good()).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    no_note = client.patch(base, json={"title": "New title"}, headers=people["aroha"][1])
+    assert no_note.status_code == 400 and "change_note" in no_note.get_json()["error"]["fields"]
+    amended = client.patch(base, json={"title": "Methamphetamine in frozen fish and squid",
+                                       "change_note": "Squid consignments too."}, headers=people["aroha"][1])
+    assert amended.status_code == 200 and amended.get_json()["version"] == 2
+    events = db.session.scalars(select(OutboxMessage.event).order_by(OutboxMessage.id)).all()
+    assert events == ["bulletin.published", "bulletin.amended"]
+    assert client.patch(base, json={"title": "x", "change_note": "y"}, headers=people["ben"][1]).status_code == 403
+    from portal.bulletins.models import BulletinVersion
+
+    assert db.session.scalars(select(BulletinVersion.change_note).order_by(BulletinVersion.version)).all() == [
+        "", "Squid consignments too."]
+
+
+def test_withdraw_hides_it_and_tells_recipients_without_content(client, app, people):
+    from portal.notifications import delivery as engine
+
+    created = post(client, people["aroha"][1], good(title="Secret words")).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    assert client.post(base + "/withdraw", json={}, headers=people["aroha"][1]).status_code == 400
+    response = client.post(base + "/withdraw", json={"reason": "Source retracted."}, headers=people["aroha"][1])
+    assert response.status_code == 200 and response.get_json()["status"] == "withdrawn"
+    assert client.get(base, headers=people["ben"][1]).status_code == 404
+    assert client.get(base, headers=people["aroha"][1]).status_code == 200  # the author still sees it
+    engine.dispatch()
+    from portal.outbox import Delivery, OutboxMessage as Message
+    withdrawn = db.session.scalar(select(Message).where(Message.event == "bulletin.withdrawn"))
+    told = db.session.scalars(select(Delivery).where(Delivery.message_id == withdrawn.id,
+                                                     Delivery.channel == "inbox")).all()
+    assert told and all(d.status == "sent" for d in told)
+    sign_in(client, people["ben"][0])
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert f"Bulletin {created['id']} has been withdrawn" in inbox and "Secret words" not in inbox
+
+
+def test_private_questions_and_sightings(client, app, world, orgs, people):
+    created = post(client, people["aroha"][1], good(audience={"sectors": ["banking", "ports"]})).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    asked = client.post(base + "/questions", json={"body": "Which port of loading?"}, headers=people["ben"][1])
+    assert asked.status_code == 201
+    question = asked.get_json()["id"]
+    # The port also received the bulletin, but never sees the bank's thread.
+    assert client.get(base + "/questions", headers=people["rangi"][1]).get_json()["items"] == []
+    author_view = client.get(base + "/questions", headers=people["aroha"][1]).get_json()["items"]
+    assert [m["body"] for m in author_view[0]["messages"]] == ["Which port of loading?"]
+    reply = client.post(f"{base}/questions/{question}/messages", json={"body": "Port Klang."},
+                        headers=people["aroha"][1])
+    assert reply.status_code == 201
+    assert client.post(f"{base}/questions/{question}/messages", json={"body": "me too"},
+                       headers=people["rangi"][1]).status_code == 404
+    thread = client.get(base + "/questions", headers=people["ben"][1]).get_json()["items"][0]
+    assert [m["org"] for m in thread["messages"]] == ["harbour-bank", "nz-customs"]
+
+    seen = client.post(base + "/sightings", json={"seen_at": "2026-11-20T03:00:00Z", "context": "At the gate."},
+                       headers=people["rangi"][1])
+    assert seen.status_code == 201
+    assert client.post(base + "/sightings", json={"seen_at": "yesterday"}, headers=people["rangi"][1]).status_code == 400
+    assert len(client.get(base + "/sightings", headers=people["aroha"][1]).get_json()["items"]) == 1
+    assert client.get(base + "/sightings", headers=people["ben"][1]).get_json()["items"] == []

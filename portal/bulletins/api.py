@@ -162,3 +162,84 @@ def bulletin_feedback(bulletin_id: int):
         b, u, data.get("rating"), data.get("comment")))
     return {"bulletin": bulletin.id, "organisation": user.organisation.slug, "rating": feedback.rating,
             "comment": feedback.comment}, 201
+
+
+@bp.patch("/bulletins/<int:bulletin_id>")
+def amend_bulletin(bulletin_id: int):
+    """Amend (a new version; ``change_note`` required). Extension of CONTRACT.md."""
+    require_scope("bulletins:write")
+    data = json_body()
+    bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, data, u))
+    return bulletin_json(bulletin, user)
+
+
+@bp.post("/bulletins/<int:bulletin_id>/withdraw")
+def withdraw_bulletin(bulletin_id: int):
+    require_scope("bulletins:write")
+    data = json_body()
+    bulletin, _, user = _act(bulletin_id, lambda b, u: service.withdraw(b, u, data.get("reason")))
+    return bulletin_json(bulletin, user)
+
+
+def question_json(question) -> dict[str, Any]:
+    return {"id": question.id, "asking_org": question.asking_org.slug,
+            "messages": [{"org": m.author_org.slug, "body": m.body, "at": iso(m.created_at)}
+                         for m in question.messages]}
+
+
+@bp.get("/bulletins/<int:bulletin_id>/questions")
+def list_questions(bulletin_id: int):
+    require_scope("bulletins:read")
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    items = [question_json(q) for q in service.questions_for(user, bulletin)]
+    trail.record("bulletin.questions.read", "bulletin", bulletin.id, bulletin.author_org.slug, count=len(items))
+    db.session.commit()
+    return {"items": items, "next_cursor": None}
+
+
+@bp.post("/bulletins/<int:bulletin_id>/questions")
+def ask_question(bulletin_id: int):
+    """A recipient asks the author privately (only the two organisations see the thread)."""
+    require_scope("bulletins:read")
+    data = json_body()
+    question, _, _ = _act(bulletin_id, lambda b, u: service.ask(b, u, data.get("body")))
+    return question_json(question), 201
+
+
+@bp.post("/bulletins/<int:bulletin_id>/questions/<int:question_id>/messages")
+def answer_question(bulletin_id: int, question_id: int):
+    require_scope("bulletins:read")
+    data = json_body()
+
+    def answer(bulletin, user):
+        from portal.bulletins.models import BulletinQuestion
+
+        question = db.session.get(BulletinQuestion, question_id)
+        if question is None:
+            raise LookupError
+        service.answer(question, bulletin, user, data.get("body"))
+        return question
+
+    question, _, _ = _act(bulletin_id, answer)
+    return question_json(question), 201
+
+
+@bp.get("/bulletins/<int:bulletin_id>/sightings")
+def list_sightings(bulletin_id: int):
+    require_scope("bulletins:read")
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    items = [{"id": s.id, "org": s.organisation.slug, "indicator": s.indicator_id, "seen_at": iso(s.seen_at),
+              "context": s.context} for s in service.sightings_for(user, bulletin)]
+    db.session.commit()
+    return {"items": items, "next_cursor": None}
+
+
+@bp.post("/bulletins/<int:bulletin_id>/sightings")
+def report_sighting(bulletin_id: int):
+    """'We saw this' — when, optionally which indicator, and a short context."""
+    require_scope("bulletins:read")
+    data = json_body()
+    sighting, _, _ = _act(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
+    return {"id": sighting.id, "seen_at": iso(sighting.seen_at)}, 201

@@ -145,3 +145,48 @@ class BulletinRead(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
     read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulletinQuestion(db.Model):
+    """A private thread between one recipient organisation and the author organisation."""
+
+    __tablename__ = "bulletin_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    asking_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    asking_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    messages: Mapped[list["BulletinMessage"]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                             order_by="BulletinMessage.id")
+
+
+class BulletinMessage(db.Model):
+    __tablename__ = "bulletin_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("bulletin_questions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
+
+class BulletinSighting(db.Model):
+    """'We saw this': a recipient reports seeing an indicator, without sharing more."""
+
+    __tablename__ = "bulletin_sightings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("bulletin_indicators.id", ondelete="SET NULL"))
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    context: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)

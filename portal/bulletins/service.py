@@ -15,7 +15,7 @@ from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
     FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator,
-    BulletinTypology, BulletinVersion,
+    BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
 )
 from portal.extensions import db
 from portal.i18n import gettext as _
@@ -286,3 +286,165 @@ def give_feedback(bulletin: Bulletin, user: User, rating: Any, comment: Any) -> 
     row.user_id, row.rating, row.comment, row.created_at = user.id, rating, (comment or "").strip(), utcnow()
     trail.record("bulletin.feedback", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user, rating=rating)
     return row
+
+
+# --- Lifecycle -------------------------------------------------------------------------------
+
+def _author_check(bulletin: Bulletin, user: User) -> None:
+    if not policy.can_read_bulletin(user, bulletin):
+        raise LookupError
+    if user.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in user.roles:
+        raise NotAllowed(_("Only a publisher of the author organisation may change it."))
+
+
+def amend(bulletin: Bulletin, data: dict[str, Any], editor: User) -> Bulletin:
+    """A new version with a change note; recipients are told what changed."""
+    _author_check(bulletin, editor)
+    if bulletin.status == "withdrawn":
+        raise Conflict(_("A withdrawn bulletin cannot be amended."))
+    note = data.get("change_note")
+    merged = {**_as_input(bulletin), **{k: v for k, v in data.items() if k != "change_note"}}
+    errors: dict[str, list[str]] = {}
+    try:
+        draft = validate(merged, editor)
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+    if not isinstance(note, str) or not note.strip() or len(note) > 2000:
+        errors["change_note"] = [_("Say briefly what changed and why (at most 2000 characters).")]
+    if errors:
+        raise Invalid(errors)
+    was_published = bulletin.status == "published"
+    _apply(bulletin, draft)
+    bulletin.version += 1
+    bulletin.updated_at = utcnow()
+    db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=bulletin.version, title=bulletin.title,
+                                   summary=bulletin.summary, body_html=bulletin.body_html,
+                                   change_note=note.strip(), created_by_id=editor.id))
+    trail.record("bulletin.amend", "bulletin", bulletin.id, bulletin.author_org.slug, actor=editor,
+                 version=bulletin.version)
+    if was_published and bulletin.needs_second_publisher and bulletin.approved_by_id is None:
+        bulletin.status = "pending-review"  # raised above the line: a second publisher looks again
+    elif was_published:
+        notify("bulletin.amended", "bulletin", bulletin.id, actor=editor, version=bulletin.version)
+    if data.get("publish") is True and bulletin.status == "draft":
+        _submit(bulletin, editor)
+    return bulletin
+
+
+def _as_input(bulletin: Bulletin) -> dict[str, Any]:
+    keys = {"org": "orgs", "sector": "sectors", "country": "countries", "user": "users"}
+    return {
+        "title": bulletin.title, "summary": bulletin.summary, "body_html": bulletin.body_html,
+        "classification": bulletin.classification.label, "tlp": bulletin.tlp,
+        "audience": {keys[k]: bulletin.audience_values(k) for k in keys},
+        "indicators": [{"type": i.type, "value": i.value} for i in bulletin.indicators],
+        "typologies": bulletin.typology_codes,
+        "expires_at": bulletin.expires_at.isoformat() if bulletin.expires_at and bulletin.expires_at > utcnow() else None,
+    }
+
+
+def withdraw(bulletin: Bulletin, user: User, reason: Any) -> Bulletin:
+    _author_check(bulletin, user)
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+        raise Invalid({"reason": [_("Say why it is withdrawn (at most 2000 characters).")]})
+    if bulletin.status == "withdrawn":
+        raise Conflict(_("This bulletin is already withdrawn."))
+    was_published = bulletin.status == "published"
+    bulletin.status, bulletin.withdrawn_reason, bulletin.updated_at = "withdrawn", reason.strip(), utcnow()
+    trail.record("bulletin.withdraw", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
+    if was_published:
+        # Recipients can no longer read it, so the notice names only the reference (see topics).
+        notify("bulletin.withdrawn", "bulletin", bulletin.id, actor=user)
+    return bulletin
+
+
+# --- Two-way: questions and sightings --------------------------------------------------------
+
+def _text(value: Any, field: str, limit: int = 5000) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise Invalid({field: [_("Write some text, at most %(n)s characters.", n=limit)]})
+    return value.strip()
+
+
+def ask(bulletin: Bulletin, user: User, body: Any) -> BulletinQuestion:
+    """A recipient organisation asks the author privately; only the two organisations see it."""
+    text = _text(body, "body")
+    _recipient_check(bulletin, user)
+    question = db.session.scalar(select(BulletinQuestion).where(BulletinQuestion.bulletin_id == bulletin.id,
+                                                                BulletinQuestion.asking_org_id == user.organisation_id))
+    if question is None:
+        question = BulletinQuestion(bulletin_id=bulletin.id, asking_org_id=user.organisation_id)
+        db.session.add(question)
+        db.session.flush()
+    db.session.add(BulletinMessage(question_id=question.id, author_id=user.id, author_org_id=user.organisation_id,
+                                   body=text))
+    trail.record("bulletin.question", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user,
+                 question=question.id)
+    notify("bulletin.answered", "bulletin", bulletin.id, actor=user, author_org=True)
+    return question
+
+
+def answer(question: BulletinQuestion, bulletin: Bulletin, user: User, body: Any) -> BulletinMessage:
+    text = _text(body, "body")
+    if not can_see_question(user, bulletin, question):
+        raise LookupError
+    message = BulletinMessage(question_id=question.id, author_id=user.id, author_org_id=user.organisation_id,
+                              body=text)
+    db.session.add(message)
+    trail.record("bulletin.answer", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user,
+                 question=question.id)
+    if user.organisation_id == bulletin.author_org_id:
+        askers = list(db.session.scalars(select(User.id).where(User.organisation_id == question.asking_org_id)))
+        notify("bulletin.answered", "bulletin", bulletin.id, actor=user, recipient_ids=askers)
+    else:
+        notify("bulletin.answered", "bulletin", bulletin.id, actor=user, author_org=True)
+    return message
+
+
+def can_see_question(user: User, bulletin: Bulletin, question: BulletinQuestion) -> bool:
+    """A thread is seen only by the asking and the authoring organisations (and only while the
+    bulletin itself is readable)."""
+    return (policy.can_read_bulletin(user, bulletin) and question.bulletin_id == bulletin.id
+            and user.organisation_id in (question.asking_org_id, bulletin.author_org_id))
+
+
+def questions_for(user: User, bulletin: Bulletin) -> list[BulletinQuestion]:
+    statement = select(BulletinQuestion).where(BulletinQuestion.bulletin_id == bulletin.id)
+    if user.organisation_id != bulletin.author_org_id:
+        statement = statement.where(BulletinQuestion.asking_org_id == user.organisation_id)
+    return list(db.session.scalars(statement.order_by(BulletinQuestion.id)))
+
+
+def report_sighting(bulletin: Bulletin, user: User, data: dict[str, Any]) -> BulletinSighting:
+    """'We saw this': when, optional indicator, short context. Only the author organisation sees it."""
+    errors: dict[str, list[str]] = {}
+    seen_at = None
+    try:
+        seen_at = dt.datetime.fromisoformat(str(data.get("seen_at", "")).replace("Z", "+00:00"))
+        seen_at = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=dt.timezone.utc)
+        if seen_at > utcnow() + dt.timedelta(minutes=5):
+            errors["seen_at"] = [_("A sighting cannot be in the future.")]
+    except ValueError:
+        errors["seen_at"] = [_("Give when it was seen as an ISO 8601 date or time.")]
+    context = data.get("context", "")
+    if not isinstance(context, str) or len(context) > 2000:
+        errors["context"] = [_("The context is text of at most 2000 characters.")]
+    indicator_id = data.get("indicator")
+    if indicator_id is not None and indicator_id not in {i.id for i in bulletin.indicators}:
+        errors["indicator"] = [_("That indicator is not part of this bulletin.")]
+    if errors:
+        raise Invalid(errors)
+    _recipient_check(bulletin, user)
+    sighting = BulletinSighting(bulletin_id=bulletin.id, organisation_id=user.organisation_id, user_id=user.id,
+                                indicator_id=indicator_id, seen_at=seen_at, context=context.strip())
+    db.session.add(sighting)
+    trail.record("bulletin.sighting", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
+    notify("bulletin.answered", "bulletin", bulletin.id, actor=user, author_org=True)
+    return sighting
+
+
+def sightings_for(user: User, bulletin: Bulletin) -> list[BulletinSighting]:
+    statement = select(BulletinSighting).where(BulletinSighting.bulletin_id == bulletin.id)
+    if user.organisation_id != bulletin.author_org_id:
+        statement = statement.where(BulletinSighting.organisation_id == user.organisation_id)
+    return list(db.session.scalars(statement.order_by(BulletinSighting.seen_at.desc())))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 
 
+from types import SimpleNamespace
+
 from sqlalchemy import or_, select
 
 from portal import policy
@@ -48,9 +50,18 @@ class BulletinTopic:
         return _narrow(_active_users().where(match), message)
 
     def readable(self, user: User, bulletin: Bulletin) -> bool:
+        if bulletin.status == "withdrawn":
+            # Those it reached are told it was withdrawn, without its content (see describe).
+            published = SimpleNamespace(classification=bulletin.classification, tlp=bulletin.tlp, status="published",
+                                        author_org_id=bulletin.author_org_id, audience=bulletin.audience)
+            return policy.can_read_bulletin(user, published)
         return policy.can_read_bulletin(user, bulletin)
 
     def describe(self, bulletin: Bulletin) -> Subject:
+        if bulletin.status == "withdrawn":
+            return Subject(reference=f"Bulletin {bulletin.id}", path=f"/bulletins/{bulletin.id}",
+                           title=str(_l("Bulletin %(id)s has been withdrawn", id=bulletin.id)),
+                           classification=bulletin.classification, tlp=bulletin.tlp, org=bulletin.author_org.name)
         return Subject(reference=f"Bulletin {bulletin.id}", path=f"/bulletins/{bulletin.id}", title=bulletin.title,
                        summary=bulletin.summary, classification=bulletin.classification, tlp=bulletin.tlp,
                        org=bulletin.author_org.name)
