@@ -14,6 +14,7 @@ from portal.vocabulary import ROLE_LABELS, Role
 NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
     ("home.index", _l("Home"), frozenset()),
     ("bulletins.index", _l("Bulletins"), frozenset()),
+    ("bulletins.new", _l("Write a bulletin"), frozenset({Role.PUBLISHER})),
     ("submissions.index", _l("Reports"), frozenset({Role.SUBMITTER, Role.ORG_ADMIN, Role.ANALYST})),
     ("deportees.index", _l("Deportee notifications"), frozenset()),
     ("audit.index", _l("Audit trail"), frozenset({Role.AUDITOR})),

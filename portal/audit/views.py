@@ -76,9 +76,10 @@ def index():
     filters = _filters()
     entries, next_before = _page(_apply(select(AuditEntry), filters))
     trail.record("audit.list", "audit_entry", count=len(entries), filters=_used(filters))
-    db.session.commit()
-    return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
+    page = render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
                            scope="all")
+    db.session.commit()
+    return page
 
 
 @bp.get("/export.csv")

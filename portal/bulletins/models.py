@@ -120,6 +120,8 @@ class BulletinAcknowledgement(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
 
 FEEDBACK_RATINGS = ("useful", "actioned", "not-relevant")
 
@@ -135,6 +137,8 @@ class BulletinFeedback(db.Model):
     rating: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 
 
 class BulletinRead(db.Model):

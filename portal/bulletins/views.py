@@ -1,38 +1,325 @@
-"""Bulletin pages. Authoring, review and feedback come with the bulletins feature."""
+"""Bulletin pages: the feed, reading, writing, reviewing, and answering. Works without JavaScript."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import raiseload
 
 from portal import policy
+from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
-from portal.bulletins.models import Bulletin
+from portal.bulletins import service
+from portal.bulletins.indicators import TYPES
+from portal.bulletins.models import (
+    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
+    BulletinTypology,
+)
 from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.organisations.models import Organisation
+from portal.outbox import OutboxMessage
+from portal.types import utcnow
+from portal.vocabulary import TLP, Classification, Role
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 PAGE_SIZE = 50
 
 
+class ActionForm(FlaskForm):
+    """CSRF only; fields are read from the request."""
+
+
+def feed_statement(user, args) -> Any:
+    """The feed: what the reader may read, filtered, with an unread flag — one query per page."""
+    unread = ~exists().where(BulletinRead.bulletin_id == Bulletin.id, BulletinRead.user_id == user.id)
+    statement = select(Bulletin, unread.label("unread")).where(policy.bulletin_readable(user))
+    now = utcnow()
+    if args.get("archive") == "1":
+        statement = statement.where(Bulletin.expires_at <= now)
+    else:
+        statement = statement.where(or_(Bulletin.expires_at.is_(None), Bulletin.expires_at > now))
+    if typology := args.get("typology"):
+        statement = statement.where(Bulletin.id.in_(select(BulletinTypology.bulletin_id)
+                                                    .where(BulletinTypology.code == typology)))
+    if level := args.get("classification"):
+        try:
+            statement = statement.where(Bulletin.classification == int(Classification.parse(level)))
+        except ValueError:
+            pass
+    if tlp := args.get("tlp"):
+        try:
+            statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
+        except ValueError:
+            pass
+    if author := args.get("author_org"):
+        statement = statement.where(Bulletin.author_org_id.in_(select(Organisation.id)
+                                                               .where(Organisation.slug == author)))
+    if since := args.get("since"):
+        try:
+            statement = statement.where(Bulletin.published_at >= dt.datetime.fromisoformat(since).replace(
+                tzinfo=dt.timezone.utc))
+        except ValueError:
+            pass
+    if q := args.get("q", "").strip():
+        pattern = f"%{q[:200]}%"
+        statement = statement.where(or_(Bulletin.title.ilike(pattern), Bulletin.summary.ilike(pattern)))
+    if before := args.get("before", type=int):
+        statement = statement.where(Bulletin.id < before)
+    # The feed shows none of these: never load them (raiseload makes a template that starts to
+    # use them fail loudly, rather than quietly issue a query per row).
+    return statement.order_by(Bulletin.id.desc()).options(
+        raiseload(Bulletin.audience), raiseload(Bulletin.indicators), raiseload(Bulletin.typologies))
+
+
 @bp.get("")
 def index():
     user = policy.reader()
-    before = request.args.get("before", type=int)
-    statement = policy.readable_bulletins(user)
-    if before:
-        statement = statement.where(Bulletin.id < before)
-    rows = db.session.scalars(statement.order_by(Bulletin.id.desc()).limit(PAGE_SIZE + 1)).all()
+    rows = db.session.execute(feed_statement(user, request.args).limit(PAGE_SIZE + 1)).all()
     more = len(rows) > PAGE_SIZE
-    bulletins = rows[:PAGE_SIZE]
-    trail.record("bulletin.list", "bulletin", count=len(bulletins), before=before)
-    db.session.commit()
-    return render_template("bulletins/index.html", bulletins=bulletins,
-                           next_before=bulletins[-1].id if more else None)
+    rows = rows[:PAGE_SIZE]
+    filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    trail.record("bulletin.list", "bulletin", count=len(rows), filters={k: v for k, v in filters.items() if k != "q"},
+                 searched=bool(filters.get("q")))
+    settings = current_app.extensions["portal_settings"]
+    page = render_template("bulletins/index.html", rows=rows, filters=filters,
+                           next_before=rows[-1][0].id if more else None, typologies=settings.typologies,
+                           classifications=Classification.labels(), tlps=[t.value for t in TLP])
+    db.session.commit()  # after rendering: committing first would expire every row and reload each one
+    return page
 
 
 @bp.get("/<int:bulletin_id>")
 def show(bulletin_id: int):
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    if db.session.get(BulletinRead, (user.id, bulletin.id)) is None:
+        db.session.add(BulletinRead(user_id=user.id, bulletin_id=bulletin.id))
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug)
     db.session.commit()
-    return render_template("bulletins/show.html", bulletin=bulletin,
-                           show_audience=policy.sees_bulletin_audience(user, bulletin))
+    own = user.organisation_id == bulletin.author_org_id
+    context: dict[str, Any] = {
+        "bulletin": bulletin, "own": own, "form": ActionForm(), "ratings": FEEDBACK_RATINGS,
+        "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
+        "show_audience": policy.sees_bulletin_audience(user, bulletin), "is_publisher": Role.PUBLISHER in user.roles,
+    }
+    if own:
+        context["acknowledgements"] = db.session.scalars(select(BulletinAcknowledgement).where(
+            BulletinAcknowledgement.bulletin_id == bulletin.id)).all()
+        context["feedback"] = db.session.scalars(select(BulletinFeedback).where(
+            BulletinFeedback.bulletin_id == bulletin.id)).all()
+    else:
+        context["acknowledged"] = db.session.get(BulletinAcknowledgement, (bulletin.id, user.organisation_id))
+        context["my_feedback"] = db.session.get(BulletinFeedback, (bulletin.id, user.organisation_id))
+    return render_template("bulletins/show.html", **context)
+
+
+@bp.get("/review")
+def review():
+    """Bulletins of the reader's organisation waiting for a second publisher."""
+    user = policy.reader()
+    if Role.PUBLISHER not in user.roles:
+        abort(404)
+    pending = db.session.scalars(policy.readable_bulletins(user).where(
+        Bulletin.author_org_id == user.organisation_id, Bulletin.status == "pending-review")
+        .order_by(Bulletin.id.desc())).all()
+    return render_template("bulletins/review.html", bulletins=pending)
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+def _split(text: str) -> list[str]:
+    return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
+
+
+def form_data(form) -> dict[str, Any]:
+    """The compose form, as the same dictionary the API takes."""
+    indicators = []
+    for line in form.get("indicators", "").splitlines():
+        if line.strip():
+            kind, _sep, value = line.partition(":")
+            indicators.append({"type": kind.strip(), "value": value.strip()})
+    return {
+        "title": form.get("title", ""), "summary": form.get("summary", ""), "body_html": form.get("body", ""),
+        "classification": form.get("classification", ""), "tlp": form.get("tlp", ""),
+        "audience": {"orgs": _split(form.get("orgs", "")), "sectors": form.getlist("sectors"),
+                     "countries": form.getlist("countries"), "users": _split(form.get("users", ""))},
+        "indicators": indicators, "typologies": form.getlist("typologies"),
+        "expires_at": form.get("expires_at") or None, "change_note": form.get("change_note", ""),
+        "publish": form.get("action") == "publish",
+    }
+
+
+def audience_preview(data: dict[str, Any]) -> dict[str, int]:
+    """Who and how many would receive it, computed as the notification engine will."""
+    from portal.bulletins.models import BulletinAudience
+    from portal.notifications.topics import BulletinTopic
+
+    audience = data.get("audience") or {}
+    probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
+    probe.audience = [BulletinAudience(kind=k, value=str(v).lower() if k != "country" else str(v).upper())
+                      for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"),
+                                     ("user", "users")) for v in audience.get(key, [])]
+    with db.session.no_autoflush:
+        statement = BulletinTopic().addressed_to(probe, OutboxMessage(payload="{}")).subquery()
+        people = db.session.scalar(select(func.count()).select_from(statement)) or 0
+        orgs = db.session.scalar(select(func.count(func.distinct(statement.c.organisation_id)))) or 0
+    if probe in db.session:
+        db.session.expunge(probe)
+    return {"people": people, "organisations": orgs}
+
+
+def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
+    settings = current_app.extensions["portal_settings"]
+    return {"values": values, "errors": errors, "bulletin": bulletin, "form": ActionForm(),
+            "classifications": [c.label for c in Classification if c <= user.clearance],
+            "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
+            "typologies": settings.typologies, "indicator_types": list(TYPES),
+            "preview": audience_preview(form_data(values)) if values else None}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@recent_auth_required
+def new():
+    user = policy.reader()
+    if Role.PUBLISHER not in user.roles:
+        abort(404)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        data = form_data(request.form)
+        if request.form.get("action") in ("draft", "publish"):
+            try:
+                bulletin = service.create(data, user)
+                db.session.commit()
+                flash(_("Bulletin saved.") if bulletin.status == "draft" else
+                      _("Bulletin sent for review by a second publisher.") if bulletin.status == "pending-review"
+                      else _("Bulletin published."), "info")
+                return redirect(url_for("bulletins.show", bulletin_id=bulletin.id))
+            except service.Invalid as invalid:
+                db.session.rollback()
+                errors = invalid.fields
+        return render_template("bulletins/compose.html", **_compose_context(user, request.form, errors)), \
+            400 if errors else 200
+    return render_template("bulletins/compose.html", **_compose_context(user, _Values(), errors))
+
+
+@bp.route("/<int:bulletin_id>/edit", methods=["GET", "POST"])
+@recent_auth_required
+def edit(bulletin_id: int):
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    if user.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in user.roles:
+        abort(404)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        if request.form.get("action") in ("draft", "publish"):
+            try:
+                service.amend(bulletin, form_data(request.form), user)
+                db.session.commit()
+                flash(_("Bulletin amended (version %(n)s).", n=bulletin.version), "info")
+                return redirect(url_for("bulletins.show", bulletin_id=bulletin.id))
+            except (service.Invalid, service.Conflict) as problem:
+                db.session.rollback()
+                errors = getattr(problem, "fields", {"status": [str(problem)]})
+        return render_template("bulletins/compose.html", **_compose_context(user, request.form, errors, bulletin)), \
+            400 if errors else 200
+    values = _form_values(bulletin)
+    return render_template("bulletins/compose.html", **_compose_context(user, values, errors, bulletin))
+
+
+class _Values(dict):
+    """A dict that answers getlist() like a submitted form."""
+
+    def getlist(self, key: str) -> list[str]:
+        value = self.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+
+def _form_values(bulletin: Bulletin) -> _Values:
+    return _Values({
+        "title": bulletin.title, "summary": bulletin.summary, "body": bulletin.body_html,
+        "classification": bulletin.classification.label, "tlp": bulletin.tlp,
+        "orgs": ", ".join(bulletin.audience_values("org")), "sectors": bulletin.audience_values("sector"),
+        "countries": bulletin.audience_values("country"), "users": ", ".join(bulletin.audience_values("user")),
+        "indicators": "\n".join(f"{i.type}: {i.value}" for i in bulletin.indicators),
+        "typologies": bulletin.typology_codes,
+        "expires_at": bulletin.expires_at.date().isoformat() if bulletin.expires_at else "",
+    })
+
+
+# --- Actions on one bulletin -----------------------------------------------------------------
+
+def _action(bulletin_id: int, act) -> Any:
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        act(bulletin, user)
+        db.session.commit()
+    except LookupError:
+        abort(404)
+    except service.Invalid as invalid:
+        db.session.rollback()
+        for messages in invalid.fields.values():
+            for message in messages:
+                flash(message, "error")
+    except (service.NotAllowed, service.Conflict) as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+    return redirect(url_for("bulletins.show", bulletin_id=bulletin_id))
+
+
+@bp.post("/<int:bulletin_id>/approve")
+@recent_auth_required
+def approve(bulletin_id: int):
+    return _action(bulletin_id, service.approve)
+
+
+@bp.post("/<int:bulletin_id>/withdraw")
+@recent_auth_required
+def withdraw(bulletin_id: int):
+    return _action(bulletin_id, lambda b, u: service.withdraw(b, u, request.form.get("reason")))
+
+
+@bp.post("/<int:bulletin_id>/acknowledge")
+def acknowledge(bulletin_id: int):
+    return _action(bulletin_id, service.acknowledge)
+
+
+@bp.post("/<int:bulletin_id>/feedback")
+def feedback(bulletin_id: int):
+    return _action(bulletin_id, lambda b, u: service.give_feedback(b, u, request.form.get("rating"),
+                                                                    request.form.get("comment")))
+
+
+@bp.post("/<int:bulletin_id>/questions")
+def ask(bulletin_id: int):
+    return _action(bulletin_id, lambda b, u: service.ask(b, u, request.form.get("body")))
+
+
+@bp.post("/<int:bulletin_id>/questions/<int:question_id>")
+def reply(bulletin_id: int, question_id: int):
+    def act(bulletin, user):
+        question = db.session.get(BulletinQuestion, question_id)
+        if question is None:
+            raise LookupError
+        service.answer(question, bulletin, user, request.form.get("body"))
+    return _action(bulletin_id, act)
+
+
+@bp.post("/<int:bulletin_id>/sightings")
+def sighting(bulletin_id: int):
+    data = {"seen_at": request.form.get("seen_at", ""), "context": request.form.get("context", "")}
+    if request.form.get("indicator", "").isdigit():
+        data["indicator"] = int(request.form["indicator"])
+    return _action(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
+
+

@@ -19,8 +19,9 @@ def index():
         policy.readable_deportee_notifications(user).order_by(DeporteeNotification.id.desc()).limit(100)
     ).all()
     trail.record("deportee_notification.list", "deportee_notification", count=len(notifications))
+    page = render_template("deportees/index.html", notifications=notifications, zones=COUNTRY_TIME_ZONES)
     db.session.commit()
-    return render_template("deportees/index.html", notifications=notifications, zones=COUNTRY_TIME_ZONES)
+    return page
 
 
 @bp.get("/<int:notification_id>")

@@ -38,6 +38,7 @@ def index():
             waiting_q = waiting_q.where(User.organisation_id == user.organisation_id)
         waiting = db.session.scalar(waiting_q) or 0
     trail.record("bulletin.list", "bulletin", count=len(recent), view="home")
-    db.session.commit()
-    return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
+    page = render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
                            waiting=waiting)
+    db.session.commit()  # after rendering, so the rows shown are not reloaded one by one
+    return page

@@ -56,8 +56,9 @@ def inbox():
         subject = topic.describe(obj) if obj is not None and topic.readable(user, obj) else None
         items.append({"delivery": delivery, "event": EVENTS.get(message.event, message.event), "subject": subject})
     trail.record("inbox.list", "delivery", count=len(items))
+    page = render_template("notifications/inbox.html", items=items, form=PostForm())
     db.session.commit()
-    return render_template("notifications/inbox.html", items=items, form=PostForm())
+    return page
 
 
 @bp.post("/inbox/<delivery_id>/read")

@@ -18,8 +18,9 @@ def index():
         policy.readable_submissions(user).order_by(Submission.id.desc()).limit(100)
     ).all()
     trail.record("submission.list", "submission", count=len(submissions))
+    page = render_template("submissions/index.html", submissions=submissions)
     db.session.commit()
-    return render_template("submissions/index.html", submissions=submissions)
+    return page
 
 
 @bp.get("/<reference>")

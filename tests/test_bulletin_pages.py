@@ -1,0 +1,166 @@
+"""Bulletins in the browser's pages (no JavaScript needed), and the feed's constant query count."""
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from portal.bulletins.models import (
+    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinQuestion, BulletinRead,
+)
+from portal.extensions import db
+from portal.types import utcnow
+from portal.vocabulary import Classification
+from tests.conftest import csrf_from, sign_in
+
+
+@pytest.fixture
+def cast(world):
+    customs = world.org("nz-customs", "government", "customs", name="NZ Customs")
+    bank = world.org("harbour-bank", "private", "banking", name="Harbour Bank")
+    return {
+        "aroha": world.user("aroha@customs.example", customs, ("publisher",), clearance="RESTRICTED"),
+        "wiremu": world.user("wiremu@customs.example", customs, ("publisher",), clearance="RESTRICTED"),
+        "ben": world.user("ben@harbour.example", bank, ("submitter",), clearance="SENSITIVE"),
+        "other": world.user("tom@harbour.example", bank, clearance="SENSITIVE"),
+        "customs": customs, "bank": bank,
+    }
+
+
+def compose(client, action="publish", **fields):
+    page = client.get("/bulletins/new")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "title": "Cash couriers via Auckland",
+            "summary": "Couriers carry just under the threshold.", "body": "Watch for repeat travellers.",
+            "classification": "IN-CONFIDENCE", "tlp": "GREEN", "orgs": "harbour-bank", "action": action,
+            "indicators": "flight: NZ 990\nphone: +64 21 555 0123", "typologies": ["money-laundering"]}
+    data.update(fields)
+    return client.post("/bulletins/new", data=data)
+
+
+def test_publisher_writes_previews_and_publishes(client, cast):
+    sign_in(client, cast["aroha"])
+    preview = compose(client, action="preview")
+    assert preview.status_code == 200 and "This would reach 2 people in 1 organisations" in preview.get_data(as_text=True)
+    assert db.session.scalars(select(Bulletin)).all() == []
+    bad = compose(client, classification="SECRET", orgs="no-such-org")
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "accreditation" in body and "no-such-org" in body
+    response = compose(client)
+    assert response.status_code == 302
+    bulletin = db.session.scalars(select(Bulletin)).one()
+    assert bulletin.status == "published" and [i.normalised for i in bulletin.indicators] == ["NZ990", "+64215550123"]
+
+
+def test_two_person_rule_in_the_browser(client, app, cast):
+    sign_in(client, cast["aroha"])
+    compose(client, classification="SENSITIVE")
+    bulletin = db.session.scalars(select(Bulletin)).one()
+    assert bulletin.status == "pending-review"
+    page = client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert "Approve and publish" not in page  # not for its own author
+    second = app.test_client()
+    sign_in(second, cast["wiremu"])
+    assert "Cash couriers" in second.get("/bulletins/review").get_data(as_text=True)
+    page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    second.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "published" and bulletin.approved_by_id == cast["wiremu"].id
+
+
+def test_recipient_reads_acknowledges_rates_asks_and_reports(client, app, cast):
+    author = app.test_client()
+    sign_in(author, cast["aroha"])
+    compose(author)
+    bulletin = db.session.scalars(select(Bulletin)).one()
+    sign_in(client, cast["ben"])
+    feed = client.get("/bulletins").get_data(as_text=True)
+    assert "Cash couriers" in feed and '<strong class="badge">New</strong>' in feed
+    page = client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert '<strong class="badge">New</strong>' not in client.get("/bulletins").get_data(as_text=True)
+    token = csrf_from(page)
+    client.post(f"/bulletins/{bulletin.id}/acknowledge", data={"csrf_token": token})
+    client.post(f"/bulletins/{bulletin.id}/feedback", data={"csrf_token": token, "rating": "actioned",
+                                                            "comment": "Two couriers stopped."})
+    client.post(f"/bulletins/{bulletin.id}/questions", data={"csrf_token": token, "body": "Which days?"})
+    client.post(f"/bulletins/{bulletin.id}/sightings", data={"csrf_token": token, "seen_at": "2026-11-20T09:30",
+                                                             "context": "Branch counter."})
+    assert db.session.scalar(select(BulletinAcknowledgement.organisation_id)) == cast["bank"].id
+    assert db.session.scalar(select(BulletinFeedback.rating)) == "actioned"
+    assert db.session.scalar(select(BulletinRead.user_id)) == cast["ben"].id
+    author_page = author.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    for text in ("Harbour Bank", "actioned", "Which days?", "Branch counter."):
+        assert text in author_page
+    question = db.session.scalar(select(BulletinQuestion.id))
+    author.post(f"/bulletins/{bulletin.id}/questions/{question}", data={"csrf_token": csrf_from(author_page),
+                                                                        "body": "Tuesdays."})
+    assert "Tuesdays." in client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    colleague = app.test_client()
+    sign_in(colleague, cast["other"])
+    assert "Tuesdays." in colleague.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)  # same organisation
+
+
+def test_feed_filters_search_and_archive(client, cast):
+    sign_in(client, cast["aroha"])
+    compose(client, title="Tobacco consignments", typologies=["illicit-tobacco"])
+    compose(client, title="Mule accounts")
+    expired = Bulletin(author_org_id=cast["customs"].id, title="Old news", classification=Classification.UNCLASSIFIED,
+                       tlp="GREEN", status="published", published_at=utcnow(), expires_at=utcnow())
+    expired.audience.append(BulletinAudience(kind="org", value="harbour-bank"))
+    db.session.add(expired)
+    db.session.commit()
+    reader = client.application.test_client()
+    sign_in(reader, cast["ben"])
+    assert "Old news" not in reader.get("/bulletins").get_data(as_text=True)
+    assert "Old news" in reader.get("/bulletins?archive=1").get_data(as_text=True)
+    page = reader.get("/bulletins?typology=illicit-tobacco").get_data(as_text=True)
+    assert "Tobacco consignments" in page and "Mule accounts" not in page
+    page = reader.get("/bulletins?q=MULE").get_data(as_text=True)
+    assert "Mule accounts" in page and "Tobacco consignments" not in page
+
+
+@contextlib.contextmanager
+def counting_queries():
+    counter = {"n": 0}
+
+    def count(*args):
+        counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _bulk(cast, n):
+    now = utcnow()
+    first = (db.session.scalar(select(db.func.max(Bulletin.id))) or 0) + 1
+    db.session.execute(insert(Bulletin), [
+        {"id": first + i, "author_org_id": cast["customs"].id, "title": f"B{i}", "summary": "s", "body_html": "",
+         "classification": 1, "tlp": "GREEN", "status": "published", "version": 1, "created_at": now,
+         "published_at": now, "withdrawn_reason": ""} for i in range(n)])
+    db.session.execute(insert(BulletinAudience), [{"bulletin_id": first + i, "kind": "org", "value": "harbour-bank"}
+                                                  for i in range(n)])
+    db.session.commit()
+
+
+def _feed_queries(client, path="/bulletins"):
+    client.get(path)  # warm: session loading, first-request work
+    with counting_queries() as counter:
+        assert client.get(path).status_code == 200
+    return counter["n"]
+
+
+def test_feed_query_count_is_constant(client, cast):
+    sign_in(client, cast["ben"])
+    _bulk(cast, 5)
+    five = _feed_queries(client)
+    _bulk(cast, 45)
+    fifty = _feed_queries(client)
+    assert five == fifty
+    ten_total = _feed_queries(client, "/bulletins?q=B1")
+    _bulk(cast, 9950)
+    ten_thousand = _feed_queries(client)
+    assert ten_thousand == fifty == _feed_queries(client, "/bulletins?q=B1") == ten_total
