@@ -316,3 +316,29 @@ def test_private_questions_and_sightings(client, app, world, orgs, people):
     assert client.post(base + "/sightings", json={"seen_at": "yesterday"}, headers=people["rangi"][1]).status_code == 400
     assert len(client.get(base + "/sightings", headers=people["aroha"][1]).get_json()["items"]) == 1
     assert client.get(base + "/sightings", headers=people["ben"][1]).get_json()["items"] == []
+
+
+def test_full_text_search_within_what_the_reader_may_read(client, people):
+    post(client, people["aroha"][1], good(title="Sióne Táufa moving cash", summary="Structured deposits.",
+                                          indicators=[]))
+    post(client, people["aroha"][1], good(title="Reefer seals", body_html="<p>Containers from Port Klang</p>",
+                                          indicators=[]))
+    hidden = post(client, people["aroha"][1], good(title="Cash in the fish hold", indicators=[],
+                                                   audience={"orgs": ["nz-fiu"]})).get_json()
+    headers = people["ben"][1]
+
+    def titles(query):
+        return [b["title"] for b in client.get(f"/api/v1/bulletins?q={query}", headers=headers).get_json()["items"]]
+
+    assert titles("sione") == ["Sióne Táufa moving cash"]  # accents do not matter
+    assert titles("klang") == ["Reefer seals"]  # the body is searched too
+    assert titles("cash") == ["Sióne Táufa moving cash"]  # never the bulletin Ben may not read
+    assert titles("struct") == ["Sióne Táufa moving cash"]  # prefixes
+    assert titles('cash" OR "fish') == []  # no query operators from input
+    assert hidden["id"] not in [b["id"] for b in client.get("/api/v1/bulletins?q=fish", headers=headers)
+                                .get_json()["items"]]
+    amended = client.patch(f"/api/v1/bulletins/{hidden['id']}", json={"title": "Renamed", "change_note": "x"},
+                           headers=people["aroha"][1])
+    assert amended.status_code == 200
+    assert [b["title"] for b in client.get("/api/v1/bulletins?q=renamed", headers=people["nadia"][1])
+            .get_json()["items"]] == ["Renamed"]

@@ -41,7 +41,10 @@ def _revisions() -> list[str]:
 def test_upgrade_to_head_matches_models(empty_app):
     upgrade()
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        from portal.search import include_object
+
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_object": include_object})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], diff
 

@@ -4,9 +4,8 @@ import datetime as dt
 from typing import Any
 
 from flask import request
-from sqlalchemy import or_
 
-from portal import policy
+from portal import policy, search
 from portal.api import bp
 from portal.api.auth import require_scope
 from portal.api.errors import ApiError
@@ -71,10 +70,8 @@ def _filters(statement):
                 statement = statement.where(getattr(Bulletin.published_at, operator)(moment))
             except ValueError:
                 fields[name] = ["Give an ISO 8601 date or time."]
-    if q := args.get("q", "").strip():
-        # Interim text search within what the reader may read; full-text indexes come next.
-        pattern = f"%{q[:200]}%"
-        statement = statement.where(or_(Bulletin.title.ilike(pattern), Bulletin.summary.ilike(pattern)))
+    if (q := args.get("q", "").strip()) and (matches := search.bulletin_matches(q)) is not None:
+        statement = statement.where(matches)  # full text, within what the policy already allows
     if fields:
         raise ApiError(400, "Some filters are invalid.", fields)
     return statement

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import policy
+from portal import policy, search
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
 from portal.bulletins import service
@@ -64,9 +64,8 @@ def feed_statement(user, args) -> Any:
                 tzinfo=dt.timezone.utc))
         except ValueError:
             pass
-    if q := args.get("q", "").strip():
-        pattern = f"%{q[:200]}%"
-        statement = statement.where(or_(Bulletin.title.ilike(pattern), Bulletin.summary.ilike(pattern)))
+    if (q := args.get("q", "").strip()) and (matches := search.bulletin_matches(q)) is not None:
+        statement = statement.where(matches)
     if before := args.get("before", type=int):
         statement = statement.where(Bulletin.id < before)
     # The feed shows none of these: never load them (raiseload makes a template that starts to
