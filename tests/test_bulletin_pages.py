@@ -64,6 +64,19 @@ def test_two_person_rule_in_the_browser(client, app, cast):
     sign_in(second, cast["wiremu"])
     assert "Cash couriers" in second.get("/bulletins/review").get_data(as_text=True)
     page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    second.post(f"/bulletins/{bulletin.id}/send-back", data={"csrf_token": csrf_from(page),
+                                                             "comment": "Name the port of loading."})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "draft" and bulletin.review_comment == "Name the port of loading."
+    assert "Name the port of loading." in client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    edit = client.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    client.post(f"/bulletins/{bulletin.id}/edit", data={
+        "csrf_token": csrf_from(edit), "title": "Cash couriers via Auckland (Port Klang)", "summary": "s",
+        "classification": "SENSITIVE", "tlp": "GREEN", "orgs": "harbour-bank", "change_note": "Port named.",
+        "action": "publish"})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "pending-review" and bulletin.version == 2
+    page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
     second.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
     db.session.refresh(bulletin)
     assert bulletin.status == "published" and bulletin.approved_by_id == cast["wiremu"].id

@@ -35,6 +35,8 @@ class Bulletin(db.Model):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The reviewer's comment when a bulletin pending review is sent back to its author as a draft.
+    review_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     audience: Mapped[list["BulletinAudience"]] = relationship(

@@ -249,6 +249,23 @@ def approve(bulletin: Bulletin, reviewer: User) -> None:
     _publish(bulletin, reviewer)
 
 
+def send_back(bulletin: Bulletin, reviewer: User, comment: Any) -> None:
+    """A second publisher returns a bulletin pending review to its author, saying why."""
+    if not policy.can_read_bulletin(reviewer, bulletin):
+        raise LookupError
+    if reviewer.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in reviewer.roles:
+        raise NotAllowed(_("Only a publisher of the author organisation may review it."))
+    if bulletin.status != "pending-review":
+        raise Conflict(_("This bulletin is not waiting for review."))
+    if not isinstance(comment, str) or not comment.strip() or len(comment) > 2000:
+        raise Invalid({"comment": [_("Say what needs to change (at most 2000 characters).")]})
+    bulletin.status, bulletin.review_comment = "draft", comment.strip()
+    trail.record("bulletin.send_back", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer)
+    if bulletin.created_by_id:
+        notify("bulletin.answered", "bulletin", bulletin.id, actor=reviewer, author_org=True,
+               recipient_ids=[bulletin.created_by_id])
+
+
 def _recipient_check(bulletin: Bulletin, user: User) -> None:
     if not policy.can_read_bulletin(user, bulletin):
         raise LookupError

@@ -282,6 +282,12 @@ def approve(bulletin_id: int):
     return _action(bulletin_id, service.approve)
 
 
+@bp.post("/<int:bulletin_id>/send-back")
+@recent_auth_required
+def send_back(bulletin_id: int):
+    return _action(bulletin_id, lambda b, u: service.send_back(b, u, request.form.get("comment")))
+
+
 @bp.post("/<int:bulletin_id>/withdraw")
 @recent_auth_required
 def withdraw(bulletin_id: int):
