@@ -73,6 +73,9 @@ class Settings:
     address_max_failures: int
     address_window_minutes: int
     proxy_hops: int
+    attachments_dir: str
+    attachment_max_bytes: int
+    attachment_types: tuple[str, ...]
     default_language: str
     default_time_zone: str
     languages: tuple[str, ...]
@@ -166,6 +169,8 @@ def load_settings(
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{instance / 'portal.sqlite3'}"
     values["base_url"] = values["base_url"].rstrip("/")
+    if not values["attachments_dir"]:
+        values["attachments_dir"] = str(instance / "attachments")
     values["secret_key"], values["audit_key"] = _secrets(values, instance)
     settings = Settings(**values)
     validate(settings)

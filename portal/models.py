@@ -2,7 +2,7 @@
 from portal.accounts.models import ApiToken, User, UserRole  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEntry  # noqa: F401
 from portal.bulletins.models import (  # noqa: F401
-    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
+    Bulletin, BulletinAcknowledgement, BulletinAttachment, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
     BulletinQuestion, BulletinRead, BulletinSighting, BulletinTypology, BulletinVersion,
 )
 from portal.jobs import JobLease  # noqa: F401

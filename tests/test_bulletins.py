@@ -342,3 +342,53 @@ def test_full_text_search_within_what_the_reader_may_read(client, people):
     assert amended.status_code == 200
     assert [b["title"] for b in client.get("/api/v1/bulletins?q=renamed", headers=people["nadia"][1])
             .get_json()["items"]] == ["Renamed"]
+
+
+PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def test_attachments_stored_outside_the_database_and_served_through_the_policy(client, app, people):
+    import io
+
+    from portal.bulletins.models import BulletinAttachment
+
+    created = post(client, people["aroha"][1], good()).get_json()
+    base = f"/api/v1/bulletins/{created['id']}/attachments"
+    upload = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(PDF), "../../etc/evil report.pdf")})
+    assert upload.status_code == 201, upload.get_json()
+    meta = upload.get_json()
+    assert meta["filename"] == "evil report.pdf" and meta["content_type"] == "application/pdf"
+    row = db.session.get(BulletinAttachment, meta["id"])
+    stored = list((__import__("pathlib").Path(app.extensions["portal_settings"].attachments_dir)).rglob("*"))
+    assert any(p.is_file() and p.read_bytes() == PDF for p in stored) and row.storage_key not in meta["filename"]
+    download = client.get(f"{base}/{meta['id']}", headers=people["ben"][1])
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert client.get(f"{base}/{meta['id']}", headers=people["nadia"][1]).status_code == 404  # not for FIU
+    # Refused: too large (413), a disguised file (415), not multipart (415), not the author (403).
+    limit = app.extensions["portal_settings"].attachment_max_bytes
+    big = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b"%PDF-" + b"0" * limit), "big.pdf")})
+    fake = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(b"<script>alert(1)</script>"), "notes.pdf")})
+    html = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(b"<html></html>"), "page.html")})
+    plain = client.post(base, headers=people["aroha"][1], json={"file": "x"})
+    other = client.post(base, headers=people["ben"][1], content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(PDF), "x.pdf")})
+    assert (big.status_code, fake.status_code, html.status_code, plain.status_code, other.status_code) == \
+        (413, 415, 415, 415, 403)
+    assert db.session.scalar(select(func.count()).select_from(BulletinAttachment)) == 1
+    files = [p for p in __import__("pathlib").Path(app.extensions["portal_settings"].attachments_dir).rglob("*")
+             if p.is_file()]
+    assert len(files) == 1  # nothing left behind by refused uploads
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "..", "a/b", "x" * 10, "abc/../../../../etc/shadow0000000"])
+def test_attachment_paths_are_contained(app, key):
+    from portal.attachments import Refused, path_for
+
+    with pytest.raises(Refused):
+        path_for(key)

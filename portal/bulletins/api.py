@@ -39,6 +39,9 @@ def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
         "author_org": bulletin.author_org.slug,
         "published_at": iso(bulletin.published_at),
         "expires_at": iso(bulletin.expires_at),
+        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256, "url": f"/api/v1/bulletins/{bulletin.id}/attachments/{a.id}"}
+                        for a in bulletin.attachments],
     }
 
 
@@ -240,3 +243,31 @@ def report_sighting(bulletin_id: int):
     data = json_body()
     sighting, _, _ = _act(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
     return {"id": sighting.id, "seen_at": iso(sighting.seen_at)}, 201
+
+
+@bp.post("/bulletins/<int:bulletin_id>/attachments")
+def upload_attachment(bulletin_id: int):
+    """multipart/form-data with a ``file`` part; 413 when too large, 415 when not an accepted kind."""
+    from portal import attachments
+
+    require_scope("bulletins:write")
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "Send the file as multipart/form-data, in a part named 'file'.")
+
+    def act(bulletin, user):
+        try:
+            return service.attach(bulletin, user, request.files.get("file"))
+        except attachments.Refused as refused:
+            raise ApiError(refused.status, str(refused), {"file": [str(refused)]}) from None
+
+    row, bulletin, _ = _act(bulletin_id, act)
+    return {"id": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size,
+            "sha256": row.sha256, "url": f"/api/v1/bulletins/{bulletin.id}/attachments/{row.id}"}, 201
+
+
+@bp.get("/bulletins/<int:bulletin_id>/attachments/<int:attachment_id>")
+def download_attachment(bulletin_id: int, attachment_id: int):
+    from portal.bulletins.views import send_attachment
+
+    require_scope("bulletins:read")
+    return send_attachment(bulletin_id, attachment_id)

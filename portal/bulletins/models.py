@@ -46,6 +46,8 @@ class Bulletin(db.Model):
         lazy="selectin", cascade="all, delete-orphan", order_by="BulletinIndicator.position"
     )
     typologies: Mapped[list["BulletinTypology"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    attachments: Mapped[list["BulletinAttachment"]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                                   order_by="BulletinAttachment.id")
 
     @property
     def typology_codes(self) -> list[str]:
@@ -196,3 +198,19 @@ class BulletinSighting(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
+
+class BulletinAttachment(db.Model):
+    """A file attached to a bulletin; the bytes live in the attachment store, not the database."""
+
+    __tablename__ = "bulletin_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(150))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

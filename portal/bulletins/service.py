@@ -249,6 +249,27 @@ def approve(bulletin: Bulletin, reviewer: User) -> None:
     _publish(bulletin, reviewer)
 
 
+def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
+    """Store an uploaded file with the bulletin (author organisation's publishers only)."""
+    from portal import attachments
+    from portal.bulletins.models import BulletinAttachment
+
+    _author_check(bulletin, user)
+    if bulletin.status == "withdrawn":
+        raise Conflict(_("A withdrawn bulletin cannot take attachments."))
+    if upload is None or not getattr(upload, "filename", ""):
+        raise Invalid({"file": [_("Choose a file to attach.")]})
+    stored = attachments.store(upload.stream, upload.filename)  # raises attachments.Refused
+    row = BulletinAttachment(bulletin_id=bulletin.id, storage_key=stored.key, filename=stored.filename,
+                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                             created_by_id=user.id)
+    db.session.add(row)
+    db.session.flush()
+    trail.record("attachment.upload", "attachment", row.id, bulletin.author_org.slug, actor=user,
+                 bulletin=bulletin.id, size=stored.size, sha256=stored.sha256)
+    return row
+
+
 def send_back(bulletin: Bulletin, reviewer: User, comment: Any) -> None:
     """A second publisher returns a bulletin pending review to its author, saying why."""
     if not policy.can_read_bulletin(reviewer, bulletin):

@@ -71,7 +71,8 @@ def feed_statement(user, args) -> Any:
     # The feed shows none of these: never load them (raiseload makes a template that starts to
     # use them fail loudly, rather than quietly issue a query per row).
     return statement.order_by(Bulletin.id.desc()).options(
-        raiseload(Bulletin.audience), raiseload(Bulletin.indicators), raiseload(Bulletin.typologies))
+        raiseload(Bulletin.audience), raiseload(Bulletin.indicators), raiseload(Bulletin.typologies),
+        raiseload(Bulletin.attachments))
 
 
 @bp.get("")
@@ -286,6 +287,51 @@ def approve(bulletin_id: int):
 @recent_auth_required
 def send_back(bulletin_id: int):
     return _action(bulletin_id, lambda b, u: service.send_back(b, u, request.form.get("comment")))
+
+
+@bp.post("/<int:bulletin_id>/attachments")
+@recent_auth_required
+def upload(bulletin_id: int):
+    from portal import attachments
+
+    def act(bulletin, user):
+        try:
+            service.attach(bulletin, user, request.files.get("file"))
+        except attachments.Refused as refused:
+            raise service.Invalid({"file": [str(refused)]}) from None
+    return _action(bulletin_id, act)
+
+
+@bp.get("/<int:bulletin_id>/attachments/<int:attachment_id>")
+def download(bulletin_id: int, attachment_id: int):
+    return send_attachment(bulletin_id, attachment_id)
+
+
+def send_attachment(bulletin_id: int, attachment_id: int):
+    """Serve a file only after the access policy allowed its bulletin; always as a download."""
+    from flask import send_file
+
+    from portal import attachments
+    from portal.bulletins.models import BulletinAttachment
+
+    user = policy.reader()
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    row = db.session.get(BulletinAttachment, attachment_id)
+    if row is None or row.bulletin_id != bulletin.id:
+        abort(404)
+    try:
+        path = attachments.path_for(row.storage_key)
+    except attachments.Refused:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    trail.record("attachment.download", "attachment", row.id, bulletin.author_org.slug, bulletin=bulletin.id,
+                 via="api" if request.path.startswith("/api/") else "page")
+    db.session.commit()
+    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
+                         max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
 
 
 @bp.post("/<int:bulletin_id>/withdraw")
