@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import bleach
+import markdown
 from bleach.linkifier import Linker
 
 ALLOWED_TAGS = frozenset({
@@ -34,10 +35,16 @@ _linker = Linker(callbacks=[_rel], skip_tags={"pre", "code"}, parse_email=False)
 _CODE_ELEMENTS = re.compile(r"<(script|style|template|noscript)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
-def clean_html(html: str) -> str:
-    """Safe HTML from untrusted HTML (or plain text, whose line breaks become paragraphs)."""
-    html = _CODE_ELEMENTS.sub("", html)
-    if "<" not in html:
-        paragraphs = [p.strip() for p in html.replace("\r\n", "\n").split("\n\n") if p.strip()]
-        html = "".join(f"<p>{bleach.clean(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return _linker.linkify(_cleaner.clean(html))
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+
+
+def clean_html(text: str) -> str:
+    """Safe HTML from what a person wrote: HTML, or Markdown (plain text is Markdown too).
+
+    Markdown is rendered first; either way the result then goes through the same allowlist, so
+    raw HTML inside Markdown gains nothing.
+    """
+    text = _CODE_ELEMENTS.sub("", text)
+    if not _TAG.search(text):
+        text = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    return _linker.linkify(_cleaner.clean(text))

@@ -409,3 +409,19 @@ def test_jobs_run_once_command_delivers(app, smtp, people):
 def test_run_due_jobs_respects_intervals(app):
     assert "outbox.digests" in run_due_jobs()
     assert "outbox.digests" not in run_due_jobs()  # every minute
+
+
+def test_xss_in_a_title_is_inert_in_emails_and_webhooks(app, smtp, receiver, people):
+    endpoint = WebhookEndpoint(organisation_id=people["bank"].id, user_id=people["olivia"].id, name="x",
+                               url=receiver.url)
+    endpoint.secret = "s"
+    db.session.add(endpoint)
+    db.session.commit()
+    publish(people, title="<script>alert('XSS')</script><img src=x onerror=alert(1)>",
+            summary="<a href=\"javascript:alert(1)\">click</a>")
+    run_jobs()
+    html = smtp.to("ben@harbour.example")[0].get_body(("html",)).get_content()
+    assert "<script>" not in html and "<img" not in html and "<a href=\"javascript" not in html
+    assert "&lt;script&gt;" in html
+    body = json.loads(receiver.requests[0]["body"])
+    assert body["object"]["title"].startswith("<script>")  # JSON carries text; receivers must escape it

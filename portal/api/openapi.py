@@ -29,6 +29,7 @@ PAGING = [
     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
 ]
 
+TEXT_BODY = {"type": "object", "required": ["body"], "properties": {"body": {"type": "string", "maxLength": 5000}}}
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 CLASSIFICATION = {"type": "string", "enum": ["UNCLASSIFIED", "IN-CONFIDENCE", "SENSITIVE", "RESTRICTED"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -63,8 +64,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                        "201": {"description": "Created", "content": {"application/json": {
                                            "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}},
             },
-            "/bulletins/{id}": {"get": {"summary": "One bulletin", "parameters": [ID],
-                                        "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)}},
+            "/bulletins/{id}": {
+                "get": {"summary": "One bulletin", "parameters": [ID],
+                        "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)},
+                "patch": {"summary": "Amend: a new version; change_note is required", "parameters": [ID],
+                          "requestBody": {"required": True, "content": {"application/json": {
+                              "schema": {"$ref": "#/components/schemas/BulletinInput"}}}},
+                          "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 404, 409)}},
             "/bulletins/{id}/approve": {"post": {
                 "summary": "A second publisher of the author organisation approves a bulletin pending review",
                 "parameters": [ID], "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 403, 404, 409)}},
@@ -78,6 +84,42 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "rating": {"type": "string", "enum": ["useful", "actioned", "not-relevant"]},
                         "comment": {"type": "string", "maxLength": 2000}}}}}},
                 "responses": _responses({"type": "object"}, 400, 403, 404, 409)}},
+            "/bulletins/{id}/withdraw": {"post": {
+                "summary": "Withdraw (author organisation's publishers); recipients are told, without content",
+                "parameters": [ID], "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+                "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 404, 409)}},
+            "/bulletins/{id}/questions": {
+                "get": {"summary": "The private threads the caller may see (its own, or all for the author)",
+                        "parameters": [ID], "responses": _responses({"type": "object"}, 404)},
+                "post": {"summary": "Ask the author privately", "parameters": [ID],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": TEXT_BODY}}},
+                         "responses": _responses({"type": "object"}, 400, 403, 404, 409)}},
+            "/bulletins/{id}/questions/{question}/messages": {"post": {
+                "summary": "Reply in a thread", "parameters": [ID, {"name": "question", "in": "path",
+                                                                    "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": TEXT_BODY}}},
+                "responses": _responses({"type": "object"}, 400, 404)}},
+            "/bulletins/{id}/sightings": {
+                "get": {"summary": "Sightings the caller may see", "parameters": [ID],
+                        "responses": _responses({"type": "object"}, 404)},
+                "post": {"summary": "We saw this: when, which indicator, context", "parameters": [ID],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                             "type": "object", "required": ["seen_at"], "properties": {
+                                 "seen_at": {"type": "string", "format": "date-time"},
+                                 "indicator": {"type": "integer"}, "context": {"type": "string"}}}}}},
+                         "responses": _responses({"type": "object"}, 400, 403, 404, 409)}},
+            "/bulletins/{id}/attachments": {"post": {
+                "summary": "Attach a file (author organisation's publishers)", "parameters": [ID],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                "responses": _responses({"type": "object"}, 400, 403, 404, 413, 415)}},
+            "/bulletins/{id}/attachments/{attachment}": {"get": {
+                "summary": "Download an attachment", "parameters": [ID, {"name": "attachment", "in": "path",
+                                                                        "required": True,
+                                                                        "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "The file"}, "401": {"description": "Error"},
+                              "404": {"description": "Error"}}}},
             "/submissions": {"get": {"summary": "Suspicious-activity reports the caller may read", "parameters": PAGING,
                                      "responses": _responses(_list_of("Submission"), 400)}},
             "/submissions/{reference}": {"get": {
@@ -129,6 +171,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                                                   "value": {"type": "string"}}}},
                     "typologies": {"type": "array", "items": {"type": "string"}},
                     "expires_at": TIME, "publish": {"type": "boolean"},
+                    "change_note": {"type": "string", "description": "Required when amending."},
                 }},
                 "Submission": {"type": "object", "properties": {
                     "reference": {"type": "string"}, "submitting_org": {"type": "string"},

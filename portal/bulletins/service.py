@@ -78,7 +78,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
         errors["summary"] = [_("The summary is plain text of at most %(n)s characters.", n=MAX_SUMMARY)]
     else:
         values["summary"] = summary.strip()
-    body = data.get("body_html", data.get("body", ""))
+    body = data.get("body_html", data.get("body_markdown", data.get("body", "")))
     if not isinstance(body, str) or len(body) > MAX_BODY:
         errors["body_html"] = [_("The body is text or HTML of at most %(n)s characters.", n=MAX_BODY)]
     else:
