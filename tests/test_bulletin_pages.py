@@ -76,6 +76,7 @@ def test_two_person_rule_in_the_browser(client, app, cast):
         "action": "publish"})
     db.session.refresh(bulletin)
     assert bulletin.status == "pending-review" and bulletin.version == 2
+    assert "Port named." in client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)  # what changed
     page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
     second.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
     db.session.refresh(bulletin)

@@ -16,7 +16,7 @@ from portal.bulletins import service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
     FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
-    BulletinTypology,
+    BulletinTypology, BulletinVersion,
 )
 from portal.extensions import db
 from portal.i18n import gettext as _
@@ -105,6 +105,9 @@ def show(bulletin_id: int):
         "bulletin": bulletin, "own": own, "form": ActionForm(), "ratings": FEEDBACK_RATINGS,
         "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
         "show_audience": policy.sees_bulletin_audience(user, bulletin), "is_publisher": Role.PUBLISHER in user.roles,
+        "versions": db.session.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin.id,
+                                                                     BulletinVersion.version > 1)
+                                       .order_by(BulletinVersion.version.desc())).all(),
     }
     if own:
         context["acknowledgements"] = db.session.scalars(select(BulletinAcknowledgement).where(
