@@ -15,12 +15,16 @@ run: $(STAMP) translations
 	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
 
+# Each run gets its own short temporary directory: pytest prunes old /tmp/pytest-of-* directories,
+# which would pull a concurrent run's PostgreSQL data out from under it.
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$(mktemp -d /tmp/portal-tests.XXXXXX)
+
 test: $(STAMP) translations browser oidc-provider lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # Everything but the browser tier, for a quick loop while developing.
 test-fast: $(STAMP) translations oidc-provider
-	$(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+	$(PYTEST) -m "not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --quiet app.py portal tests bench migrations

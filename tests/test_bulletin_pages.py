@@ -42,7 +42,9 @@ def compose(client, action="publish", **fields):
 def test_publisher_writes_previews_and_publishes(client, cast):
     sign_in(client, cast["aroha"])
     preview = compose(client, action="preview")
-    assert preview.status_code == 200 and "This would reach 2 people in 1 organisations" in preview.get_data(as_text=True)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "This would reach 2 people in 1 organisations" in text
+    assert "Harbour Bank: 2 people" in text  # who, not only how many
     assert db.session.scalars(select(Bulletin)).all() == []
     bad = compose(client, classification="SECRET", orgs="no-such-org")
     body = bad.get_data(as_text=True)

@@ -156,7 +156,7 @@ def form_data(form) -> dict[str, Any]:
     }
 
 
-def audience_preview(data: dict[str, Any]) -> dict[str, int]:
+def audience_preview(data: dict[str, Any]) -> dict[str, Any]:
     """Who and how many would receive it, computed as the notification engine will."""
     from portal.bulletins.models import BulletinAudience
     from portal.notifications.topics import BulletinTopic
@@ -168,11 +168,12 @@ def audience_preview(data: dict[str, Any]) -> dict[str, int]:
                                      ("user", "users")) for v in audience.get(key, [])]
     with db.session.no_autoflush:
         statement = BulletinTopic().addressed_to(probe, OutboxMessage(payload="{}")).subquery()
-        people = db.session.scalar(select(func.count()).select_from(statement)) or 0
-        orgs = db.session.scalar(select(func.count(func.distinct(statement.c.organisation_id)))) or 0
+        rows = db.session.execute(select(Organisation.name, func.count()).join(
+            statement, statement.c.organisation_id == Organisation.id).group_by(Organisation.name)
+            .order_by(Organisation.name)).all()
     if probe in db.session:
         db.session.expunge(probe)
-    return {"people": people, "organisations": orgs}
+    return {"people": sum(n for _, n in rows), "organisations": len(rows), "by_organisation": rows}
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
