@@ -12,7 +12,6 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal import accounts
 from portal.accounts.models import ApiToken, User
 from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.service import API_SCOPES, validate_new_user
@@ -21,7 +20,6 @@ from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation
 from portal.types import utcnow
-from portal.vocabulary import Classification, Role
 
 orgs_cli = AppGroup("orgs", help="Manage organisations.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -214,5 +212,3 @@ def init_app(app: Flask) -> None:
     for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, scheduler_command):
         app.cli.add_command(group)
 
-
-__all__ = ["init_app", "accounts", "Classification", "Role"]
