@@ -195,3 +195,23 @@ def test_session_idle_timeout(client, world, app):
     with client.session_transaction() as session:
         session["seen_at"] -= app.extensions["portal_settings"].session_idle_minutes * 60 + 5
     assert client.get("/").status_code == 302
+
+
+def test_totp_secret_is_sealed_at_rest_and_legacy_clear_secrets_are_sealed_on_use(client, world):
+    from sqlalchemy import text, update
+
+    from portal.accounts.models import User
+
+    user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
+    secret = user.totp_secret
+    raw = db.session.execute(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": user.id}).scalar()
+    assert raw.startswith("v1.") and secret not in raw
+    # A secret stored in clear by an earlier version still works, and is sealed at its first use.
+    db.session.execute(update(User).where(User.id == user.id).values(totp_secret_sealed=secret))
+    db.session.commit()
+    db.session.refresh(user)
+    assert user.totp_secret == secret and user.totp_secret_needs_sealing
+    sign_in(client, user)
+    assert client.get("/").status_code == 200
+    db.session.refresh(user)
+    assert user.totp_secret_sealed.startswith("v1.") and user.totp_secret == secret

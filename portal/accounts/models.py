@@ -37,7 +37,8 @@ class User(db.Model):
     # Created by a first federated sign-in; sees only "waiting for approval" until an admin approves.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret, sealed with AES-GCM (portal/crypto.py); read and set through ``totp_secret``.
+    totp_secret_sealed: Mapped[str | None] = mapped_column("totp_secret", String(255))
     # The last TOTP time step accepted, so that a code cannot be used twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -76,6 +77,30 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"
+
+    TOTP_PURPOSE = "totp-secret"
+
+    @property
+    def totp_secret(self) -> str | None:
+        from portal.crypto import PREFIX, unseal
+
+        value = self.totp_secret_sealed
+        if not value:
+            return None
+        # A secret stored before sealing was introduced is still honoured (and re-sealed on use).
+        return unseal(value, self.TOTP_PURPOSE) if value.startswith(PREFIX) else value
+
+    @totp_secret.setter
+    def totp_secret(self, value: str | None) -> None:
+        from portal.crypto import seal
+
+        self.totp_secret_sealed = seal(value, self.TOTP_PURPOSE) if value else None
+
+    @property
+    def totp_secret_needs_sealing(self) -> bool:
+        from portal.crypto import PREFIX
+
+        return bool(self.totp_secret_sealed) and not self.totp_secret_sealed.startswith(PREFIX)
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -200,5 +200,7 @@ def verify_totp(user: User, secret: str, code: str) -> bool:
             continue
         if pyotp.utils.strings_equal(totp.at(moment), code):
             user.totp_last_step = step
+            if user.totp_secret_needs_sealing and secret == user.totp_secret:
+                user.totp_secret = secret  # seal a secret stored in clear by an earlier version
             return True
     return False
