@@ -147,6 +147,7 @@ class Subject:
 
 class Topic(Protocol):
     def load(self, object_id: str) -> Any: ...  # noqa: E704
+    def load_many(self, object_ids: list[str]) -> dict[str, Any]: ...  # noqa: E704  (one query)
     def addressed_to(self, obj: Any, message: OutboxMessage): ...  # noqa: E704  (a Select of users)
     def readable(self, user: Any, obj: Any) -> bool: ...  # noqa: E704
     def describe(self, obj: Any) -> Subject: ...  # noqa: E704

@@ -425,3 +425,24 @@ def test_xss_in_a_title_is_inert_in_emails_and_webhooks(app, smtp, receiver, peo
     assert "&lt;script&gt;" in html
     body = json.loads(receiver.requests[0]["body"])
     assert body["object"]["title"].startswith("<script>")  # JSON carries text; receivers must escape it
+
+
+def test_inbox_costs_the_same_queries_for_few_and_many_items(app, client, people):
+    from tests.test_bulletin_pages import counting_queries
+
+    sign_in(client, people["ben"])
+
+    def inbox_queries():
+        client.get("/inbox")
+        with counting_queries() as counter:
+            assert client.get("/inbox").status_code == 200
+        return counter["n"]
+
+    publish(people, title="One")
+    engine.dispatch()
+    one = inbox_queries()
+    for n in range(12):
+        publish(people, title=f"Bulletin {n}")
+    engine.dispatch()
+    assert inbox_queries() == one
+    assert "Bulletin 11" in client.get("/inbox").get_data(as_text=True)

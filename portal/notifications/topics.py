@@ -8,6 +8,7 @@ from __future__ import annotations
 
 
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -33,9 +34,17 @@ def _narrow(statement, message: OutboxMessage):
     return statement.where(User.id.in_(wanted)) if wanted is not None else statement
 
 
+def _by_id(model, ids: list[str]) -> dict[str, Any]:
+    numbers = [int(i) for i in ids if i.isdigit()]
+    return {str(row.id): row for row in db.session.scalars(select(model).where(model.id.in_(numbers or [0])))}
+
+
 class BulletinTopic:
     def load(self, object_id: str) -> Bulletin | None:
         return db.session.get(Bulletin, int(object_id)) if object_id.isdigit() else None
+
+    def load_many(self, object_ids: list[str]) -> dict[str, Bulletin]:
+        return _by_id(Bulletin, object_ids)
 
     def addressed_to(self, bulletin: Bulletin, message: OutboxMessage):
         values = {(a.kind, a.value) for a in bulletin.audience}
@@ -71,6 +80,10 @@ class SubmissionTopic:
     def load(self, object_id: str) -> Submission | None:
         return db.session.scalar(select(Submission).where(Submission.reference == object_id))
 
+    def load_many(self, object_ids: list[str]) -> dict[str, Submission]:
+        rows = db.session.scalars(select(Submission).where(Submission.reference.in_(object_ids or [""])))
+        return {row.reference: row for row in rows}
+
     def addressed_to(self, submission: Submission, message: OutboxMessage):
         if message.data.get("to") == "submitter":  # feedback goes back to the submitting organisation
             roles = select(UserRole.user_id).where(UserRole.role.in_([Role.SUBMITTER.value, Role.ORG_ADMIN.value]))
@@ -94,6 +107,9 @@ class DeporteeNotificationTopic:
     def load(self, object_id: str) -> DeporteeNotification | None:
         return db.session.get(DeporteeNotification, int(object_id)) if object_id.isdigit() else None
 
+    def load_many(self, object_ids: list[str]) -> dict[str, DeporteeNotification]:
+        return _by_id(DeporteeNotification, object_ids)
+
     def addressed_to(self, notification: DeporteeNotification, message: OutboxMessage):
         if message.data.get("to") == "issuer":
             return _narrow(_active_users().where(User.organisation_id == notification.issuing_org_id), message)
@@ -116,6 +132,9 @@ class AccountTopic:
 
     def load(self, object_id: str) -> User | None:
         return db.session.get(User, int(object_id)) if object_id.isdigit() else None
+
+    def load_many(self, object_ids: list[str]) -> dict[str, User]:
+        return _by_id(User, object_ids)
 
     def addressed_to(self, subject: User, message: OutboxMessage):
         admins = select(UserRole.user_id).where(UserRole.role == Role.ORG_ADMIN.value)

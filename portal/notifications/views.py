@@ -43,15 +43,17 @@ def inbox():
     rows = db.session.scalars(select(Delivery).where(Delivery.user_id == user.id, Delivery.channel == "inbox",
                                                      Delivery.status == "sent")
                               .order_by(Delivery.created_at.desc()).limit(PAGE_SIZE)).all()
+    # One query per kind of object on the page, not one per item.
+    wanted: dict[str, set[str]] = {}
+    for delivery in rows:
+        wanted.setdefault(delivery.message.object_type, set()).add(delivery.message.object_id)
+    objects = {(kind, object_id): obj for kind, ids in wanted.items() if kind in TOPICS
+               for object_id, obj in TOPICS[kind].load_many(sorted(ids)).items()}
     items = []
-    objects: dict[tuple[str, str], object] = {}
     for delivery in rows:
         message = delivery.message
-        key = (message.object_type, message.object_id)
         topic = TOPICS.get(message.object_type)
-        if key not in objects:
-            objects[key] = topic.load(message.object_id) if topic else None
-        obj = objects[key]
+        obj = objects.get((message.object_type, message.object_id))
         # Checked again now: what the reader may no longer read shows only that it is gone.
         subject = topic.describe(obj) if obj is not None and topic.readable(user, obj) else None
         items.append({"delivery": delivery, "event": EVENTS.get(message.event, message.event), "subject": subject})
