@@ -105,6 +105,7 @@ def show(bulletin_id: int):
         "bulletin": bulletin, "own": own, "form": ActionForm(), "ratings": FEEDBACK_RATINGS,
         "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
         "show_audience": policy.sees_bulletin_audience(user, bulletin), "is_publisher": Role.PUBLISHER in user.roles,
+        "typology_labels": dict(current_app.extensions["portal_settings"].typologies),
         "versions": db.session.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin.id,
                                                                      BulletinVersion.version > 1)
                                        .order_by(BulletinVersion.version.desc())).all(),

@@ -12,10 +12,15 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
 from portal.audit import trail
-from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.bulletins.indicators import normalise
+from portal.bulletins.models import (
+    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
+    BulletinQuestion, BulletinTypology, BulletinVersion,
+)
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.sanitise import clean_html
 from portal.settings_store import get_setting, set_setting
 from portal.submissions.models import Submission
 from portal.types import utcnow
@@ -113,31 +118,46 @@ def load_demo() -> bool:
 
 
 def _bulletin(org: Organisation, author: User, title: str, summary: str, classification: Classification,
-              tlp: str, status: str, audience: dict[str, list[str]], days_ago: int) -> Bulletin:
+              tlp: str, status: str, audience: dict[str, list[str]], days_ago: int,
+              indicators: list[tuple[str, str]] = (), typologies: list[str] = ()) -> Bulletin:
     published = utcnow() - dt.timedelta(days=days_ago)
     bulletin = Bulletin(author_org=org, created_by_id=author.id, title=title, summary=summary,
-                        body_html=f"<p>{summary}</p>", classification=classification, tlp=tlp, status=status,
+                        body_html=clean_html(summary), classification=classification, tlp=tlp, status=status,
                         published_at=published if status == "published" else None,
                         expires_at=published + dt.timedelta(days=180))
     for kind, values in audience.items():
         for value in values:
             bulletin.audience.append(BulletinAudience(kind=kind, value=value))
+    bulletin.indicators = [BulletinIndicator(type=k, value=v, normalised=normalise(k, v), position=i)
+                           for i, (k, v) in enumerate(indicators)]
+    bulletin.typologies = [BulletinTypology(code=c) for c in typologies]
     db.session.add(bulletin)
+    db.session.flush()
+    db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=1, title=title, summary=summary,
+                                   body_html=bulletin.body_html, created_by_id=author.id))
     return bulletin
 
 
 def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     customs, police, bank = orgs["nz-customs"], orgs["nz-police"], orgs["harbour-bank"]
     aroha = users["aroha.publisher@customs.example"]
-    _bulletin(customs, aroha, "Methamphetamine concealed in frozen-fish containers via transhipment",
-              "Reefer containers transhipped through a third port show altered seal numbers and weight "
-              "discrepancies. Check container weights against manifests on arrival.",
-              IC, "AMBER", "published",
-              {"sector": ["ports", "freight"], "org": ["nz-police"], "country": ["WS", "TO", "FJ"]}, 12)
-    _bulletin(customs, aroha, "Cash structuring below the reporting threshold at remittance agents",
-              "Deposits of NZD 9,000–9,900 across several branches on the same day, followed by "
-              "international transfers to newly opened accounts.", IC, "GREEN", "published",
-              {"sector": ["banking", "remittance"]}, 9)
+    fish = _bulletin(customs, aroha, "Methamphetamine concealed in frozen-fish containers via transhipment",
+                     "Reefer containers transhipped through a third port show altered seal numbers and weight "
+                     "discrepancies. Check container weights against manifests on arrival.",
+                     IC, "AMBER", "published",
+                     {"sector": ["ports", "freight"], "org": ["nz-police"], "country": ["WS", "TO", "FJ"]}, 12,
+                     indicators=[("container", "CSQU3054383"), ("vessel-imo", "IMO 9074729")],
+                     typologies=["drug-importation"])
+    cash = _bulletin(customs, aroha, "Cash structuring below the reporting threshold at remittance agents",
+                     "Deposits of NZD 9,000–9,900 across several branches on the same day, followed by "
+                     "international transfers to newly opened accounts.", IC, "GREEN", "published",
+                     {"sector": ["banking", "remittance"]}, 9,
+                     indicators=[("bank-account", "12-3456-7890123-00")], typologies=["money-laundering"])
+    _bulletin(customs, aroha, "Firearm parts declared as machine spares",
+              "Consignments of 'pump components' from a new consignor match receiver and trigger-group "
+              "dimensions. Review before release.", S, "AMBER", "pending-review", {"sector": ["ports", "freight"],
+                                                                                   "org": ["nz-police"]}, 0,
+              typologies=["firearms"])
     _bulletin(police, users["grace.publisher@police.example"],
               "Gang chapter establishing supply lines through Tongatapu",
               "Deported members are re-establishing contacts; watch for small-parcel importations "
@@ -153,7 +173,23 @@ def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
               "Money-mule recruitment through social-media job advertisements",
               "Young customers receiving and forwarding funds for 'payment processing' roles advertised "
               "online. Accounts opened within the past 60 days.", U, "GREEN", "published",
-              {"org": ["nz-fiu", "nz-police"], "sector": ["banking"]}, 2)
+              {"org": ["nz-fiu", "nz-police"], "sector": ["banking"]}, 2,
+              indicators=[("domain", "quick-payroll-jobs.example")], typologies=["money-laundering",
+                                                                                 "cyber-enabled-fraud"])
+    # Partners answering: an acknowledgement, a rating, a private question and its answer.
+    ben, rangi = users["ben.risk@harbourbank.example"], users["rangi.security@porttamaki.example"]
+    db.session.add(BulletinAcknowledgement(bulletin_id=cash.id, organisation_id=bank.id, user_id=ben.id))
+    db.session.add(BulletinFeedback(bulletin_id=cash.id, organisation_id=bank.id, user_id=ben.id,
+                                    rating="useful", comment="Matched two customers; reported to the FIU."))
+    db.session.add(BulletinAcknowledgement(bulletin_id=fish.id, organisation_id=orgs["port-tamaki"].id,
+                                           user_id=rangi.id))
+    question = BulletinQuestion(bulletin_id=fish.id, asking_org_id=orgs["port-tamaki"].id)
+    db.session.add(question)
+    db.session.flush()
+    db.session.add(BulletinMessage(question_id=question.id, author_id=rangi.id, author_org_id=orgs["port-tamaki"].id,
+                                   body="Which shipping lines have been used so far?"))
+    db.session.add(BulletinMessage(question_id=question.id, author_id=aroha.id, author_org_id=customs.id,
+                                   body="Two so far; we will name them to your security manager by phone."))
 
     def submission(ref: str, org: str, to: str, by: str, classification: Classification, narrative: str,
                    days_ago: int) -> None:
