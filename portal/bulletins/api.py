@@ -1,22 +1,19 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import request
 
-from portal import policy, search
+from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
 from portal.api.errors import ApiError
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
-from portal.bulletins import service
-from portal.bulletins.models import AUDIENCE_KINDS, Bulletin, BulletinTypology
+from portal.bulletins import filters, service
+from portal.bulletins.models import AUDIENCE_KINDS, Bulletin
 from portal.extensions import db
-from portal.organisations.models import Organisation
-from portal.vocabulary import TLP, Classification
 
 
 def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
@@ -46,37 +43,9 @@ def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
 
 
 def _filters(statement):
-    """The feed's filters: typology, classification, TLP, author organisation, dates, text."""
-    args = request.args
-    fields: dict[str, list[str]] = {}
-    if typology := args.get("typology"):
-        statement = statement.where(Bulletin.id.in_(db.select(BulletinTypology.bulletin_id)
-                                                    .where(BulletinTypology.code == typology)))
-    if level := args.get("classification"):
-        try:
-            statement = statement.where(Bulletin.classification == int(Classification.parse(level)))
-        except ValueError as exc:
-            fields["classification"] = [str(exc)]
-    if tlp := args.get("tlp"):
-        try:
-            statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
-        except ValueError as exc:
-            fields["tlp"] = [str(exc)]
-    if author := args.get("author_org"):
-        statement = statement.where(Bulletin.author_org_id.in_(db.select(Organisation.id)
-                                                               .where(Organisation.slug == author)))
-    for name, operator in (("since", "__ge__"), ("until", "__lt__")):
-        if value := args.get(name):
-            try:
-                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-                statement = statement.where(getattr(Bulletin.published_at, operator)(moment))
-            except ValueError:
-                fields[name] = ["Give an ISO 8601 date or time."]
-    if (q := args.get("q", "").strip()) and (matches := search.bulletin_matches(q)) is not None:
-        statement = statement.where(matches)  # full text, within what the policy already allows
-    if fields:
-        raise ApiError(400, "Some filters are invalid.", fields)
+    statement, problems = filters.apply(statement, request.args)
+    if problems:
+        raise ApiError(400, "Some filters are invalid.", problems)
     return statement
 
 

@@ -1,7 +1,6 @@
 """Bulletin pages: the feed, reading, writing, reviewing, and answering. Works without JavaScript."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,14 +8,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import policy, search
+from portal import policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
-from portal.bulletins import service
+from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
     FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
-    BulletinTypology, BulletinVersion,
+    BulletinVersion,
 )
 from portal.extensions import db
 from portal.i18n import gettext as _
@@ -42,30 +41,7 @@ def feed_statement(user, args) -> Any:
         statement = statement.where(Bulletin.expires_at <= now)
     else:
         statement = statement.where(or_(Bulletin.expires_at.is_(None), Bulletin.expires_at > now))
-    if typology := args.get("typology"):
-        statement = statement.where(Bulletin.id.in_(select(BulletinTypology.bulletin_id)
-                                                    .where(BulletinTypology.code == typology)))
-    if level := args.get("classification"):
-        try:
-            statement = statement.where(Bulletin.classification == int(Classification.parse(level)))
-        except ValueError:
-            pass
-    if tlp := args.get("tlp"):
-        try:
-            statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
-        except ValueError:
-            pass
-    if author := args.get("author_org"):
-        statement = statement.where(Bulletin.author_org_id.in_(select(Organisation.id)
-                                                               .where(Organisation.slug == author)))
-    if since := args.get("since"):
-        try:
-            statement = statement.where(Bulletin.published_at >= dt.datetime.fromisoformat(since).replace(
-                tzinfo=dt.timezone.utc))
-        except ValueError:
-            pass
-    if (q := args.get("q", "").strip()) and (matches := search.bulletin_matches(q)) is not None:
-        statement = statement.where(matches)
+    statement, _problems = filters.apply(statement, args)  # the page leaves out what it cannot use
     if before := args.get("before", type=int):
         statement = statement.where(Bulletin.id < before)
     # The feed shows none of these: never load them (raiseload makes a template that starts to

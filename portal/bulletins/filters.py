@@ -1,0 +1,48 @@
+"""The feed's filters, shared by the bulletin pages and the API."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from sqlalchemy import Select, select
+
+from portal import search
+from portal.bulletins.models import Bulletin, BulletinTypology
+from portal.organisations.models import Organisation
+from portal.vocabulary import TLP, Classification
+
+
+def apply(statement: Select, args: Mapping[str, Any]) -> tuple[Select, dict[str, list[str]]]:
+    """Narrow ``statement`` by typology, classification, TLP, author organisation, dates and text.
+
+    Returns the statement with every valid filter applied, and the problems with the others: the
+    API answers them with a 400, the pages simply leave those filters out.
+    """
+    problems: dict[str, list[str]] = {}
+    if typology := args.get("typology"):
+        statement = statement.where(Bulletin.id.in_(select(BulletinTypology.bulletin_id)
+                                                    .where(BulletinTypology.code == typology)))
+    if level := args.get("classification"):
+        try:
+            statement = statement.where(Bulletin.classification == int(Classification.parse(level)))
+        except ValueError as exc:
+            problems["classification"] = [str(exc)]
+    if tlp := args.get("tlp"):
+        try:
+            statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
+        except ValueError as exc:
+            problems["tlp"] = [str(exc)]
+    if author := args.get("author_org"):
+        statement = statement.where(Bulletin.author_org_id.in_(select(Organisation.id)
+                                                               .where(Organisation.slug == author)))
+    for name, operator in (("since", "__ge__"), ("until", "__lt__")):
+        if value := args.get(name):
+            try:
+                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+                statement = statement.where(getattr(Bulletin.published_at, operator)(moment))
+            except ValueError:
+                problems[name] = ["Give an ISO 8601 date or time."]
+    if (q := str(args.get("q", "")).strip()) and (matches := search.bulletin_matches(q)) is not None:
+        statement = statement.where(matches)  # full text, within what the policy already allows
+    return statement, problems
