@@ -82,6 +82,11 @@ class Settings:
     countries: tuple[str, ...]
     sectors: Mapping[str, tuple[str, ...]]
     typologies: tuple[tuple[str, str], ...]
+    submission_recipient_sectors: tuple[str, ...]
+    submission_triage_hours: int
+    submission_max_narrative: int
+    submission_outcomes: tuple[tuple[str, str], ...]
+    goaml: Mapping[str, Any]
     instance_path: str
 
     @property
@@ -102,6 +107,15 @@ class Settings:
             for value in values:
                 seen.setdefault(value, None)
         return tuple(seen)
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only copy of a TOML table (code lists must not change while the portal runs)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _coerce(name: str, value: Any, target: Any) -> Any:
@@ -138,7 +152,7 @@ def load_settings(
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     for name in fields:
         env_name = ENV_PREFIX + name.upper()
-        if env_name in environ and name not in ("sectors", "instance_path"):
+        if env_name in environ and name not in ("sectors", "instance_path", "goaml", "typologies", "submission_outcomes"):
             raw[name] = environ[env_name]
     if overrides:
         unknown = set(overrides) - set(fields)
@@ -150,8 +164,11 @@ def load_settings(
     raw["instance_path"] = str(instance)
     values: dict[str, Any] = {}
     for name, field in fields.items():
-        if name == "typologies":
-            values[name] = tuple((str(code), str(label)) for code, label in raw.get("typologies", []))
+        if name in ("typologies", "submission_outcomes"):
+            values[name] = tuple((str(code), str(label)) for code, label in raw.get(name, []))
+            continue
+        if name == "goaml":
+            values[name] = _frozen(dict(raw.get("goaml", {})))
             continue
         if name == "sectors":
             values[name] = MappingProxyType(
@@ -243,6 +260,15 @@ def validate(settings: Settings) -> None:
         problems.append(f"{ENV_PREFIX}DEFAULT_TIME_ZONE {settings.default_time_zone!r} is not an IANA time zone.")
     if settings.default_language not in settings.languages:
         problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
+    for name in ("submission_triage_hours", "submission_max_narrative"):
+        if getattr(settings, name) < 1:
+            problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+    if not settings.submission_outcomes:
+        problems.append("submission_outcomes must list at least one outcome.")
+    for key in ("rentity_id", "currency_local", "report_code", "report_code_with_transactions", "submission_code",
+                "default_indicator", "funds", "transmode", "indicators"):
+        if key not in settings.goaml:
+            problems.append(f"The [goaml] table of the configuration lacks {key!r}.")
     for code in settings.countries:
         if len(code) != 2 or not code.isupper() or not code.isalpha():
             problems.append(f"Country {code!r} is not an ISO 3166-1 alpha-2 code in upper case.")

@@ -11,4 +11,8 @@ from portal.federation.models import ExternalIdentity, IdentityProvider  # noqa:
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient  # noqa: F401
 from portal.organisations.models import Organisation  # noqa: F401
 from portal.settings_store import PortalSetting  # noqa: F401
-from portal.submissions.models import Submission  # noqa: F401
+from portal.references import ReferenceCounter  # noqa: F401
+from portal.submissions.models import (  # noqa: F401
+    Submission, SubmissionAttachment, SubmissionDraft, SubmissionEvent, SubmissionFeedback, SubmissionIdentifier,
+    SubmissionNote, SubmissionPerson, SubmissionTypology,
+)

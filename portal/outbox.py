@@ -143,6 +143,8 @@ class Subject:
     classification: Classification = Classification.UNCLASSIFIED
     tlp: str | None = None
     org: str = ""
+    #: Facts free of content (a receipt's hash), shown whatever the channel's ceiling: (label, value).
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 class Topic(Protocol):

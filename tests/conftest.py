@@ -280,3 +280,16 @@ def register_idp(provider: OpenIDProvider, org_slug: str, name: str = "harbour",
     _db.session.add(idp)
     _db.session.commit()
     return idp
+
+
+def bearer(user: User, scopes: tuple[str, ...] = (), days: int = 30) -> dict[str, str]:
+    """Authorization headers for a new API token of ``user``."""
+    import datetime as dt
+
+    from portal.accounts.models import ApiToken
+    from portal.types import utcnow
+
+    token, clear = ApiToken.issue(user, "test", list(scopes), utcnow() + dt.timedelta(days=days))
+    _db.session.add(token)
+    _db.session.commit()
+    return {"Authorization": f"Bearer {clear}"}

@@ -14,7 +14,7 @@ def iso(value: dt.datetime | None) -> str | None:
 MAX_JSON_BYTES = 1024 * 1024
 
 
-def json_body() -> dict:
+def json_body(limit: int = MAX_JSON_BYTES) -> dict:
     """The request's JSON object, or the contract's 415 / 413 / 400."""
     from flask import request
 
@@ -22,8 +22,8 @@ def json_body() -> dict:
 
     if request.mimetype != "application/json":
         raise ApiError(415)
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise ApiError(413, f"The body is larger than {MAX_JSON_BYTES // 1024} KiB.")
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, f"The body is larger than {limit // 1024} KiB.")
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "The body is not a JSON object.", {"body": ["Send a JSON object."]})

@@ -17,8 +17,8 @@ def _list_of(schema: str) -> dict[str, Any]:
     }
 
 
-def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+def _responses(ok: dict[str, Any], *errors: int, status: int = 200) -> dict[str, Any]:
+    out: dict[str, Any] = {str(status): {"description": "OK", "content": {"application/json": {"schema": ok}}}}
     for code in (401, *errors):
         out[str(code)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
     return out
@@ -120,12 +120,31 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                                                         "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "The file"}, "401": {"description": "Error"},
                               "404": {"description": "Error"}}}},
-            "/submissions": {"get": {"summary": "Suspicious-activity reports the caller may read", "parameters": PAGING,
-                                     "responses": _responses(_list_of("Submission"), 400)}},
+            "/submissions": {
+                "get": {"summary": "Suspicious-activity reports the caller may read",
+                        "parameters": PAGING + [{"name": "status", "in": "query", "schema": {
+                            "type": "string", "enum": ["received", "triaged", "referred", "linked", "closed"]}}],
+                        "responses": _responses(_list_of("Submission"), 400)},
+                "post": {"summary": "Submit a report (submitters); 201 with the stored report and its reference",
+                         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                         "description": "The same key with the same body answers with the same "
+                                                        "report (header Idempotent-Replayed: true); with another "
+                                                        "body, 409.",
+                                         "schema": {"type": "string", "maxLength": 200}}],
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/SubmissionInput"}}}},
+                         "responses": _responses({"$ref": "#/components/schemas/Submission"}, 400, 403, 409, 413,
+                                                 415, status=201)}},
             "/submissions/{reference}": {"get": {
                 "summary": "One report",
                 "parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": _responses({"$ref": "#/components/schemas/Submission"}, 404)}},
+            "/submissions/{reference}/goaml": {"get": {
+                "summary": "The report as goAML 5.0.2 XML; 409 when it names no person, entity or account",
+                "parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "goAML XML", "content": {"application/xml": {
+                    "schema": {"type": "string"}}}}, "401": {"description": "Error"},
+                    "404": {"description": "Error"}, "409": {"description": "Error"}}}},
             "/deportee-notifications": {"get": {"summary": "Deportee notifications the caller may read",
                                                 "parameters": PAGING,
                                                 "responses": _responses(_list_of("DeporteeNotification"), 400)}},
@@ -174,9 +193,40 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "change_note": {"type": "string", "description": "Required when amending."},
                 }},
                 "Submission": {"type": "object", "properties": {
-                    "reference": {"type": "string"}, "submitting_org": {"type": "string"},
+                    "reference": {"type": "string", "example": "SAR-2026-000123"},
+                    "submitting_org": {"type": "string"},
                     "recipient_org": {"type": "string"}, "classification": CLASSIFICATION,
-                    "status": {"type": "string"}, "narrative": {"type": "string"}, "submitted_at": TIME,
+                    "status": {"type": "string", "enum": ["received", "triaged", "referred", "linked", "closed"]},
+                    "outcome": {"type": ["string", "null"]},
+                    "typologies": {"type": "array", "items": {"type": "string"}},
+                    "narrative": {"type": "string"}, "submitted_at": TIME,
+                    "subjects": {"type": "array", "items": {"type": "object"}},
+                    "transactions": {"type": "array", "items": {"type": "object"}},
+                    "follows": {"type": ["string", "null"]},
+                    "content_hash": {"type": "string", "description": "SHA-256 of the report as received"},
+                    "attachments": {"type": "array", "items": {"type": "object"}},
+                    "feedback": {"type": "array", "items": {"type": "object", "properties": {
+                        "outcome": {"type": "string"}, "text": {"type": "string"}, "at": TIME}}},
+                }},
+                "SubmissionInput": {"type": "object",
+                                    "required": ["recipient_org", "classification", "typologies", "narrative"],
+                                    "properties": {
+                    "recipient_org": {"type": "string", "description": "An agency of a receiving sector"},
+                    "classification": CLASSIFICATION,
+                    "typologies": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "narrative": {"type": "string"},
+                    "follows": {"type": "string", "description": "Reference of an earlier report of yours"},
+                    "subjects": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
+                        "id": {"type": "string"}, "kind": {"type": "string", "enum": [
+                            "person", "entity", "account", "vessel", "container", "flight", "vehicle", "phone",
+                            "email"]}}}},
+                    "transactions": {"type": "array", "items": {"type": "object", "properties": {
+                        "date": {"type": "string", "format": "date"}, "amount": {"type": "string"},
+                        "currency": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+                        "method": {"type": "string"}, "description": {"type": "string"},
+                        "amount_local": {"type": "string"}}}},
+                    "attachments": {"type": "array", "items": {"type": "object", "properties": {
+                        "filename": {"type": "string"}, "content_base64": {"type": "string"}}}},
                 }},
                 "DeporteeNotification": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "reference": {"type": "string"}, "issuing_org": {"type": "string"},

@@ -191,18 +191,45 @@ def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     db.session.add(BulletinMessage(question_id=question.id, author_id=aroha.id, author_org_id=customs.id,
                                    body="Two so far; we will name them to your security manager by phone."))
 
-    def submission(ref: str, org: str, to: str, by: str, classification: Classification, narrative: str,
-                   days_ago: int) -> None:
-        db.session.add(Submission(reference=ref, submitting_org=orgs[org], recipient_org=orgs[to],
-                                  submitted_by_id=users[by].id, classification=classification,
-                                  narrative=narrative, submitted_at=utcnow() - dt.timedelta(days=days_ago)))
+    from portal.submissions import service as reports
 
-    submission("SAR-2026-000001", "harbour-bank", "nz-fiu", "ben.risk@harbourbank.example", IC,
-               "Customer made eleven cash deposits just under NZD 10,000 in five days.", 8)
-    submission("SAR-2026-000002", "port-tamaki", "nz-customs", "rangi.security@porttamaki.example", IC,
-               "Container repeatedly re-booked to a different vessel at short notice.", 5)
-    submission("SAR-2026-000003", "kowhai-bank", "nz-fiu", "lucy.risk@kowhaibank.example", IC,
-               "Business account receiving many small transfers from unrelated individuals.", 2)
+    def submission(by: str, days_ago: int, data: dict) -> Submission:
+        report, _ = reports.submit(data, users[by])
+        report.submitted_at = report.status_changed_at = utcnow() - dt.timedelta(days=days_ago)
+        report.content_hash = reports.content_hash(report)
+        return report
+
+    taufa = {"id": "p1", "kind": "person", "names": ["Sione Taufa"], "date_of_birth": "1987-03-14",
+             "nationality": "TO", "documents": [{"type": "passport", "number": "T1234567", "country": "TO"}]}
+    first = submission("ben.risk@harbourbank.example", 8, {
+        "recipient_org": "nz-fiu", "classification": "IN-CONFIDENCE", "typologies": ["money-laundering"],
+        "narrative": "Customer made eleven cash deposits just under NZD 10,000 in five days, then moved the "
+                     "funds to a trading company's account the same week.",
+        "subjects": [taufa, {"id": "a1", "kind": "account", "institution": "Harbour Bank",
+                             "number": "12-3456-7890123-00", "holder": "Sione Taufa"},
+                     {"id": "e1", "kind": "entity", "name": "Blue Reef Trading Ltd",
+                      "registration_number": "6543210", "country": "NZ"}],
+        "transactions": [{"date": "2026-10-01", "amount": "9500.00", "currency": "NZD", "to": "a1", "method": "cash"},
+                         {"date": "2026-10-02", "amount": "9800.00", "currency": "NZD", "to": "a1", "method": "cash"},
+                         {"date": "2026-10-06", "amount": "19000.00", "currency": "NZD", "from": "a1", "to": "e1",
+                          "method": "electronic-transfer"}]})
+    submission("rangi.security@porttamaki.example", 5, {
+        "recipient_org": "nz-customs", "classification": "IN-CONFIDENCE", "typologies": ["drug-importation"],
+        "narrative": "Container repeatedly re-booked to a different vessel at short notice.",
+        "subjects": [{"id": "c1", "kind": "container", "number": "CSQU3054383"},
+                     {"id": "v1", "kind": "vessel", "name": "Moana Star", "imo": "IMO 9074729"}]})
+    submission("lucy.risk@kowhaibank.example", 2, {
+        "recipient_org": "nz-fiu", "classification": "IN-CONFIDENCE", "typologies": ["money-laundering"],
+        "narrative": "Business account receiving many small transfers from unrelated individuals; one sender "
+                     "matches a customer another bank may know.",
+        "subjects": [{"id": "p1", "kind": "person", "names": ["TAUFA, Sione"], "date_of_birth": "1987-03-14"},
+                     {"id": "e1", "kind": "entity", "name": "Blue Reef Trading Ltd", "registration_number": "6543210",
+                      "country": "NZ"}]})
+    nadia = users["nadia.analyst@fiu.example"]
+    db.session.flush()
+    reports.change_status(first, nadia, "triaged")
+    reports.give_feedback(first, nadia, "intelligence-developed",
+                          "Thank you. This helped us connect two networks; we cannot say more yet.")
 
     def notification(ref: str, issuer: str, country: str, recipients: list[str], days_ahead: int) -> None:
         item = DeporteeNotification(reference=ref, issuing_org=orgs[issuer], destination_country=country,

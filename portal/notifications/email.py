@@ -52,6 +52,7 @@ def view(subject: Subject, ceiling: Ceiling) -> dict[str, Any]:
         "tlp": subject.tlp,
         "org": subject.org,
         "url": _settings().base_url + subject.path,
+        "facts": subject.facts,
     }
 
 
@@ -62,6 +63,7 @@ EVENT_SUBJECTS = {
     "bulletin.answered": N_("New message on a bulletin"),
     "submission.received": N_("New suspicious-activity report"),
     "submission.feedback": N_("Feedback on your report"),
+    "submission.receipt": N_("Receipt for your report"),
     "deportee.notified": N_("Deportee notification"),
     "deportee.updated": N_("Deportee notification update"),
     "account.pending": N_("Waiting for your approval"),

@@ -98,9 +98,12 @@ class SubmissionTopic:
         return policy.can_read_submission(user, submission)
 
     def describe(self, submission: Submission) -> Subject:
+        # The reference and the content hash only: never the report's content, whatever the channel.
         return Subject(reference=submission.reference, path=f"/submissions/{submission.reference}",
                        title=str(_l("Suspicious-activity report %(ref)s", ref=submission.reference)),
-                       classification=submission.classification, org=submission.submitting_org.name)
+                       classification=submission.classification, org=submission.submitting_org.name,
+                       facts=((str(_l("SHA-256 of the content")), submission.content_hash),)
+                       if submission.content_hash else ())
 
 
 class DeporteeNotificationTopic:
@@ -162,6 +165,7 @@ def register_all() -> None:
         ("bulletin.answered", _l("Questions and answers on bulletins")),
         ("submission.received", _l("A suspicious-activity report arrives for your agency")),
         ("submission.feedback", _l("Feedback on your organisation's reports")),
+        ("submission.receipt", _l("A receipt for each report you submit")),
         ("deportee.notified", _l("A deportee notification for your agency")),
         ("deportee.updated", _l("Updates and reminders on deportee notifications")),
         ("account.pending", _l("Someone is waiting for your approval")),

@@ -2,36 +2,93 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import policy
+from flask import Response, current_app, request
+
+from portal import attachments, policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.formats import iso
+from portal.api.errors import ApiError
+from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
 from portal.extensions import db
+from portal.submissions import goaml, service
 from portal.submissions.models import Submission
 
 
-def submission_json(submission: Submission) -> dict[str, Any]:
-    return {
+def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
+    """CONTRACT.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
+    content = submission.content
+    body: dict[str, Any] = {
         "reference": submission.reference,
         "submitting_org": submission.submitting_org.slug,
         "recipient_org": submission.recipient_org.slug,
         "classification": submission.classification.label,
         "status": submission.status,
+        "outcome": submission.outcome,
+        "typologies": submission.typology_codes,
         "narrative": submission.narrative,
+        "subjects": content.get("subjects", []),
+        "transactions": content.get("transactions", []),
+        "follows": content.get("follows"),
         "submitted_at": iso(submission.submitted_at),
+        "content_hash": submission.content_hash,
+        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256} for a in submission.attachments],
+        "feedback": [{"outcome": f.outcome, "text": f.text, "at": iso(f.created_at)}
+                     for f in service.feedback_for(submission)],
     }
+    return body
+
+
+def _json_limit() -> int:
+    """A report may carry attachments in base64: room for them, and for the JSON around them."""
+    return current_app.extensions["portal_settings"].attachment_max_bytes * 3 + 2 * 1024 * 1024
 
 
 @bp.get("/submissions")
 def list_submissions():
     require_scope("submissions:read")
     user = policy.reader()
-    page = paginate(policy.readable_submissions(user), Submission.id, submission_json)
+    statement = policy.readable_submissions(user)
+    if status := request.args.get("status"):
+        statement = statement.where(Submission.status == status)
+    page = paginate(statement, Submission.id, lambda s: submission_json(s, user))
     trail.record("submission.list", "submission", count=len(page["items"]), via="api")
     db.session.commit()
     return page
+
+
+@bp.post("/submissions")
+def create_submission():
+    require_scope("submissions:write")
+    user = policy.reader()
+    data = json_body(limit=_json_limit())
+    key = request.headers.get("Idempotency-Key")
+    try:
+        submission, replayed = service.submit(data, user, idempotency_key=key)
+    except service.Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, "The report is invalid; nothing was stored.", invalid.fields) from None
+    except service.NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    except service.Conflict as conflict:
+        db.session.rollback()
+        raise ApiError(409, str(conflict)) from None
+    except attachments.Refused as refused:
+        db.session.rollback()
+        raise ApiError(refused.status, str(refused), {"attachments": [str(refused)]}) from None
+    if replayed:
+        db.session.rollback()  # the reference taken while checking is not used
+        trail.record("submission.replay", "submission", submission.reference, submission.submitting_org.slug,
+                     via="api")
+    db.session.commit()
+    response = current_app.make_response((submission_json(submission, user), 201))
+    response.headers["Location"] = f"/api/v1/submissions/{submission.reference}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/submissions/<reference>")
@@ -40,5 +97,22 @@ def get_submission(reference: str):
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug, via="api")
+    body = submission_json(submission, user)
     db.session.commit()
-    return submission_json(submission)
+    return body
+
+
+@bp.get("/submissions/<reference>/goaml")
+def submission_goaml(reference: str):
+    require_scope("submissions:read")
+    user = policy.reader()
+    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
+    try:
+        xml = goaml.export(submission)
+    except goaml.NotExportable as exc:
+        raise ApiError(409, str(exc)) from None
+    trail.record("submission.export", "submission", submission.reference, submission.submitting_org.slug,
+                 via="api", format="goaml")
+    db.session.commit()
+    return Response(xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{submission.reference}-goaml.xml"'})

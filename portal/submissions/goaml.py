@@ -1,0 +1,205 @@
+"""A report as goAML 5.0.2 XML (UNODC's schema, which FIUs load). Code lists — funds, transmode
+and indicator codes, reporting-entity ids — come from the ``[goaml]`` configuration table.
+
+With transactions, each becomes a ``<transaction>`` with ``t_from``/``t_to`` parties; without, the
+persons, entities and accounts become the parties of an ``<activity>``. Subjects goAML has no place
+for (vessels, containers, flights, vehicles; phones and e-mails not tied to a person) are listed in
+the ``reason`` text so nothing the submitter said is lost.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from flask import current_app
+from lxml import etree
+
+from portal.submissions.models import Submission
+from portal.submissions.validation import PARTY_KINDS
+
+
+class NotExportable(ValueError):
+    """goAML cannot carry this report (it names no person, entity or account)."""
+
+
+def _settings() -> Any:
+    return current_app.extensions["portal_settings"].goaml
+
+
+def _name_text(value: str, limit: int = 100) -> str:
+    """goAML names allow ``[a-zA-Z0-9 .'-]`` only: fold diacritics, drop the rest."""
+    text = unicodedata.normalize("NFKD", value)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^a-zA-Z0-9 .'-]", " ", text)
+    return " ".join(text.split())[:limit] or "Unknown"
+
+
+def _when(day: str | dt.date | dt.datetime) -> str:
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    if isinstance(day, dt.datetime):
+        return day.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _add(parent: etree._Element, tag: str, text: Any = None) -> etree._Element:
+    element = etree.SubElement(parent, tag)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _person(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
+    person = _add(parent, tag)
+    if subject.get("gender") in ("F", "M"):
+        _add(person, "gender", subject["gender"])
+    words = _name_text((subject.get("names") or ["Unknown"])[0], 200).split()
+    _add(person, "first_name", " ".join(words[:-1])[:100] or words[0][:100])
+    _add(person, "last_name", words[-1][:100])
+    if subject.get("date_of_birth"):
+        _add(person, "birthdate", _when(subject["date_of_birth"]))
+    if subject.get("aliases"):
+        _add(person, "alias", _name_text(", ".join(subject["aliases"]), 255))
+    passport = next((d for d in subject.get("documents", []) if d["type"] == "passport" and d.get("country")), None)
+    if passport:
+        _add(person, "passport_number", passport["number"])
+        _add(person, "passport_country", passport["country"])
+    other = next((d for d in subject.get("documents", []) if d is not passport), None)
+    if other:
+        _add(person, "id_number", other["number"])
+    if subject.get("nationality"):
+        _add(person, "nationality1", subject["nationality"])
+    documents = [f"{d['type']} {d['number']} ({d.get('country') or '?'})" for d in subject.get("documents", [])]
+    comments = "; ".join(filter(None, [subject.get("notes"), ("Documents: " + ", ".join(documents)) if documents
+                                       else ""]))
+    if comments:
+        _add(person, "comments", comments[:4000])
+
+
+def _entity(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
+    entity = _add(parent, tag)
+    _add(entity, "name", _name_text(subject.get("name") or "Unknown", 255))
+    if subject.get("registration_number"):
+        _add(entity, "incorporation_number", subject["registration_number"][:50])
+    if subject.get("country"):
+        _add(entity, "incorporation_country_code", subject["country"])
+    if subject.get("notes"):
+        _add(entity, "comments", subject["notes"][:4000])
+
+
+def _account(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
+    account = _add(parent, tag)
+    if subject.get("institution"):
+        _add(account, "institution_name", subject["institution"][:255])
+    if subject.get("swift"):
+        _add(account, "swift", subject["swift"][:11])
+    else:
+        _add(account, "institution_code", (subject.get("institution") or "UNKNOWN")[:50])
+    if subject.get("country"):
+        _add(account, "institution_country", subject["country"])
+    number = subject["number"]
+    _add(account, "account", number[:50])
+    _add(account, "account_name", _name_text(subject.get("holder") or "Unknown", 255))
+    compact = number.replace(" ", "").upper()
+    if re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
+        _add(account, "iban", compact)
+    if subject.get("notes"):
+        _add(account, "comments", subject["notes"][:4000])
+
+
+WRITERS = {"person": _person, "entity": _entity, "account": _account}
+
+
+def _party(parent: etree._Element, prefix: str, subject: dict[str, Any]) -> None:
+    WRITERS[subject["kind"]](parent, f"{prefix}_{subject['kind']}", subject)
+
+
+def _country(subject: dict[str, Any], fallback: str) -> str:
+    return subject.get("country") or subject.get("nationality") or fallback
+
+
+def _other_subjects(subjects: list[dict[str, Any]]) -> str:
+    lines = []
+    for s in subjects:
+        if s["kind"] in PARTY_KINDS:
+            continue
+        value = s.get("imo") or s.get("number") or s.get("registration") or s.get("address") or ""
+        lines.append(f"- {s['kind']} {s['id']}: {' '.join(filter(None, [s.get('name'), value, s.get('date')]))}")
+    return ("\n\nOther subjects:\n" + "\n".join(lines)) if lines else ""
+
+
+def export(submission: Submission) -> bytes:
+    """The report as goAML XML (UTF-8, with declaration)."""
+    settings = _settings()
+    content = submission.content
+    subjects = {s["id"]: s for s in content.get("subjects", [])}
+    parties = [s for s in subjects.values() if s["kind"] in PARTY_KINDS]
+    transactions = content.get("transactions", [])
+    if not transactions and not parties:
+        raise NotExportable("goAML needs at least one person, entity or account, or a transaction.")
+    local = settings["currency_local"]
+    home = submission.submitting_org.country
+
+    report = etree.Element("report")
+    rentity = dict(settings.get("rentity_ids", {})).get(submission.submitting_org.slug, settings["rentity_id"])
+    _add(report, "rentity_id", int(rentity))
+    _add(report, "submission_code", settings["submission_code"])
+    _add(report, "report_code", settings["report_code_with_transactions"] if transactions else settings["report_code"])
+    _add(report, "entity_reference", submission.reference)
+    _add(report, "submission_date", _when(submission.submitted_at))
+    _add(report, "currency_code_local", local)
+    _add(report, "reason", (content.get("narrative", "") + _other_subjects(list(subjects.values())))[:8000])
+    if content.get("follows"):
+        _add(report, "action", f"Follows report {content['follows']}.")
+
+    if transactions:
+        for index, t in enumerate(transactions, start=1):
+            element = _add(report, "transaction")
+            _add(element, "transactionnumber", f"{submission.reference}-T{index}")
+            _add(element, "transaction_location", "")
+            _add(element, "transaction_description", (t.get("description") or t["method"])[:8000])
+            _add(element, "date_transaction", _when(t["date"]))
+            _add(element, "transmode_code", settings["transmode"].get(t["method"], "-"))
+            _add(element, "transmode_comment", "-")
+            foreign = t["currency"] != local
+            _add(element, "amount_local", t.get("amount_local") or t["amount"])
+            for end, tag in (("from", "t_from"), ("to", "t_to")):
+                subject = subjects.get(t.get(end) or "")
+                side = _add(element, tag)
+                _add(side, f"{end}_funds_code", settings["funds"].get(t["method"], "B"))
+                if foreign:
+                    fx = _add(side, f"{end}_foreign_currency")
+                    _add(fx, "foreign_currency_code", t["currency"])
+                    _add(fx, "foreign_amount", t["amount"])
+                if subject is None:  # one side unknown to the submitter
+                    _add(side, f"{end}_entity").append(_unknown_name())
+                    _add(side, f"{end}_country", home)
+                else:
+                    _party(side, end, subject)
+                    _add(side, f"{end}_country", _country(subject, home))
+    else:
+        activity = _add(report, "activity")
+        holder = _add(activity, "report_parties")
+        for subject in parties:
+            party = _add(holder, "report_party")
+            WRITERS[subject["kind"]](party, subject["kind"], subject)
+            _add(party, "country", _country(subject, home))
+            _add(party, "reason", (subject.get("notes") or "Named in the report.")[:8000])
+
+    indicators = _add(report, "report_indicators")
+    codes: list[str] = []
+    for typology in content.get("typologies", []):
+        for code in settings["indicators"].get(typology, ()):
+            if code not in codes:
+                codes.append(code)
+    for code in codes or [settings["default_indicator"]]:
+        _add(indicators, "indicator", code)
+    return etree.tostring(report, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _unknown_name() -> etree._Element:
+    name = etree.Element("name")
+    name.text = "Unknown"
+    return name

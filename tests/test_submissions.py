@@ -1,0 +1,496 @@
+"""Suspicious-activity submissions: the API (CONTRACT.md's shape, idempotency, bad input), isolation
+between organisations, triage and feedback, linked records, and the goAML export."""
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditEntry
+from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
+from portal.extensions import db
+from portal.outbox import OutboxMessage
+from portal.submissions.linking import fold_name, same_person
+from portal.submissions.models import Submission, SubmissionIdentifier, SubmissionNote, SubmissionPerson
+from portal.types import utcnow
+from portal.vocabulary import Classification
+from tests.conftest import bearer, csrf_from, sign_in
+from tests.idp import free_port
+from tests.mail import SmtpSink
+
+SMTP_PORT = free_port()
+XSD = Path(__file__).parent / "data" / "goaml" / "goAMLSchema-5.0.2.xsd"
+
+EXAMPLE = {
+    "recipient_org": "nz-fiu",
+    "classification": "IN-CONFIDENCE",
+    "typologies": ["money-laundering"],
+    "narrative": "Free text: what was seen and why it is suspicious.",
+    "subjects": [
+        {"id": "p1", "kind": "person", "names": ["Sione Taufa"], "date_of_birth": "1987-03-14",
+         "nationality": "TO", "documents": [{"type": "passport", "number": "T1234567", "country": "TO"}]},
+        {"id": "a1", "kind": "account", "institution": "Harbour Bank", "number": "12-3456-7890123-00"},
+        {"id": "e1", "kind": "entity", "name": "Blue Reef Trading Ltd", "registration_number": "6543210",
+         "country": "NZ"},
+    ],
+    "transactions": [
+        {"date": "2026-10-01", "amount": "9500.00", "currency": "NZD", "from": "a1", "to": "e1", "method": "cash"}
+    ],
+}
+
+
+@pytest.fixture
+def extra_settings():
+    return {"smtp_port": SMTP_PORT}
+
+
+@pytest.fixture
+def people(world):
+    fiu = world.org("nz-fiu", kind="government", sector="fiu", name="Financial Intelligence Unit")
+    customs = world.org("nz-customs", kind="government", sector="customs", name="NZ Customs")
+    police = world.org("nz-police", kind="government", sector="police", name="NZ Police")
+    bank = world.org("harbour-bank", name="Harbour Bank")
+    other_bank = world.org("kowhai-bank", name="Kowhai Bank")
+    port = world.org("port-tamaki", sector="ports", name="Port Tamaki")
+    u = world.user
+    return {
+        "fiu": fiu, "customs": customs, "bank": bank, "other_bank": other_bank,
+        "submitter": u("risk@harbour.example", bank, ("submitter",)),
+        "bank_viewer": u("viewer@harbour.example", bank, ("viewer",)),
+        "bank_admin": u("admin@harbour.example", bank, ("org-admin",)),
+        "other_submitter": u("risk@kowhai.example", other_bank, ("submitter",)),
+        "port_submitter": u("risk@port.example", port, ("submitter",)),
+        "analyst": u("analyst@fiu.example", fiu, ("analyst",), clearance="RESTRICTED"),
+        "analyst2": u("second@fiu.example", fiu, ("analyst",), clearance="RESTRICTED"),
+        "fiu_viewer": u("viewer@fiu.example", fiu, ("viewer",), clearance="RESTRICTED"),
+        "customs_analyst": u("analyst@customs.example", customs, ("analyst",), clearance="RESTRICTED"),
+        "police_analyst": u("analyst@police.example", police, ("analyst",), clearance="RESTRICTED"),
+        "admin": u("admin@portal.example", fiu, ("admin",), clearance="RESTRICTED"),
+        "auditor": u("auditor@portal.example", fiu, ("auditor",), clearance="RESTRICTED"),
+    }
+
+
+def _submit(client, user, body=None, **headers):
+    return client.post("/api/v1/submissions", json=copy.deepcopy(body or EXAMPLE),
+                       headers={**bearer(user), **headers})
+
+
+def test_contract_example_is_accepted_and_read_back(client, people):
+    response = _submit(client, people["submitter"])
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert re.fullmatch(r"SAR-\d{4}-\d{6}", body["reference"])
+    assert body["status"] == "received" and body["submitted_at"].endswith("Z")
+    assert body["recipient_org"] == "nz-fiu" and body["submitting_org"] == "harbour-bank"
+    assert re.fullmatch(r"[0-9a-f]{64}", body["content_hash"])
+    assert body["transactions"][0]["amount"] == "9500.00"
+    assert response.headers["Location"] == f"/api/v1/submissions/{body['reference']}"
+    again = client.get(f"/api/v1/submissions/{body['reference']}", headers=bearer(people["analyst"]))
+    assert again.status_code == 200 and again.get_json()["content_hash"] == body["content_hash"]
+    second = _submit(client, people["submitter"]).get_json()
+    assert int(second["reference"][-6:]) == int(body["reference"][-6:]) + 1
+
+
+def test_isolation_between_banks_agencies_and_roles(client, people):
+    reference = _submit(client, people["submitter"]).get_json()["reference"]
+    _submit(client, people["other_submitter"], {**EXAMPLE, "recipient_org": "nz-customs"})
+    readers = {"submitter": True, "bank_admin": True, "analyst": True, "bank_viewer": False, "fiu_viewer": False,
+               "other_submitter": False, "customs_analyst": False, "police_analyst": False, "admin": False,
+               "auditor": False, "port_submitter": False}
+    for name, may in readers.items():
+        user = people[name]
+        headers = bearer(user)
+        for path in (f"/api/v1/submissions/{reference}", f"/api/v1/submissions/{reference}/goaml"):
+            assert client.get(path, headers=headers).status_code == (200 if may else 404), (name, path)
+        listed = [s["reference"] for s in client.get("/api/v1/submissions", headers=headers).get_json()["items"]]
+        assert (reference in listed) is may, name
+        client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    # pages: another bank sees neither the report nor its count
+    sign_in(client, people["other_submitter"])
+    assert client.get(f"/submissions/{reference}").status_code == 404
+    assert client.get(f"/submissions/{reference}/goaml").status_code == 404
+    page = client.get("/submissions").get_data(as_text=True)
+    assert reference not in page
+
+
+def test_admin_and_auditor_read_no_report_by_their_role_in_pages(client, people):
+    reference = _submit(client, people["submitter"]).get_json()["reference"]
+    for name in ("admin", "auditor"):
+        client.get("/logout")
+        sign_in(client, people[name])
+        assert client.get(f"/submissions/{reference}").status_code == 404
+        assert reference not in client.get("/submissions").get_data(as_text=True)
+        client.post("/logout", data={"csrf_token": csrf_from(client.get("/submissions").get_data(as_text=True))})
+
+
+BAD = [
+    ("invalid date", lambda d: d["transactions"][0].update(date="2026-13-45"), "transactions[0].date"),
+    ("birth date in the future", lambda d: d["subjects"][0].update(date_of_birth="2999-01-01"),
+     "subjects[0].date_of_birth"),
+    ("negative amount", lambda d: d["transactions"][0].update(amount="-5"), "transactions[0].amount"),
+    ("non-numeric amount", lambda d: d["transactions"][0].update(amount="lots"), "transactions[0].amount"),
+    ("unknown currency", lambda d: d["transactions"][0].update(currency="XYZ"), "transactions[0].currency"),
+    ("unknown country", lambda d: d["subjects"][0].update(nationality="ZZ"), "subjects[0].nationality"),
+    ("recipient not an agency", lambda d: d.update(recipient_org="kowhai-bank"), "recipient_org"),
+    ("recipient unknown", lambda d: d.update(recipient_org="nobody"), "recipient_org"),
+    ("no typology", lambda d: d.update(typologies=[]), "typologies"),
+    ("unknown typology", lambda d: d.update(typologies=["knitting"]), "typologies"),
+    ("unknown subject in a transaction", lambda d: d["transactions"][0].update(to="x9"), "transactions[0].to"),
+    ("classification above RESTRICTED", lambda d: d.update(classification="SECRET"), "classification"),
+    ("classification above clearance", lambda d: d.update(classification="RESTRICTED"), "classification"),
+    ("bad IMO", lambda d: d["subjects"].append({"id": "v1", "kind": "vessel", "imo": "IMO 1234568"}),
+     "subjects[3].imo"),
+    ("oversized narrative", lambda d: d.update(narrative="x" * 50_001), "narrative"),
+    ("no narrative", lambda d: d.update(narrative="  "), "narrative"),
+    ("unknown method", lambda d: d["transactions"][0].update(method="barter"), "transactions[0].method"),
+]
+
+
+@pytest.mark.parametrize("name,change,field", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_refused_with_field_errors_and_nothing_stored(client, people, name, change, field):
+    body = copy.deepcopy(EXAMPLE)
+    change(body)
+    response = _submit(client, people["submitter"], body)
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid" and field in error["fields"], error
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    assert db.session.scalar(select(func.count()).select_from(SubmissionIdentifier)) == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_every_problem_is_listed_at_once(client, people):
+    body = copy.deepcopy(EXAMPLE)
+    body.update(typologies=[], classification="TOP SECRET")
+    body["transactions"][0].update(amount="-1", currency="ABC", to="nobody")
+    fields = _submit(client, people["submitter"], body).get_json()["error"]["fields"]
+    assert {"typologies", "classification", "transactions[0].amount", "transactions[0].currency",
+            "transactions[0].to"} <= set(fields)
+
+
+def test_wrong_content_type_and_oversized_body_or_attachment(client, people, app):
+    headers = bearer(people["submitter"])
+    response = client.post("/api/v1/submissions", data="recipient_org=nz-fiu", headers=headers,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported-media-type"
+    limit = app.extensions["portal_settings"].attachment_max_bytes
+    big = {**copy.deepcopy(EXAMPLE), "attachments": [
+        {"filename": "statement.txt", "content_base64": base64.b64encode(b"a" * (limit + 1)).decode()}]}
+    response = client.post("/api/v1/submissions", json=big, headers=headers)
+    assert response.status_code == 413, response.get_json()
+    wrong = {**copy.deepcopy(EXAMPLE), "attachments": [
+        {"filename": "tool.exe", "content_base64": base64.b64encode(b"MZ\x90\x00" * 10).decode()}]}
+    assert client.post("/api/v1/submissions", json=wrong, headers=headers).status_code == 415
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    store = Path(app.extensions["portal_settings"].attachments_dir)
+    assert not any(p.is_file() for p in store.rglob("*")) if store.exists() else True
+
+
+def test_attachment_through_the_api_is_kept_with_its_hash(client, people):
+    body = {**copy.deepcopy(EXAMPLE), "attachments": [
+        {"filename": "statement.csv", "content_base64": base64.b64encode(b"date,amount\n2026-10-01,9500\n").decode()}]}
+    created = _submit(client, people["submitter"], body).get_json()
+    assert created["attachments"][0]["filename"] == "statement.csv"
+    sign_in(client, people["analyst"])
+    file = client.get(f"/submissions/{created['reference']}/attachments/{created['attachments'][0]['id']}")
+    assert file.status_code == 200 and file.data.startswith(b"date,amount")
+
+
+def test_idempotency_key_same_body_same_report_other_body_conflict(client, people):
+    first = _submit(client, people["submitter"], **{"Idempotency-Key": "k-1"})
+    again = _submit(client, people["submitter"], **{"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["reference"] == again.get_json()["reference"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = _submit(client, people["submitter"], {**EXAMPLE, "narrative": "Something else."},
+                    **{"Idempotency-Key": "k-1"})
+    assert other.status_code == 409 and other.get_json()["error"]["code"] == "conflict"
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_concurrent_identical_submissions_with_one_key_make_one_report(app, people):
+    headers = {**bearer(people["submitter"]), "Idempotency-Key": "same-key"}
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(4)
+
+    def post() -> None:
+        own = app.test_client()
+        barrier.wait()
+        response = own.post("/api/v1/submissions", json=copy.deepcopy(EXAMPLE), headers=headers)
+        results.append((response.status_code, (response.get_json() or {}).get("reference")))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 4 and {status for status, _ in results} == {201}, results
+    assert len({reference for _, reference in results}) == 1
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_follow_up_links_to_the_original_of_the_same_organisation(client, people):
+    original = _submit(client, people["submitter"]).get_json()["reference"]
+    follow = _submit(client, people["submitter"], {**EXAMPLE, "follows": original, "narrative": "More."}).get_json()
+    assert follow["follows"] == original
+    refused = _submit(client, people["other_submitter"], {**EXAMPLE, "follows": original})
+    assert refused.status_code == 400 and "follows" in refused.get_json()["error"]["fields"]
+    sign_in(client, people["analyst"])
+    page = client.get(f"/submissions/{original}").get_data(as_text=True)
+    assert follow["reference"] in page
+
+
+def _form(client, path):
+    return csrf_from(client.get(path).get_data(as_text=True))
+
+
+def test_triage_assignment_statuses_notes_and_feedback(client, people):
+    reference = _submit(client, people["submitter"]).get_json()["reference"]
+    sign_in(client, people["analyst"])
+    page = f"/submissions/{reference}"
+    token = _form(client, page)
+    client.post(f"{page}/assign", data={"csrf_token": token, "assignee": people["analyst2"].id})
+    client.post(f"{page}/status", data={"csrf_token": token, "status": "linked"})  # not from received
+    assert db.session.scalar(select(Submission.status).where(Submission.reference == reference)) == "received"
+    client.post(f"{page}/status", data={"csrf_token": token, "status": "triaged"})
+    client.post(f"{page}/status", data={"csrf_token": token, "status": "closed"})  # no outcome: refused
+    client.post(f"{page}/status", data={"csrf_token": token, "status": "referred"})
+    client.post(f"{page}/notes", data={"csrf_token": token, "body": "Internal: matches operation KAURI."})
+    client.post(f"{page}/feedback", data={"csrf_token": token, "outcome": "referred-for-investigation",
+                                          "text": "Thank you: this was referred for investigation."})
+    client.post(f"{page}/status", data={"csrf_token": token, "status": "closed",
+                                        "outcome": "referred-for-investigation"})
+    row = db.session.scalar(select(Submission).where(Submission.reference == reference))
+    assert (row.status, row.outcome, row.assigned_to_id) == ("closed", "referred-for-investigation",
+                                                             people["analyst2"].id)
+    assert db.session.scalar(select(func.count()).select_from(SubmissionNote)) == 1
+    html = client.get(page).get_data(as_text=True)
+    assert "operation KAURI" in html and "second@fiu.example" in html
+    queue = client.get("/submissions?status=closed").get_data(as_text=True)
+    assert reference in queue
+    assert reference not in client.get("/submissions?status=received").get_data(as_text=True)
+    feedback = db.session.scalar(select(OutboxMessage).where(OutboxMessage.event == "submission.feedback"))
+    assert feedback is not None
+
+    # The submitter sees status and feedback, never the notes, assignee or history.
+    client.get("/logout")
+    client2 = client.application.test_client()
+    sign_in(client2, people["submitter"])
+    mine = client2.get(page).get_data(as_text=True)
+    assert "referred for investigation" in mine.lower() and "closed" in mine
+    assert "KAURI" not in mine and "second@fiu.example" not in mine
+    api = client2.get(f"/api/v1/submissions/{reference}", headers=bearer(people["submitter"])).get_json()
+    assert api["feedback"][0]["outcome"] == "referred-for-investigation" and "KAURI" not in str(api)
+    # ...and cannot triage
+    token = _form(client2, page)
+    client2.post(f"{page}/notes", data={"csrf_token": token, "body": "sneaky"})
+    assert db.session.scalar(select(func.count()).select_from(SubmissionNote)) == 1
+    actions = {a for (a,) in db.session.execute(select(AuditEntry.action).where(
+        AuditEntry.object_id == reference)).all()}
+    assert {"submission.create", "submission.assign", "submission.status", "submission.note",
+            "submission.feedback"} <= actions
+
+
+def test_overdue_reports_are_marked_in_the_queue(client, people):
+    reference = _submit(client, people["submitter"]).get_json()["reference"]
+    row = db.session.scalar(select(Submission).where(Submission.reference == reference))
+    row.submitted_at = utcnow().replace(year=utcnow().year - 1)
+    db.session.commit()
+    sign_in(client, people["analyst"])
+    assert reference in client.get("/submissions?overdue=1").get_data(as_text=True)
+    assert "overdue" in client.get("/submissions").get_data(as_text=True)
+
+
+# --- Linked records ----------------------------------------------------------------------------
+
+def test_name_folding_handles_case_diacritics_order_and_transliteration():
+    assert fold_name("TAUFAʻ, Sione") == fold_name("sione taufa")
+    assert fold_name("Mohammed Al-Rashid") == fold_name("Muhammad al rashid")
+    assert fold_name("Māui Tīpene") == fold_name("Maui Tipene")
+    assert same_person(fold_name("Sione Taufa"), fold_name("Sione Taufaa"))
+    assert same_person(fold_name("Filipo Leota"), fold_name("Philipo Leota"))
+    assert not same_person(fold_name("Sione Taufa"), fold_name("Mele Havili"))
+
+
+def test_links_by_identifier_and_fuzzy_person_within_what_the_analyst_reads(client, people, world):
+    first = _submit(client, people["submitter"]).get_json()["reference"]
+    elsewhere = _submit(client, people["other_submitter"], {**EXAMPLE, "recipient_org": "nz-customs"})
+    assert elsewhere.status_code == 201
+    second_body = copy.deepcopy(EXAMPLE)
+    second_body["subjects"] = [
+        {"id": "p1", "kind": "person", "names": ["TAUFA, Sione"], "date_of_birth": "1987-03-14"},
+        {"id": "a1", "kind": "account", "number": "12 3456 7890123 000"},
+    ]
+    second_body["transactions"] = []
+    second = _submit(client, people["other_submitter"], second_body).get_json()["reference"]
+    unrelated = copy.deepcopy(second_body)
+    unrelated["subjects"] = [{"id": "p1", "kind": "person", "names": ["Sione Taufa"], "date_of_birth": "1990-01-01"}]
+    third = _submit(client, people["other_submitter"], unrelated).get_json()["reference"]
+    bulletin = Bulletin(author_org=people["fiu"], title="Mule accounts", classification=Classification.UNCLASSIFIED,
+                        tlp="GREEN", status="published", published_at=utcnow())
+    bulletin.audience.append(BulletinAudience(kind="org", value="nz-fiu"))
+    bulletin.indicators.append(BulletinIndicator(type="bank-account", value="12-3456-7890123-00",
+                                                 normalised="NZ:12-3456-7890123-000"))
+    db.session.add(bulletin)
+    db.session.commit()
+    sign_in(client, people["analyst"])
+    html = client.get(f"/submissions/{first}").get_data(as_text=True)
+    linked = html.split("Linked records")[1]
+    assert second in linked and "Mule accounts" in linked
+    assert third not in linked  # same name, another birth date
+    assert elsewhere.get_json()["reference"] not in linked  # Customs' report: not the FIU's to read
+    assert db.session.scalar(select(func.count()).select_from(SubmissionPerson)) >= 3
+
+
+# --- goAML ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def schema():
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+GOAML_CASES = {
+    "contract example (person, account, entity, transaction)": EXAMPLE,
+    "no transactions: activity with parties": {
+        **EXAMPLE, "transactions": [], "typologies": ["drug-importation", "money-laundering"],
+        "subjects": EXAMPLE["subjects"] + [
+            {"id": "p2", "kind": "person", "names": ["Tēvita Fīnau Hōpoate"], "aliases": ["Big T"],
+             "date_of_birth": "1979-11-02", "nationality": "TO", "gender": "M",
+             "documents": [{"type": "driver-licence", "number": "DL998877", "country": "NZ"}]},
+            {"id": "v1", "kind": "vessel", "name": "Moana Star", "imo": "IMO 9074729"},
+            {"id": "c1", "kind": "container", "number": "CSQU3054383"},
+        ]},
+    "foreign currency, IBAN, one side unknown": {
+        **EXAMPLE, "typologies": ["trade-based-money-laundering"],
+        "subjects": [{"id": "a1", "kind": "account", "number": "GB82 WEST 1234 5698 7654 32", "institution":
+                      "West Bank", "swift": "WESTGB2L", "holder": "Ōtara Imports", "country": "GB"},
+                     {"id": "e1", "kind": "entity", "name": "Ōtara Imports Ltd", "country": "NZ"}],
+        "transactions": [
+            {"date": "2026-09-01", "amount": "120000", "currency": "USD", "from": "a1", "method": "wire-transfer",
+             "amount_local": "201000.00"},
+            {"date": "2026-09-03", "amount": "5000", "currency": "NZD", "to": "e1", "method": "remittance"}]},
+}
+
+
+@pytest.mark.parametrize("case", list(GOAML_CASES))
+def test_goaml_export_validates_against_the_schema(client, people, schema, case):
+    created = _submit(client, people["submitter"], GOAML_CASES[case])
+    assert created.status_code == 201, created.get_json()
+    reference = created.get_json()["reference"]
+    response = client.get(f"/api/v1/submissions/{reference}/goaml", headers=bearer(people["analyst"]))
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    document = etree.fromstring(response.data)
+    schema.assertValid(document)
+    assert document.findtext("entity_reference") == reference
+    assert document.findall("report_indicators/indicator")
+
+
+def test_goaml_refuses_a_report_without_parties(client, people):
+    body = {**EXAMPLE, "transactions": [], "subjects": [{"id": "c1", "kind": "container", "number": "CSQU3054383"}]}
+    reference = _submit(client, people["submitter"], body).get_json()["reference"]
+    response = client.get(f"/api/v1/submissions/{reference}/goaml", headers=bearer(people["analyst"]))
+    assert response.status_code == 409 and "goAML" in response.get_json()["error"]["message"]
+
+
+# --- The composer and the receipt ----------------------------------------------------------------
+
+def test_composer_saves_drafts_lists_every_problem_then_submits_with_a_receipt(client, people):
+    sign_in(client, people["submitter"])
+    token = _form(client, "/submissions/new")
+    response = client.post("/submissions/new", data={"csrf_token": token})
+    assert response.status_code == 302
+    draft = response.headers["Location"].split("#")[0]
+    # add a person, then an account (each press saves the draft)
+    client.post(draft, data={"csrf_token": token, "subject_count": 0, "transaction_count": 0,
+                             "narrative": "Cash deposits just under the threshold.", "action": "add-subject:person"})
+    client.post(draft, data={"csrf_token": token, "subject_count": 1, "subjects-0-kind": "person",
+                             "subjects-0-id": "s1", "subjects-0-names": "Sione Taufa",
+                             "subjects-0-date_of_birth": "1987-03-14", "subjects-0-documents": "passport T1234567 TO",
+                             "narrative": "Cash deposits just under the threshold.", "action": "add-subject:account"})
+    html = client.get(draft).get_data(as_text=True)
+    assert "Sione Taufa" in html and "passport T1234567 TO" in html and 'name="subjects-1-kind" value="account"' in html
+    # the background save keeps what is typed
+    client.post(draft + "/autosave", data={"csrf_token": token, "subject_count": 0, "transaction_count": 0,
+                                           "narrative": "Typed, not yet saved by a button."})
+    assert "Typed, not yet saved by a button." in client.get(draft).get_data(as_text=True)
+    fields = {"csrf_token": token, "subject_count": 2, "transaction_count": 1,
+              "subjects-0-kind": "person", "subjects-0-id": "s1", "subjects-0-names": "Sione Taufa",
+              "subjects-0-date_of_birth": "14/03/1987", "subjects-1-kind": "account", "subjects-1-id": "s2",
+              "subjects-1-number": "12-3456-7890123-00", "transactions-0-date": "2026-10-01",
+              "transactions-0-amount": "-9", "transactions-0-currency": "NZD", "transactions-0-from": "s2",
+              "transactions-0-method": "cash", "narrative": "Cash deposits just under the threshold.",
+              "classification": "IN-CONFIDENCE", "action": "submit"}
+    refused = client.post(draft, data=fields)
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Please fix the following" in page
+    for problem in ("recipient_org", "typologies", "subjects[0].date_of_birth", "transactions[0].amount"):
+        assert problem in page, problem
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    fields.update({"recipient_org": "nz-fiu", "typologies": "money-laundering",
+                   "subjects-0-date_of_birth": "1987-03-14", "transactions-0-amount": "9500"})
+    done = client.post(draft, data=fields)
+    assert done.status_code == 302 and "/receipt" in done.headers["Location"]
+    receipt = client.get(done.headers["Location"]).get_data(as_text=True)
+    row = db.session.scalar(select(Submission))
+    assert row.reference in receipt and row.content_hash in receipt
+    assert client.get(draft).status_code == 404  # the draft became the report
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.event == "submission.receipt"))
+    assert message is not None and message.data["recipient_ids"] == [people["submitter"].id]
+
+
+def test_drafts_are_their_authors_alone(client, people, world):
+    colleague = world.user("colleague@harbour.example", people["bank"], ("submitter",))
+    sign_in(client, people["submitter"])
+    token = _form(client, "/submissions/new")
+    draft = client.post("/submissions/new", data={"csrf_token": token}).headers["Location"]
+    client.get("/logout")
+    other = client.application.test_client()
+    sign_in(other, colleague)
+    assert other.get(draft).status_code == 404
+    viewer = client.application.test_client()
+    sign_in(viewer, people["bank_viewer"])
+    assert viewer.get("/submissions/new").status_code == 404
+
+
+def test_receipt_and_feedback_emails_carry_reference_and_hash_but_no_content(client, people):
+    from portal.notifications import delivery as engine
+
+    sink = SmtpSink(SMTP_PORT).start()
+    try:
+        created = _submit(client, people["submitter"]).get_json()
+        engine.dispatch()
+        engine.deliver_email()
+        receipt = sink.to("risk@harbour.example")
+        assert len(receipt) == 1
+        text = receipt[0].get_body(("plain",)).get_content()
+        assert created["reference"] in text and created["content_hash"] in text
+        assert "Sione" not in text and "Free text" not in text
+        alert = sink.to("analyst@fiu.example")
+        assert len(alert) == 1 and created["reference"] in alert[0].get_body(("plain",)).get_content()
+    finally:
+        sink.stop()
+
+
+def test_queue_page_costs_the_same_queries_for_2_and_12_reports(client, people):
+    from tests.test_bulletin_pages import counting_queries
+
+    sign_in(client, people["analyst"])
+    counts = []
+    for total in (2, 12):
+        while db.session.scalar(select(func.count()).select_from(Submission)) < total:
+            _submit(client, people["submitter"])
+        row = db.session.scalar(select(Submission).order_by(Submission.id.desc()))
+        row.assigned_to_id = people["analyst2"].id
+        db.session.commit()
+        with counting_queries() as counter:
+            assert client.get("/submissions").status_code == 200
+        counts.append(counter["n"])
+    assert counts[0] == counts[1], counts
