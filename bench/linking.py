@@ -63,7 +63,7 @@ def build(url: str, workdir: Path, subjects: int):
         db.session.add(analyst)
         db.session.commit()
 
-        per_report, reports = 4, subjects // 4
+        reports = subjects // 4  # four subjects each
         now = dt.datetime.now(dt.timezone.utc)
         batch = 5000
         for start in range(0, reports, batch):
@@ -95,7 +95,7 @@ def build(url: str, workdir: Path, subjects: int):
             {"submission_id": 12, "subject": "p1", "date_of_birth": dt.date(1987, 3, 14),
              "name_key": fold_name("Sione Taufa")}])
         db.session.commit()
-        # 0 = Submission ids 11 and 12 must be readable to the analyst for the check below
+        # the two reports the new one should find are the FIU's, readable by its analyst
         db.session.execute(Submission.__table__.update().where(Submission.id.in_([11, 12]))
                            .values(recipient_org_id=agencies[0].id, classification=1))
         db.session.commit()
