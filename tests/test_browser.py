@@ -102,3 +102,38 @@ def test_federated_sign_in_and_rp_initiated_logout(live_server, page, world, oid
     page.wait_for_url(live_server + "/login**")
     page.goto(live_server + "/")
     assert page.url.startswith(live_server + "/login")
+
+
+def test_report_composer_saves_as_you_type_and_submits(live_server, page, world):
+    from sqlalchemy import select
+
+    from portal.submissions.models import Submission, SubmissionDraft
+
+    world.org("nz-fiu", "government", "fiu", name="Financial Intelligence Unit")
+    bank = world.org("harbour-bank", name="Harbour Bank")
+    user = world.user("ben@harbour.example", bank, ("submitter",))
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/")
+    page.goto(live_server + "/submissions/new")
+    page.get_by_role("button", name="Start the report").click()
+    page.wait_for_url("**/submissions/drafts/*")
+    page.get_by_label("Narrative").fill("Eleven cash deposits just under the threshold in five days.")
+    # the background save (every few seconds) keeps it without any button pressed
+    page.locator("#autosave-status").filter(has_text="Draft saved at").wait_for(timeout=15000)
+    db.session.expire_all()
+    draft = db.session.scalar(select(SubmissionDraft))
+    assert draft.data["narrative"].startswith("Eleven cash deposits")
+    page.get_by_role("button", name="Add: Person").click()
+    page.get_by_label("Names (one per line)").fill("Sione Taufa")
+    page.get_by_label("Agency that receives the report").select_option("nz-fiu")
+    page.get_by_label("Money laundering", exact=True).check()
+    page.get_by_role("button", name="Submit the report").click()
+    # (a redirect keeps the page's #fragment, as browsers do)
+    page.wait_for_url(re.compile(r".*/submissions/SAR-\d{4}-\d{6}/receipt(#.*)?$"))
+    assert "Your report has been received" in page.locator("main").inner_text()
+    db.session.expire_all()
+    assert db.session.scalar(select(Submission)).content["subjects"][0]["names"] == ["Sione Taufa"]
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
