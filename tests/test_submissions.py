@@ -475,6 +475,8 @@ def test_receipt_and_feedback_emails_carry_reference_and_hash_but_no_content(cli
         assert "Sione" not in text and "Free text" not in text
         alert = sink.to("analyst@fiu.example")
         assert len(alert) == 1 and created["reference"] in alert[0].get_body(("plain",)).get_content()
+        told = {m["To"] for m in sink.messages}
+        assert told == {"risk@harbour.example", "analyst@fiu.example", "second@fiu.example"}, told
     finally:
         sink.stop()
 
