@@ -64,6 +64,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    from portal.deportees import jobs as deportee_jobs
+
+    deportee_jobs.init_app(app)
     notifications.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -28,6 +28,7 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 idps_cli = AppGroup("idps", help="OpenID Connect identity providers.")
+keys_cli = AppGroup("keys", help="Keys that encrypt personal data.")
 
 
 def _fail(message: str) -> None:
@@ -204,11 +205,36 @@ def demo_load() -> None:
         click.echo("The demonstration world is already loaded.")
 
 
+@keys_cli.command("new")
+def keys_new() -> None:
+    """Print a new data-encryption key, as PORTAL_DATA_KEYS takes it (put it first to start using it)."""
+    from portal.config import new_data_key
+
+    click.echo(new_data_key())
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt personal data held under older keys with the first key of PORTAL_DATA_KEYS.
+    Safe while the portal runs: records are re-encrypted in small committed batches."""
+    from portal import keyring
+    from portal.deportees import service
+
+    try:
+        current = keyring.current_key_id()
+        notifications, updates = service.rotate()
+    except keyring.DecryptError as exc:
+        _fail(f"{exc}. Keep every old key in PORTAL_DATA_KEYS until rotation has finished.")
+    click.echo(f"Re-encrypted {notifications} notification(s) and {updates} update note(s) under key {current}. "
+               f"Keys other than {current} may now be removed from PORTAL_DATA_KEYS.")
+
+
 def _describe(errors: dict[str, list[str]]) -> str:
     return "; ".join(f"{field}: {' '.join(str(m) for m in messages)}" for field, messages in errors.items())
 
 
 def init_app(app: Flask) -> None:
-    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, scheduler_command):
+    for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, keys_cli,
+                  scheduler_command):
         app.cli.add_command(group)
 

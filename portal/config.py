@@ -43,6 +43,8 @@ class Settings:
     env: str
     secret_key: str
     audit_key: str
+    data_keys: str
+    blind_index_key: str
     database_url: str
     base_url: str
     smtp_host: str
@@ -87,6 +89,10 @@ class Settings:
     submission_max_narrative: int
     submission_outcomes: tuple[tuple[str, str], ...]
     goaml: Mapping[str, Any]
+    deportee_routes: Mapping[str, tuple[str, ...]]
+    deportee_reminder_hours: int
+    deportee_escalate_hours: int
+    deportee_retention_months: int
     instance_path: str
 
     @property
@@ -152,7 +158,8 @@ def load_settings(
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     for name in fields:
         env_name = ENV_PREFIX + name.upper()
-        if env_name in environ and name not in ("sectors", "instance_path", "goaml", "typologies", "submission_outcomes"):
+        if env_name in environ and name not in ("sectors", "instance_path", "goaml", "typologies", "submission_outcomes",
+                                                              "deportee_routes"):
             raw[name] = environ[env_name]
     if overrides:
         unknown = set(overrides) - set(fields)
@@ -169,6 +176,10 @@ def load_settings(
             continue
         if name == "goaml":
             values[name] = _frozen(dict(raw.get("goaml", {})))
+            continue
+        if name == "deportee_routes":
+            values[name] = MappingProxyType({str(k).upper(): tuple(v) for k, v in
+                                             dict(raw.get("deportee_routes", {})).items()})
             continue
         if name == "sectors":
             values[name] = MappingProxyType(
@@ -188,41 +199,60 @@ def load_settings(
     values["base_url"] = values["base_url"].rstrip("/")
     if not values["attachments_dir"]:
         values["attachments_dir"] = str(instance / "attachments")
-    values["secret_key"], values["audit_key"] = _secrets(values, instance)
+    values.update(_secrets(values, instance))
     settings = Settings(**values)
     validate(settings)
     return settings
 
 
-def _secrets(values: dict[str, Any], instance: Path) -> tuple[str, str]:
-    """Production takes secrets from the environment only; development generates them once."""
-    secret, audit = values["secret_key"], values["audit_key"]
+SECRET_NAMES = ("secret_key", "audit_key", "data_keys", "blind_index_key")
+
+
+def new_data_key() -> str:
+    """A data-encryption key as configuration holds it: ``<key id>:<base64 of 32 random bytes>``."""
+    import base64
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    return f"k{stamp}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def _generate(name: str) -> str:
+    return new_data_key() if name == "data_keys" else secrets.token_urlsafe(48)
+
+
+def _secrets(values: dict[str, Any], instance: Path) -> dict[str, str]:
+    """Production takes secrets from the environment only; development generates them once (and
+    adds any that a newer version needs, keeping those already there)."""
     if values["env"] == "production":
-        for name, value in (("SECRET_KEY", secret), ("AUDIT_KEY", audit)):
+        for name in SECRET_NAMES:
+            value = values[name]
             if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
                 raise ConfigError(
-                    f"{ENV_PREFIX}{name} is missing, a default, or shorter than "
+                    f"{ENV_PREFIX}{name.upper()} is missing, a default, or shorter than "
                     f"{MIN_SECRET_LENGTH} characters. Production will not start without a real "
                     f"secret: generate one with `python -c 'import secrets; "
-                    f"print(secrets.token_urlsafe(48))'`."
+                    f"print(secrets.token_urlsafe(48))'`"
+                    + (" (for DATA_KEYS: `flask --app app keys new`)." if name == "data_keys" else ".")
                 )
-        return secret, audit
-    if secret and audit:
-        return secret, audit
+        return {name: values[name] for name in SECRET_NAMES}
+    if all(values[name] for name in SECRET_NAMES):
+        return {name: values[name] for name in SECRET_NAMES}
     path = instance / "secrets.toml"
     stored: dict[str, Any] = {}
     if path.exists():
         with path.open("rb") as fh:
             stored = tomllib.load(fh)
-    if not stored.get("secret_key") or not stored.get("audit_key"):
-        stored = {"secret_key": secrets.token_urlsafe(48), "audit_key": secrets.token_urlsafe(48)}
+    missing = [name for name in SECRET_NAMES if not stored.get(name)]
+    if missing:
+        stored.update({name: _generate(name) for name in missing})
         instance.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# Development secrets generated on first run. Never commit this file.\n")
-            for key, value in stored.items():
-                fh.write(f'{key} = "{value}"\n')
-    return secret or stored["secret_key"], audit or stored["audit_key"]
+            for key in SECRET_NAMES:
+                fh.write(f'{key} = "{stored[key]}"\n')
+    return {name: values[name] or stored[name] for name in SECRET_NAMES}
 
 
 def validate(settings: Settings) -> None:
@@ -260,6 +290,14 @@ def validate(settings: Settings) -> None:
         problems.append(f"{ENV_PREFIX}DEFAULT_TIME_ZONE {settings.default_time_zone!r} is not an IANA time zone.")
     if settings.default_language not in settings.languages:
         problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
+    try:
+        from portal.keyring import parse_keys
+        parse_keys(settings.data_keys)
+    except ValueError as exc:
+        problems.append(f"{ENV_PREFIX}DATA_KEYS: {exc}")
+    for name in ("deportee_reminder_hours", "deportee_escalate_hours", "deportee_retention_months"):
+        if getattr(settings, name) < 1:
+            problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
     for name in ("submission_triage_hours", "submission_max_narrative"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")

@@ -8,7 +8,9 @@ from portal.bulletins.models import (  # noqa: F401
 from portal.jobs import JobLease  # noqa: F401
 from portal.outbox import Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint  # noqa: F401
 from portal.federation.models import ExternalIdentity, IdentityProvider  # noqa: F401
-from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient  # noqa: F401
+from portal.deportees.models import (  # noqa: F401
+    DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute, DeporteeUpdate,
+)
 from portal.organisations.models import Organisation  # noqa: F401
 from portal.settings_store import PortalSetting  # noqa: F401
 from portal.references import ReferenceCounter  # noqa: F401

@@ -143,8 +143,9 @@ class Subject:
     classification: Classification = Classification.UNCLASSIFIED
     tlp: str | None = None
     org: str = ""
-    #: Facts free of content (a receipt's hash), shown whatever the channel's ceiling: (label, value).
-    facts: tuple[tuple[str, str], ...] = ()
+    #: Facts free of content (a receipt's hash, an arrival time), shown whatever the channel's ceiling:
+    #: (label, value, time zone for a datetime value or None). Labels may be lazy (translated per reader).
+    facts: tuple[tuple[Any, Any, Any], ...] = ()
 
 
 class Topic(Protocol):

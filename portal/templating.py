@@ -21,6 +21,7 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
     ("audit.organisation_access", _l("Access to our content"), frozenset({Role.ORG_ADMIN})),
     ("admin.users", _l("Users"), frozenset({Role.ADMIN, Role.ORG_ADMIN})),
     ("admin.organisations", _l("Organisations"), frozenset({Role.ADMIN})),
+    ("admin.deportee_routes", _l("Deportee routes"), frozenset({Role.ADMIN})),
     ("idp_admin.index", _l("Identity providers"), frozenset({Role.ADMIN})),
     ("tokens.index", _l("API tokens"), frozenset()),
     ("notifications.webhooks", _l("Webhooks"), frozenset({Role.ORG_ADMIN})),

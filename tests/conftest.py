@@ -35,7 +35,8 @@ from tests.idp import OpenIDProvider, free_port
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="portal-runtime-"))  # 0700, as required
 
 BACKENDS = ("sqlite", "postgresql")
-TEST_SECRETS = {"secret_key": "t" * 48, "audit_key": "a" * 48}
+TEST_SECRETS = {"secret_key": "t" * 48, "audit_key": "a" * 48, "blind_index_key": "i" * 48,
+                "data_keys": "test1:" + "VGVzdEtleVRlc3RLZXlUZXN0S2V5VGVzdEtleTAwMDA="}
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
 

@@ -34,6 +34,26 @@ def test_settings_are_frozen(tmp_path):
         settings.sectors["private"] = ()  # type: ignore[index]
 
 
+DATA_KEY = "k1:" + "A" * 43 + "="
+
+
+def test_production_refuses_missing_data_keys_and_malformed_ones(tmp_path):
+    base = {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "s" * 48, "PORTAL_AUDIT_KEY": "a" * 48,
+            "PORTAL_BASE_URL": "https://p.example", "PORTAL_BLIND_INDEX_KEY": "b" * 48}
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ=base, instance_path=tmp_path)
+    assert "PORTAL_DATA_KEYS" in str(info.value) and "keys new" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={**base, "PORTAL_DATA_KEYS": "k1:" + "A" * 60}, instance_path=tmp_path)
+    assert "PORTAL_DATA_KEYS" in str(info.value) and "32 bytes" in str(info.value)
+
+
+def test_development_adds_new_secrets_and_keeps_existing_ones(tmp_path):
+    (tmp_path / "secrets.toml").write_text('secret_key = "%s"\naudit_key = "%s"\n' % ("s" * 48, "a" * 48))
+    settings = load_settings(environ={}, instance_path=tmp_path)
+    assert settings.secret_key == "s" * 48 and settings.data_keys.startswith("k") and settings.blind_index_key
+
+
 def test_development_generates_secrets_once_into_instance(tmp_path):
     first = load_settings(environ={}, instance_path=tmp_path)
     second = load_settings(environ={}, instance_path=tmp_path)
@@ -47,7 +67,8 @@ def test_development_generates_secrets_once_into_instance(tmp_path):
 def test_production_refuses_missing_default_or_short_secret(tmp_path, secret):
     with pytest.raises(ConfigError) as info:
         load_settings(environ={"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": secret,
-                               "PORTAL_AUDIT_KEY": "a" * 48, "PORTAL_BASE_URL": "https://p.example"},
+                               "PORTAL_AUDIT_KEY": "a" * 48, "PORTAL_BASE_URL": "https://p.example",
+                               "PORTAL_DATA_KEYS": DATA_KEY, "PORTAL_BLIND_INDEX_KEY": "b" * 48},
                       instance_path=tmp_path)
     assert "PORTAL_SECRET_KEY" in str(info.value)
     assert not (tmp_path / "secrets.toml").exists()
@@ -55,7 +76,8 @@ def test_production_refuses_missing_default_or_short_secret(tmp_path, secret):
 
 def test_production_starts_with_real_secrets(tmp_path):
     settings = load_settings(environ={"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "s" * 48,
-                                      "PORTAL_AUDIT_KEY": "a" * 48, "PORTAL_BASE_URL": "https://p.example"},
+                                      "PORTAL_AUDIT_KEY": "a" * 48, "PORTAL_BASE_URL": "https://p.example",
+                                      "PORTAL_DATA_KEYS": DATA_KEY, "PORTAL_BLIND_INDEX_KEY": "b" * 48},
                              instance_path=tmp_path)
     assert settings.production and settings.secure_transport
 

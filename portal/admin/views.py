@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal import policy
@@ -198,3 +199,66 @@ def edit_user(user_id: int):
             flash(_("User %(email)s saved.", email=subject.email), "info")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, errors=errors, subject=subject), _status(form)
+
+
+# --- Deportee notification routes ------------------------------------------------------------
+
+class RouteForm(FlaskForm):
+    """CSRF only; fields are read from the request."""
+
+
+@bp.get("/deportee-routes")
+def deportee_routes():
+    """Which organisations receive deportee notifications for each destination country."""
+    from portal.deportees.models import DeporteeRoute
+    from portal.deportees.service import receivers_for
+
+    _require(Role.ADMIN)
+    settings = current_app.extensions["portal_settings"]
+    countries = [c for c in settings.countries if c != "NZ"]
+    routes = db.session.scalars(select(DeporteeRoute).order_by(DeporteeRoute.country)).all()
+    candidates = db.session.scalars(select(Organisation).where(
+        Organisation.kind != OrganisationKind.PRIVATE.value, Organisation.active.is_(True),
+        Organisation.country != "NZ").order_by(Organisation.name)).all()
+    return render_template("admin/deportee_routes.html", form=RouteForm(), countries=countries, routes=routes,
+                           configured=settings.deportee_routes, candidates=candidates,
+                           effective={c: receivers_for(c) for c in countries})
+
+
+@bp.post("/deportee-routes")
+@recent_auth_required
+def change_deportee_route():
+    from portal.deportees.models import DeporteeRoute
+    from portal.deportees.service import routable
+
+    _require(Role.ADMIN)
+    if not RouteForm().validate_on_submit():
+        abort(400)
+    if request.form.get("remove"):
+        route = db.session.get(DeporteeRoute, request.form.get("remove", type=int))
+        if route is None:
+            abort(404)
+        trail.record("deportee_route.remove", "organisation", route.organisation.slug, route.organisation.slug,
+                     country=route.country)
+        db.session.delete(route)
+        db.session.commit()
+        flash(_("%(org)s no longer receives notifications for %(cc)s.", org=route.organisation.name,
+                cc=route.country), "success")
+        return redirect(url_for("admin.deportee_routes"))
+    country = request.form.get("country", "").upper()
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == request.form.get("organisation", "")))
+    settings = current_app.extensions["portal_settings"]
+    if country not in settings.countries or country == "NZ" or org is None:
+        flash(_("Choose a destination country and an organisation."), "error")
+    elif not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
+        flash(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
+                "%(cc)s.", org=org.name, cc=country), "error")
+    elif db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
+                                                       DeporteeRoute.organisation_id == org.id)):
+        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country), "error")
+    else:
+        db.session.add(DeporteeRoute(country=country, organisation_id=org.id))
+        trail.record("deportee_route.add", "organisation", org.slug, org.slug, country=country)
+        db.session.commit()
+        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country), "success")
+    return redirect(url_for("admin.deportee_routes"))

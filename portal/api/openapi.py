@@ -145,13 +145,35 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "responses": {"200": {"description": "goAML XML", "content": {"application/xml": {
                     "schema": {"type": "string"}}}}, "401": {"description": "Error"},
                     "404": {"description": "Error"}, "409": {"description": "Error"}}}},
-            "/deportee-notifications": {"get": {"summary": "Deportee notifications the caller may read",
-                                                "parameters": PAGING,
-                                                "responses": _responses(_list_of("DeporteeNotification"), 400)}},
+            "/deportee-notifications": {
+                "get": {"summary": "Deportee notifications the caller may read",
+                        "parameters": PAGING + [{"name": "document", "in": "query", "schema": {"type": "string"},
+                                                 "description": "Exact travel document number (blind index)"}],
+                        "responses": _responses(_list_of("DeporteeNotification"), 400)},
+                "post": {"summary": "Issue a notification (publishers of a New Zealand agency); routed to the "
+                                    "destination country's designated receivers",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/DeporteeNotificationInput"}}}},
+                         "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 400, 403,
+                                                 413, 415, status=201)}},
             "/deportee-notifications/{id}": {"get": {
-                "summary": "One deportee notification",
+                "summary": "One deportee notification, with its personal data decrypted for the reader",
                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 404)}},
+            "/deportee-notifications/{id}/acknowledge": {"post": {
+                "summary": "The caller's (receiving) organisation has received it",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 403, 404, 409)}},
+            "/deportee-notifications/{id}/updates": {"post": {
+                "summary": "A receiving organisation's news of the person (extension)",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["kind"], "properties": {
+                        "kind": {"type": "string", "enum": ["arrived", "met-by-family", "met-by-services",
+                                                            "of-concern", "left-country", "other"]},
+                        "note": {"type": "string"}}}}}},
+                "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 400, 403, 404, 409,
+                                        status=201)}},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -231,8 +253,35 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "DeporteeNotification": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "reference": {"type": "string"}, "issuing_org": {"type": "string"},
                     "destination_country": {"type": "string"}, "classification": CLASSIFICATION,
-                    "status": {"type": "string"}, "recipients": {"type": "array", "items": {"type": "string"}},
-                    "arrival_at": TIME, "acknowledged_at": TIME,
+                    "status": {"type": "string", "enum": ["sent", "acknowledged", "purged"]},
+                    "recipients": {"type": "array", "items": {"type": "string"}},
+                    "acknowledgements": {"type": "array", "items": {"type": "object"}},
+                    "arrival_at": TIME, "acknowledged_at": TIME, "removal": {"type": "object"},
+                    "person": {"type": "object", "description": "Absent from lists and once purged"},
+                    "updates": {"type": "array", "items": {"type": "object"}}, "legal_basis": {"type": "string"},
+                    "purged_at": TIME,
+                }},
+                "DeporteeNotificationInput": {"type": "object",
+                                              "required": ["destination_country", "person", "removal", "legal_basis"],
+                                              "properties": {
+                    "destination_country": {"type": "string"}, "classification": CLASSIFICATION,
+                    "person": {"type": "object", "required": ["names"], "properties": {
+                        "names": {"type": "array", "items": {"type": "string"}},
+                        "aliases": {"type": "array", "items": {"type": "string"}},
+                        "date_of_birth": {"type": "string", "format": "date"},
+                        "sex": {"type": "string", "enum": ["F", "M", "X"]}, "nationality": {"type": "string"},
+                        "documents": {"type": "array", "items": {"type": "object"}},
+                        "photo_base64": {"type": "string"}}},
+                    "removal": {"type": "object", "required": ["arrival_at"], "properties": {
+                        "flight": {"type": "string"}, "arrival_airport": {"type": "string"},
+                        "arrival_at": {"type": "string", "format": "date-time"}}},
+                    "offending_summary": {"type": "string"}, "offences": {"type": "array", "items": {"type": "string"}},
+                    "sentences": {"type": "array", "items": {"type": "string"}},
+                    "gang_affiliation": {"type": "string"},
+                    "risk_level": {"type": "string", "enum": ["low", "medium", "high"]},
+                    "risk_notes": {"type": "string"}, "reintegration_needs": {"type": "string"},
+                    "health": {"type": "string"}, "housing": {"type": "string"}, "family_contact": {"type": "string"},
+                    "support_services": {"type": "string"}, "legal_basis": {"type": "string"},
                 }},
             },
         },

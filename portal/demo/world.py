@@ -6,6 +6,7 @@ All people are fictional; e-mail addresses use the reserved ``.example`` domain.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -17,7 +18,6 @@ from portal.bulletins.models import (
     Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
     BulletinQuestion, BulletinTypology, BulletinVersion,
 )
-from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.sanitise import clean_html
@@ -231,12 +231,40 @@ def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     reports.give_feedback(first, nadia, "intelligence-developed",
                           "Thank you. This helped us connect two networks; we cannot say more yet.")
 
-    def notification(ref: str, issuer: str, country: str, recipients: list[str], days_ahead: int) -> None:
-        item = DeporteeNotification(reference=ref, issuing_org=orgs[issuer], destination_country=country,
-                                    classification=S, arrival_at=utcnow() + dt.timedelta(days=days_ahead))
-        for slug in recipients:
-            item.recipients.append(DeporteeNotificationRecipient(organisation=orgs[slug]))
-        db.session.add(item)
+    from portal.deportees import service as deportees
+    from portal.deportees.models import DeporteeRoute
 
-    notification("DN-2026-000001", "nz-corrections", "WS", ["ws-police", "pacific-tcc"], 10)
-    notification("DN-2026-000002", "nz-immigration", "TO", ["to-police"], 4)
+    for country, slugs in {"WS": ["ws-police", "pacific-tcc"], "TO": ["to-police", "pacific-tcc"],
+                           "FJ": ["fj-police", "pacific-tcc"], "CK": ["ck-police", "pacific-tcc"]}.items():
+        for slug in slugs:
+            if slug in orgs:
+                db.session.add(DeporteeRoute(country=country, organisation_id=orgs[slug].id))
+    db.session.flush()
+
+    def arrival(days: int, hour: int, zone: str) -> str:
+        local = (utcnow() + dt.timedelta(days=days)).astimezone(ZoneInfo(zone)).replace(
+            hour=hour, minute=30, second=0, microsecond=0)
+        return local.isoformat()
+
+    deportees.issue({
+        "destination_country": "WS", "classification": "SENSITIVE",
+        "person": {"names": ["Tavita Faleolo"], "aliases": ["T-Bone"], "date_of_birth": "1990-05-01", "sex": "M",
+                   "nationality": "WS", "documents": [{"type": "passport", "number": "LA123456", "country": "WS"}]},
+        "removal": {"flight": "NZ990", "arrival_airport": "APW", "arrival_at": arrival(10, 6, "Pacific/Apia")},
+        "offending_summary": "Supply of methamphetamine (2019); served four years of a six-year sentence.",
+        "offences": ["Supply of a Class A drug"], "sentences": ["6 years' imprisonment"],
+        "gang_affiliation": "Patched member of an Auckland chapter", "risk_level": "medium",
+        "risk_notes": "Compliant in custody; links to importers through the gang.",
+        "reintegration_needs": "Family in Apia will meet him; needs help finding work.",
+        "housing": "With his aunt in Vaitele.", "family_contact": "Aunt, by phone through Samoa Police.",
+        "legal_basis": "Memorandum of understanding on the exchange of deportee information (NZ–Samoa, demo)",
+    }, users["ruth.publisher@corrections.example"])
+    deportees.issue({
+        "destination_country": "TO", "classification": "SENSITIVE",
+        "person": {"names": ["Viliami Latu"], "date_of_birth": "1985-11-20", "sex": "M", "nationality": "TO",
+                   "documents": [{"type": "passport", "number": "TP998877", "country": "TO"}]},
+        "removal": {"flight": "NZ970", "arrival_airport": "TBU", "arrival_at": arrival(4, 14, "Pacific/Tongatapu")},
+        "offending_summary": "Aggravated robbery (2020).", "risk_level": "low",
+        "reintegration_needs": "No family contact yet; health support for diabetes.",
+        "legal_basis": "Immigration Act 2009, s 294 (demo)",
+    }, users["leo.publisher@immigration.example"])

@@ -2,18 +2,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, request
+
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.formats import iso
+from portal.api.errors import ApiError
+from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
+from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
 from portal.extensions import db
 
 
-def notification_json(notification: DeporteeNotification) -> dict[str, Any]:
-    return {
+def notification_json(notification: DeporteeNotification, reader: Any, full: bool = True) -> dict[str, Any]:
+    """CONTRACT.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
+    body: dict[str, Any] = {
         "id": notification.id,
         "reference": notification.reference,
         "issuing_org": notification.issuing_org.slug,
@@ -21,19 +26,60 @@ def notification_json(notification: DeporteeNotification) -> dict[str, Any]:
         "classification": notification.classification.label,
         "status": notification.status,
         "recipients": sorted(r.organisation.slug for r in notification.recipients),
+        "acknowledgements": [{"org": r.organisation.slug, "acknowledged_at": iso(r.acknowledged_at)}
+                             for r in notification.recipients],
+        "removal": {"flight": notification.flight or None, "arrival_airport": notification.arrival_airport or None,
+                    "arrival_at": iso(notification.arrival_at)},
         "arrival_at": iso(notification.arrival_at),
         "acknowledged_at": iso(notification.acknowledged_at),
+        "legal_basis": notification.legal_basis,
+        "created_at": iso(notification.created_at),
+        "purged_at": iso(notification.purged_at),
     }
+    if full:
+        personal = service.personal_data(notification)
+        if personal is not None:
+            body["person"] = personal.get("person", {})
+            body["person"]["has_photo"] = notification.photo is not None
+            body.update({k: v for k, v in personal.items() if k != "person"})
+        body["updates"] = [{"org": u.organisation.slug, "kind": u.kind, "note": note, "at": iso(u.created_at)}
+                           for u, note in service.updates_for(notification)]
+    return body
+
+
+def _limit() -> int:
+    return current_app.extensions["portal_settings"].attachment_max_bytes + 1024 * 1024
 
 
 @bp.get("/deportee-notifications")
 def list_deportee_notifications():
     require_scope("notifications:read")
     user = policy.reader()
-    page = paginate(policy.readable_deportee_notifications(user), DeporteeNotification.id, notification_json)
-    trail.record("deportee_notification.list", "deportee_notification", count=len(page["items"]), via="api")
+    statement = policy.readable_deportee_notifications(user)
+    if document := request.args.get("document"):
+        statement = service.find_by_document(statement, document)
+    page = paginate(statement, DeporteeNotification.id, lambda n: notification_json(n, user, full=False))
+    trail.record("deportee_notification.list", "deportee_notification", count=len(page["items"]), via="api",
+                 by_document=bool(document))
     db.session.commit()
     return page
+
+
+@bp.post("/deportee-notifications")
+def create_deportee_notification():
+    require_scope("notifications:write")
+    user = policy.reader()
+    data = json_body(limit=_limit())
+    try:
+        notification = service.issue(data, user)
+    except service.NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    except service.Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, "The notification is invalid; nothing was stored.", invalid.fields) from None
+    db.session.commit()
+    return notification_json(notification, user), 201
 
 
 @bp.get("/deportee-notifications/<int:notification_id>")
@@ -43,5 +89,37 @@ def get_deportee_notification(notification_id: int):
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
     trail.record("deportee_notification.read", "deportee_notification", notification.id,
                  notification.issuing_org.slug, via="api")
+    body = notification_json(notification, user)
     db.session.commit()
-    return notification_json(notification)
+    return body
+
+
+def _act(notification_id: int, action) -> Any:
+    user = policy.reader()
+    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
+    try:
+        action(notification, user)
+    except service.NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    except service.Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, "Invalid input; nothing was stored.", invalid.fields) from None
+    except service.Conflict as conflict:
+        db.session.rollback()
+        raise ApiError(409, str(conflict)) from None
+    db.session.commit()
+    return notification_json(notification, user)
+
+
+@bp.post("/deportee-notifications/<int:notification_id>/acknowledge")
+def acknowledge_deportee_notification(notification_id: int):
+    require_scope("notifications:write")
+    return _act(notification_id, service.acknowledge)
+
+
+@bp.post("/deportee-notifications/<int:notification_id>/updates")
+def update_deportee_notification(notification_id: int):
+    require_scope("notifications:write")
+    data = json_body()
+    return _act(notification_id, lambda n, u: service.add_update(n, u, data.get("kind"), data.get("note"))), 201

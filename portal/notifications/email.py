@@ -66,6 +66,8 @@ EVENT_SUBJECTS = {
     "submission.receipt": N_("Receipt for your report"),
     "deportee.notified": N_("Deportee notification"),
     "deportee.updated": N_("Deportee notification update"),
+    "deportee.reminder": N_("Reminder: a deportee arrives soon, not yet acknowledged"),
+    "deportee.escalated": N_("Escalation: a deportee notification is not acknowledged"),
     "account.pending": N_("Waiting for your approval"),
     "delivery.failing": N_("Deliveries are failing"),
 }

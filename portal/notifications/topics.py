@@ -21,7 +21,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage, Subject, register_event, register_topic
 from portal.submissions.models import Submission
-from portal.vocabulary import Classification, Role
+from portal.vocabulary import COUNTRY_TIME_ZONES, Classification, Role
 
 
 def _active_users():
@@ -102,7 +102,7 @@ class SubmissionTopic:
         return Subject(reference=submission.reference, path=f"/submissions/{submission.reference}",
                        title=str(_l("Suspicious-activity report %(ref)s", ref=submission.reference)),
                        classification=submission.classification, org=submission.submitting_org.name,
-                       facts=((str(_l("SHA-256 of the content")), submission.content_hash),)
+                       facts=((_l("SHA-256 of the content"), submission.content_hash, None),)
                        if submission.content_hash else ())
 
 
@@ -114,20 +114,32 @@ class DeporteeNotificationTopic:
         return _by_id(DeporteeNotification, object_ids)
 
     def addressed_to(self, notification: DeporteeNotification, message: OutboxMessage):
-        if message.data.get("to") == "issuer":
+        to, orgs = message.data.get("to"), message.data.get("orgs")
+        if to == "issuer":
             return _narrow(_active_users().where(User.organisation_id == notification.issuing_org_id), message)
-        orgs = select(DeporteeNotificationRecipient.organisation_id).where(
+        routed = select(DeporteeNotificationRecipient.organisation_id).where(
             DeporteeNotificationRecipient.notification_id == notification.id)
-        return _narrow(_active_users().where(User.organisation_id.in_(orgs)), message)
+        statement = _active_users().where(User.organisation_id.in_(routed))
+        if orgs is not None:  # only these receiving organisations (a reminder, an escalation)
+            statement = statement.where(User.organisation_id.in_(orgs))
+        if to == "admins":
+            admins = select(UserRole.user_id).where(UserRole.role == Role.ORG_ADMIN.value)
+            statement = statement.where(User.id.in_(admins))
+        return _narrow(statement, message)
 
     def readable(self, user: User, notification: DeporteeNotification) -> bool:
         return policy.can_read_deportee_notification(user, notification)
 
     def describe(self, notification: DeporteeNotification) -> Subject:
         # Never personal data: only the reference and the arrival, whatever the channel.
+        facts: tuple[tuple[Any, Any, Any], ...] = ()
+        if notification.arrival_at is not None:
+            facts = ((_l("Arrival, local time at destination"), notification.arrival_at,
+                      COUNTRY_TIME_ZONES.get(notification.destination_country)),)
         return Subject(reference=notification.reference, path=f"/deportee-notifications/{notification.id}",
                        title=str(_l("Deportee notification %(ref)s", ref=notification.reference)),
-                       classification=notification.classification, org=notification.issuing_org.name)
+                       classification=notification.classification, org=notification.issuing_org.name,
+                       facts=facts)
 
 
 class AccountTopic:
@@ -167,7 +179,9 @@ def register_all() -> None:
         ("submission.feedback", _l("Feedback on your organisation's reports")),
         ("submission.receipt", _l("A receipt for each report you submit")),
         ("deportee.notified", _l("A deportee notification for your agency")),
-        ("deportee.updated", _l("Updates and reminders on deportee notifications")),
+        ("deportee.updated", _l("Updates and acknowledgements on deportee notifications")),
+        ("deportee.reminder", _l("Reminders of deportee arrivals not yet acknowledged")),
+        ("deportee.escalated", _l("Deportee notifications still unacknowledged")),
         ("account.pending", _l("Someone is waiting for your approval")),
         ("delivery.failing", _l("An e-mail address or webhook of your organisation keeps failing")),
     ):
