@@ -56,7 +56,7 @@ def people(world):
     ck = o("ck-police", "pacific", "police", "CK", name="Cook Islands Police")
     u = world.user
     return {
-        "ck": ck, "to_org": to,
+        "ck_org": ck, "to_org": to,
         "issuer": u("ruth@corrections.example", corrections, ("publisher",), clearance="RESTRICTED"),
         "corrections_viewer": u("viewer@corrections.example", corrections, ("viewer",), clearance="RESTRICTED"),
         "police_publisher": u("pub@police.example", police, ("publisher",), clearance="RESTRICTED"),
