@@ -58,15 +58,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from portal.notifications import views as notifications
     from portal.home.views import bp as home_bp
     from portal.submissions.views import bp as submissions_bp
+    from portal.ratings.views import bp as ratings_bp
+    from portal.rfis.views import bp as rfis_bp
+    from portal.scorecards.views import bp as scorecards_bp
 
     for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
-                      audit_bp, bulletins_bp, submissions_bp, deportees_bp, notifications.bp):
+                      audit_bp, bulletins_bp, submissions_bp, deportees_bp, rfis_bp, ratings_bp, scorecards_bp,
+                      notifications.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
     from portal.deportees import jobs as deportee_jobs
 
+    from portal.scorecards import jobs as scorecard_jobs
+
     deportee_jobs.init_app(app)
+    scorecard_jobs.init_app(app)
     notifications.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -90,6 +90,9 @@ class Settings:
     submission_outcomes: tuple[tuple[str, str], ...]
     goaml: Mapping[str, Any]
     deportee_routes: Mapping[str, tuple[str, ...]]
+    oversight_orgs: tuple[str, ...]
+    resilience: Mapping[str, Any]
+    scorecards: Mapping[str, Any]
     deportee_reminder_hours: int
     deportee_escalate_hours: int
     deportee_retention_months: int
@@ -159,7 +162,7 @@ def load_settings(
     for name in fields:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ and name not in ("sectors", "instance_path", "goaml", "typologies", "submission_outcomes",
-                                                              "deportee_routes"):
+                                                              "deportee_routes", "resilience", "scorecards"):
             raw[name] = environ[env_name]
     if overrides:
         unknown = set(overrides) - set(fields)
@@ -174,8 +177,8 @@ def load_settings(
         if name in ("typologies", "submission_outcomes"):
             values[name] = tuple((str(code), str(label)) for code, label in raw.get(name, []))
             continue
-        if name == "goaml":
-            values[name] = _frozen(dict(raw.get("goaml", {})))
+        if name in ("goaml", "resilience", "scorecards"):
+            values[name] = _frozen(dict(raw.get(name, {})))
             continue
         if name == "deportee_routes":
             values[name] = MappingProxyType({str(k).upper(): tuple(v) for k, v in
@@ -295,6 +298,12 @@ def validate(settings: Settings) -> None:
         parse_keys(settings.data_keys)
     except ValueError as exc:
         problems.append(f"{ENV_PREFIX}DATA_KEYS: {exc}")
+    for key in ("assessor_orgs", "tiers", "areas", "reassess_reminder_days"):
+        if key not in settings.resilience:
+            problems.append(f"The [resilience] table of the configuration lacks {key!r}.")
+    for key in ("response_target_hours", "weights", "targets"):
+        if key not in settings.scorecards:
+            problems.append(f"The [scorecards] table of the configuration lacks {key!r}.")
     for name in ("deportee_reminder_hours", "deportee_escalate_hours", "deportee_retention_months"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")

@@ -18,3 +18,7 @@ from portal.submissions.models import (  # noqa: F401
     Submission, SubmissionAttachment, SubmissionDraft, SubmissionEvent, SubmissionFeedback, SubmissionIdentifier,
     SubmissionNote, SubmissionPerson, SubmissionTypology,
 )
+from portal.activity import ActivityEvent  # noqa: F401,E402
+from portal.rfis.models import InformationRequest, RequestMessage  # noqa: F401,E402
+from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence  # noqa: F401,E402
+from portal.scorecards.models import MonthlyActivity, Scorecard  # noqa: F401,E402

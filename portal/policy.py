@@ -141,6 +141,65 @@ def can_read_deportee_notification(reader: Reader, notification: DeporteeNotific
     return any(r.organisation_id == reader.organisation_id for r in notification.recipients)
 
 
+# --- Oversight, assessors, requests for information, assessments, scorecards -----------------
+#
+# Not in CONTRACT.md's list (it names bulletins, reports and notifications); the same discipline:
+# one criterion plus one predicate each, absent (404) when not readable.
+
+def _settings():
+    from flask import current_app
+    return current_app.extensions["portal_settings"]
+
+
+def is_oversight(reader: Reader) -> bool:
+    """Procurement and oversight users: analysts and org admins of the configured oversight agencies."""
+    return bool(reader.may_read and reader.organisation.slug in _settings().oversight_orgs
+                and reader.roles & {Role.ANALYST, Role.ORG_ADMIN})
+
+
+def is_assessor(reader: Reader) -> bool:
+    return bool(reader.may_read and reader.organisation.slug in _settings().resilience["assessor_orgs"]
+                and Role.ANALYST in reader.roles)
+
+
+def information_request_readable(reader: Reader) -> ColumnElement[bool]:
+    """The requesting and the holding organisation, within clearance."""
+    from portal.rfis.models import InformationRequest
+    if not reader.may_read:
+        return false()
+    return and_(InformationRequest.classification <= int(reader.clearance),
+                or_(InformationRequest.requesting_org_id == reader.organisation_id,
+                    InformationRequest.holder_org_id == reader.organisation_id))
+
+
+def can_read_information_request(reader: Reader, request) -> bool:
+    return bool(reader.may_read and request.classification <= reader.clearance
+                and reader.organisation_id in (request.requesting_org_id, request.holder_org_id))
+
+
+def assessment_readable(reader: Reader) -> ColumnElement[bool]:
+    """A partner's assessments: its own members; assessors once submitted. No other partner, ever."""
+    from portal.ratings.models import Assessment
+    if not reader.may_read:
+        return false()
+    own = Assessment.organisation_id == reader.organisation_id
+    if is_assessor(reader):
+        return or_(own, Assessment.status != "draft")
+    return own
+
+
+def can_read_assessment(reader: Reader, assessment) -> bool:
+    if not reader.may_read:
+        return False
+    return assessment.organisation_id == reader.organisation_id or (
+        is_assessor(reader) and assessment.status != "draft")
+
+
+def sees_scorecard_of(reader: Reader, organisation_id: int) -> bool:
+    """An organisation's own scorecard, or any for oversight users; other partners: 404."""
+    return bool(reader.may_read and (organisation_id == reader.organisation_id or is_oversight(reader)))
+
+
 # --- Helpers for views ------------------------------------------------------------------------
 
 #: Each content type and its one rule.
@@ -151,9 +210,17 @@ RULES = {
 }
 
 
+def _rule(model: type):
+    if model in RULES:
+        return RULES[model]
+    from portal.ratings.models import Assessment
+    from portal.rfis.models import InformationRequest
+    return {InformationRequest: information_request_readable, Assessment: assessment_readable}[model]
+
+
 def readable(model: type, reader: Reader):
     """``SELECT model WHERE <the reader may read it>``: start every content query here."""
-    return select(model).where(RULES[model](reader))
+    return select(model).where(_rule(model)(reader))
 
 
 def readable_or_404(model: type, reader: Reader, *criteria: ColumnElement[bool]):

@@ -95,3 +95,38 @@ def test_demo_load_is_idempotent_and_audited(app):
     assert second.exit_code == 0 and "already loaded" in second.output
     assert (_count(Organisation), _count(User)) == (orgs, users)
     assert run(app, "audit", "verify").exit_code == 0
+
+
+def test_demo_world_pages_render_for_each_kind_of_user(app):
+    import pyotp
+
+    from portal.demo.world import DEMO_PASSWORD
+    from tests.conftest import sign_in
+
+    assert run(app, "demo", "load").exit_code == 0
+    visits = {
+        "ben.risk@harbourbank.example": ["/submissions", "/submissions/SAR-2026-000001", "/submissions/new",
+                                         "/scorecards"],
+        "nadia.analyst@fiu.example": ["/submissions", "/submissions/SAR-2026-000001",
+                                      "/submissions/SAR-2026-000001/goaml"],
+        "mere.analyst@customs.example": ["/ratings", "/system-health", "/scorecards/harbour-bank", "/requests"],
+        "malia.admin@police.ws.example": ["/deportee-notifications", "/deportee-notifications/1", "/scorecards"],
+        "olivia.admin@harbourbank.example": ["/ratings", "/ratings/self", "/requests", "/requests/1"],
+        "ruth.publisher@corrections.example": ["/deportee-notifications/new", "/deportee-notifications/1"],
+        "admin@portal.example": ["/admin/deportee-routes"],
+    }
+    for email, paths in visits.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user.requires_totp and not user.totp_secret:
+            user.totp_secret = pyotp.random_base32()
+            db.session.commit()
+        client = app.test_client()
+        sign_in(client, user, password=DEMO_PASSWORD)
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (email, path, response.status_code)
+    nadia = app.test_client()
+    sign_in(nadia, db.session.scalar(select(User).where(User.email == "nadia.analyst@fiu.example")),
+            password=DEMO_PASSWORD)
+    page = nadia.get("/submissions/SAR-2026-000001").get_data(as_text=True)
+    assert "SAR-2026-000003" in page.split("Linked records")[1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -13,6 +14,8 @@ from portal.bulletins.models import Bulletin, BulletinAudience
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.ratings.models import Assessment
+from portal.rfis.models import InformationRequest
 from portal.submissions.models import Submission
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
@@ -38,6 +41,8 @@ bulletin_st = st.tuples(st.integers(0, N_ORGS - 1), levels, st.sampled_from(TLPS
                         audience_st)
 submission_st = st.tuples(st.integers(0, N_ORGS - 1), st.integers(0, N_ORGS - 1), levels)
 notification_st = st.tuples(st.integers(0, N_ORGS - 1), st.sets(st.integers(0, N_ORGS - 1), max_size=3), levels)
+request_st = st.tuples(st.integers(0, N_ORGS - 1), st.integers(0, N_ORGS - 1), levels)
+assessment_st = st.tuples(st.integers(0, N_ORGS - 1), st.sampled_from(("draft", "submitted", "rated")))
 
 world_st = st.fixed_dictionaries({
     "orgs": st.lists(org_st, min_size=N_ORGS, max_size=N_ORGS),
@@ -45,7 +50,21 @@ world_st = st.fixed_dictionaries({
     "bulletins": st.lists(bulletin_st, min_size=1, max_size=10),
     "submissions": st.lists(submission_st, max_size=6),
     "notifications": st.lists(notification_st, max_size=5),
+    "requests": st.lists(request_st, max_size=5),
+    "assessments": st.lists(assessment_st, max_size=5),
 })
+
+
+@pytest.fixture
+def extra_settings():
+    """org-0's analysts assess partners, so the random worlds exercise the assessor branch."""
+    import tomllib
+
+    from portal.config import DEFAULTS_FILE
+
+    with DEFAULTS_FILE.open("rb") as fh:
+        resilience = tomllib.load(fh)["resilience"]
+    return {"resilience": {**resilience, "assessor_orgs": ["org-0"]}}
 
 
 def _build(world: dict) -> tuple[list[User], dict[str, list]]:
@@ -59,7 +78,8 @@ def _build(world: dict) -> tuple[list[User], dict[str, list]]:
         users.append(user)
     db.session.add_all(users)
     db.session.flush()
-    content: dict[str, list] = {"bulletins": [], "submissions": [], "notifications": []}
+    content: dict[str, list] = {"bulletins": [], "submissions": [], "notifications": [], "requests": [],
+                                "assessments": []}
     for author, level, tlp, status, (a_orgs, a_sectors, a_countries, a_users) in world["bulletins"]:
         bulletin = Bulletin(author_org=orgs[author], title="t", classification=level, tlp=tlp, status=status)
         bulletin.audience = (
@@ -77,6 +97,12 @@ def _build(world: dict) -> tuple[list[User], dict[str, list]]:
                                     destination_country="WS", classification=level)
         item.recipients = [DeporteeNotificationRecipient(organisation=orgs[r]) for r in recipients]
         content["notifications"].append(item)
+    for n, (requester, holder, level) in enumerate(world.get("requests", [])):
+        content["requests"].append(InformationRequest(
+            reference=f"RFI-2026-{n:06d}", requesting_org=orgs[requester], holder_org=orgs[holder],
+            classification=level, subject="s", legal_basis="b", grounds="g", due_at=utcnow()))
+    for org_index, status in world.get("assessments", []):
+        content["assessments"].append(Assessment(organisation=orgs[org_index], status=status))
     for items in content.values():
         db.session.add_all(items)
     db.session.flush()
@@ -88,6 +114,8 @@ RULES = (
     ("submissions", Submission, policy.submission_readable, policy.can_read_submission),
     ("notifications", DeporteeNotification, policy.deportee_notification_readable,
      policy.can_read_deportee_notification),
+    ("requests", InformationRequest, policy.information_request_readable, policy.can_read_information_request),
+    ("assessments", Assessment, policy.assessment_readable, policy.can_read_assessment),
 )
 
 

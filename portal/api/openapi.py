@@ -145,6 +145,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "responses": {"200": {"description": "goAML XML", "content": {"application/xml": {
                     "schema": {"type": "string"}}}}, "401": {"description": "Error"},
                     "404": {"description": "Error"}, "409": {"description": "Error"}}}},
+            "/scorecards/{slug}": {"get": {
+                "summary": "An organisation's sharing-maturity scorecard (its own, or any for oversight users)",
+                "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "period", "in": "query", "schema": {"type": "string"},
+                                "description": "2026-Q4 or 2026-11; default the current quarter"}],
+                "responses": _responses({"$ref": "#/components/schemas/Scorecard"}, 400, 404)}},
             "/deportee-notifications": {
                 "get": {"summary": "Deportee notifications the caller may read",
                         "parameters": PAGING + [{"name": "document", "in": "query", "schema": {"type": "string"},
@@ -260,6 +266,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "person": {"type": "object", "description": "Absent from lists and once purged"},
                     "updates": {"type": "array", "items": {"type": "object"}}, "legal_basis": {"type": "string"},
                     "purged_at": TIME,
+                }},
+                "Scorecard": {"type": "object", "properties": {
+                    "organisation": {"type": "string"}, "period": {"type": "string"},
+                    **{k: {"type": "number", "minimum": 0, "maximum": 100}
+                       for k in ("proactiveness", "relevance", "frequency", "responsiveness", "overall", "target")},
+                    "shares": {"type": "integer"}, "ratings": {"type": "integer"}, "responses": {"type": "integer"},
+                    "median_response_hours": {"type": ["number", "null"]}, "computed_at": TIME,
                 }},
                 "DeporteeNotificationInput": {"type": "object",
                                               "required": ["destination_country", "person", "removal", "legal_basis"],

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from portal import policy
+from portal import activity, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
@@ -25,6 +25,8 @@ from portal.sanitise import clean_html
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification, OrganisationKind, Role
 
+#: A rating's value in the author's relevance score.
+RATING_VALUES = {"useful": 1.0, "actioned": 1.0, "not-relevant": 0.0}
 MAX_TITLE, MAX_SUMMARY, MAX_BODY, MAX_INDICATORS = 300, 2000, 200_000, 200
 
 
@@ -231,6 +233,7 @@ def _submit(bulletin: Bulletin, author: User) -> None:
 def _publish(bulletin: Bulletin, actor: User) -> None:
     bulletin.status, bulletin.published_at = "published", utcnow()
     trail.record("bulletin.publish", "bulletin", bulletin.id, bulletin.author_org.slug, actor=actor)
+    activity.record(bulletin.author_org_id, "share")
     notify("bulletin.published", "bulletin", bulletin.id, actor=actor)
 
 
@@ -304,6 +307,8 @@ def acknowledge(bulletin: Bulletin, user: User) -> BulletinAcknowledgement:
         return existing
     ack = BulletinAcknowledgement(bulletin_id=bulletin.id, organisation_id=user.organisation_id, user_id=user.id)
     db.session.add(ack)
+    if (hours := activity.hours_since(bulletin.published_at)) is not None:
+        activity.record(user.organisation_id, "response", hours)
     trail.record("bulletin.acknowledge", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
     return ack
 
@@ -321,6 +326,9 @@ def give_feedback(bulletin: Bulletin, user: User, rating: Any, comment: Any) -> 
     if row is None:
         row = BulletinFeedback(bulletin_id=bulletin.id, organisation_id=user.organisation_id)
         db.session.add(row)
+    elif row.rating:  # a changed rating replaces the old one in the author's relevance score
+        activity.record(bulletin.author_org_id, "rating", RATING_VALUES[row.rating], weight=-1)
+    activity.record(bulletin.author_org_id, "rating", RATING_VALUES[rating])
     row.user_id, row.rating, row.comment, row.created_at = user.id, rating, (comment or "").strip(), utcnow()
     trail.record("bulletin.feedback", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user, rating=rating)
     return row
@@ -426,9 +434,13 @@ def answer(question: BulletinQuestion, bulletin: Bulletin, user: User, body: Any
     text = _text(body, "body")
     if not can_see_question(user, bulletin, question):
         raise LookupError
+    first_answer = user.organisation_id == bulletin.author_org_id and not any(
+        m.author_org_id == bulletin.author_org_id for m in question.messages)
     message = BulletinMessage(question_id=question.id, author_id=user.id, author_org_id=user.organisation_id,
                               body=text)
     db.session.add(message)
+    if first_answer and (hours := activity.hours_since(question.created_at)) is not None:
+        activity.record(user.organisation_id, "response", hours)
     trail.record("bulletin.answer", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user,
                  question=question.id)
     if user.organisation_id == bulletin.author_org_id:
@@ -476,6 +488,7 @@ def report_sighting(bulletin: Bulletin, user: User, data: dict[str, Any]) -> Bul
     sighting = BulletinSighting(bulletin_id=bulletin.id, organisation_id=user.organisation_id, user_id=user.id,
                                 indicator_id=indicator_id, seen_at=seen_at, context=context.strip())
     db.session.add(sighting)
+    activity.record(user.organisation_id, "share")
     trail.record("bulletin.sighting", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
     notify("bulletin.answered", "bulletin", bulletin.id, actor=user, author_org=True)
     return sighting

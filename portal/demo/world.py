@@ -111,10 +111,59 @@ def load_demo() -> bool:
         users[email] = user
     db.session.flush()
     _content(orgs, users)
+    _maturity(orgs, users)
     set_setting("demo_loaded", "yes")
     trail.record("demo.load", "portal", source_ip="cli", organisations=len(orgs), users=len(users))
     db.session.commit()
+    from portal.scorecards import compute
+    compute.run(now=utcnow() + dt.timedelta(minutes=5))
     return True
+
+
+def _maturity(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
+    """Some months of recorded activity (as the features record it), a request for information and
+    a rated self-assessment, so that scorecards, ratings and the system-health page have content."""
+    import random
+
+    from portal import activity
+    from portal.ratings.models import Assessment, AssessmentAnswer
+    from portal.ratings.service import criteria_codes
+    from portal.rfis import service as rfis
+
+    rng = random.Random(2026)
+    habits = {"harbour-bank": (9, 3, 0.8), "kowhai-bank": (4, 30, 0.5), "southern-savings": (1, 70, 0.3),
+              "port-tamaki": (6, 8, 0.7), "aotea-airport": (3, 20, 0.6), "moana-freight": (2, 40, 0.4),
+              "nz-customs": (12, 4, 0.8), "nz-police": (8, 10, 0.7), "ws-police": (2, 24, 0.6),
+              "to-police": (1, 48, 0.5), "pacific-tcc": (3, 12, 0.7)}
+    now = utcnow()
+    for slug, (shares, hours, useful) in habits.items():
+        if slug not in orgs:
+            continue
+        for months_ago in range(5, -1, -1):
+            for _ in range(max(0, shares + rng.randint(-1, 2))):
+                at = now - dt.timedelta(days=30 * months_ago + rng.randint(0, 27), hours=rng.randint(1, 20))
+                activity.record(orgs[slug].id, "share", at=at)
+                activity.record(orgs[slug].id, "rating", 1.0 if rng.random() < useful else 0.0, at=at)
+                activity.record(orgs[slug].id, "response", rng.expovariate(1 / hours), at=at)
+    request = rfis.create({"holder_org": "harbour-bank", "subject": "Accounts held by Blue Reef Trading Ltd, 2026.",
+                           "legal_basis": "Privacy Act 2020, IPP 11(1)(e)(i): avoiding prejudice to the "
+                                          "maintenance of the law",
+                           "grounds": "Named in two suspicious-activity reports from different banks.",
+                           "due": (now + dt.timedelta(days=10)).date().isoformat()},
+                          users["mere.analyst@customs.example"])
+    db.session.flush()
+    del request
+    assessment = Assessment(organisation_id=orgs["harbour-bank"].id, status="rated", submitted_at=now,
+                            rated_at=now, tier="silver", expires_at=now + dt.timedelta(days=730),
+                            summary="Strong governance and reporting; vetting needs a refresh cycle.",
+                            assessor_id=users["mere.analyst@customs.example"].id)
+    db.session.add(assessment)
+    db.session.flush()
+    for code in criteria_codes():
+        db.session.add(AssessmentAnswer(assessment_id=assessment.id, criterion=code, self_score=3,
+                                        self_comment="In place.", assessor_score=2 if code == "per-1" else 3,
+                                        improvement_action="Re-vet staff in sensitive roles every two years."
+                                        if code == "per-1" else ""))
 
 
 def _bulletin(org: Organisation, author: User, title: str, summary: str, classification: Classification,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import delete, or_, select
 
-from portal import keyring
+from portal import activity, keyring
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.deportees.models import (
@@ -293,6 +293,7 @@ def issue(data: dict[str, Any], user: User) -> DeporteeNotification:
     db.session.flush()
     for kind, digest in identifiers_for(person):
         db.session.add(DeporteeIdentifier(notification_id=notification.id, kind=kind, digest=digest))
+    activity.record(user.organisation_id, "share")
     trail.record("deportee_notification.create", "deportee_notification", notification.id,
                  user.organisation.slug, actor=user, reference=notification.reference,
                  destination=notification.destination_country,
@@ -316,6 +317,7 @@ def acknowledge(notification: DeporteeNotification, user: User) -> DeporteeNotif
         raise Conflict(_("This notification has been purged."))
     if row.acknowledged_at is None:
         row.acknowledged_at, row.acknowledged_by_id = utcnow(), user.id
+        activity.record(user.organisation_id, "response", activity.hours_since(notification.created_at))
         if notification.status == "sent":
             notification.status = "acknowledged"
         trail.record("deportee_notification.acknowledge", "deportee_notification", notification.id,

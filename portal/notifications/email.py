@@ -68,6 +68,9 @@ EVENT_SUBJECTS = {
     "deportee.updated": N_("Deportee notification update"),
     "deportee.reminder": N_("Reminder: a deportee arrives soon, not yet acknowledged"),
     "deportee.escalated": N_("Escalation: a deportee notification is not acknowledged"),
+    "rfi.received": N_("Request for information"),
+    "rfi.replied": N_("Reply to a request for information"),
+    "rating.reassess": N_("Resilience rating: reassessment due"),
     "account.pending": N_("Waiting for your approval"),
     "delivery.failing": N_("Deliveries are failing"),
 }

@@ -142,6 +142,56 @@ class DeporteeNotificationTopic:
                        facts=facts)
 
 
+class InformationRequestTopic:
+    def load(self, object_id: str):
+        from portal.rfis.models import InformationRequest
+        return db.session.get(InformationRequest, int(object_id)) if object_id.isdigit() else None
+
+    def load_many(self, object_ids: list[str]) -> dict[str, Any]:
+        from portal.rfis.models import InformationRequest
+        return _by_id(InformationRequest, object_ids)
+
+    def addressed_to(self, request, message: OutboxMessage):
+        org = request.holder_org_id if message.data.get("to") == "holder" else request.requesting_org_id
+        return _narrow(_active_users().where(User.organisation_id == org), message)
+
+    def readable(self, user: User, request) -> bool:
+        return policy.can_read_information_request(user, request)
+
+    def describe(self, request) -> Subject:
+        # The reference only: the subject of a request may itself be sensitive.
+        return Subject(reference=request.reference, path=f"/requests/{request.id}",
+                       title=str(_l("Request for information %(ref)s", ref=request.reference)),
+                       classification=request.classification, org=request.requesting_org.name,
+                       facts=((_l("Due"), request.due_at, "UTC"),))
+
+
+class AssessmentTopic:
+    """A partner's resilience assessment: its org admins hear of reassessment."""
+
+    def load(self, object_id: str):
+        from portal.ratings.models import Assessment
+        return db.session.get(Assessment, int(object_id)) if object_id.isdigit() else None
+
+    def load_many(self, object_ids: list[str]) -> dict[str, Any]:
+        from portal.ratings.models import Assessment
+        return _by_id(Assessment, object_ids)
+
+    def addressed_to(self, assessment, message: OutboxMessage):
+        admins = select(UserRole.user_id).where(UserRole.role == Role.ORG_ADMIN.value)
+        return _narrow(_active_users().where(User.organisation_id == assessment.organisation_id,
+                                             User.id.in_(admins)), message)
+
+    def readable(self, user: User, assessment) -> bool:
+        return policy.can_read_assessment(user, assessment)
+
+    def describe(self, assessment) -> Subject:
+        facts = ((_l("Expires"), assessment.expires_at, "UTC"),) if assessment.expires_at else ()
+        return Subject(reference=f"Assessment {assessment.id}", path="/ratings",
+                       title=str(_l("Your resilience rating is due for reassessment")),
+                       classification=Classification.UNCLASSIFIED, org=assessment.organisation.name, facts=facts)
+
+
 class AccountTopic:
     """Events about people's accounts, for their organisation's administrators."""
 
@@ -170,6 +220,8 @@ def register_all() -> None:
     register_topic("submission", SubmissionTopic())
     register_topic("deportee_notification", DeporteeNotificationTopic())
     register_topic("user", AccountTopic())
+    register_topic("information_request", InformationRequestTopic())
+    register_topic("assessment", AssessmentTopic())
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),
         ("bulletin.amended", _l("A bulletin you received is amended")),
@@ -182,6 +234,9 @@ def register_all() -> None:
         ("deportee.updated", _l("Updates and acknowledgements on deportee notifications")),
         ("deportee.reminder", _l("Reminders of deportee arrivals not yet acknowledged")),
         ("deportee.escalated", _l("Deportee notifications still unacknowledged")),
+        ("rfi.received", _l("A request for information to your organisation")),
+        ("rfi.replied", _l("Answers and questions on requests for information")),
+        ("rating.reassess", _l("Your resilience rating is due for reassessment")),
         ("account.pending", _l("Someone is waiting for your approval")),
         ("delivery.failing", _l("An e-mail address or webhook of your organisation keeps failing")),
     ):

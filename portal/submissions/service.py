@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import activity
 from portal import attachments as store
 from portal.accounts.models import User, UserRole
 from portal.audit import trail
@@ -178,6 +179,7 @@ def _create(report: Report, user: User, reference: str, key: str | None, digest:
         db.session.add(SubmissionPerson(submission_id=submission.id, subject=subject, date_of_birth=born,
                                         name_key=key_))
     db.session.add(SubmissionEvent(submission_id=submission.id, actor_id=user.id, kind="status", to_status="received"))
+    activity.record(user.organisation_id, "share")
     if draft is not None:
         db.session.delete(draft)
     db.session.flush()

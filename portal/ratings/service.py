@@ -1,0 +1,217 @@
+"""Resilience ratings: self-assessment with evidence, assessment by a government assessor, tiers with
+expiry, and reassessment reminders. The framework (areas, criteria, guidance, evidence items, tiers)
+is configuration: ``[resilience]`` in ``config/defaults.toml``."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import attachments as store
+from portal import policy
+from portal.accounts.models import User
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.organisations.models import Organisation
+from portal.outbox import notify
+from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence
+from portal.types import utcnow
+from portal.vocabulary import OrganisationKind, Role
+
+SCORES = (0, 1, 2, 3, 4)
+
+
+class Invalid(Exception):
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("invalid assessment")
+        self.fields = fields
+
+
+class NotAllowed(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+def _config() -> Any:
+    return current_app.extensions["portal_settings"].resilience
+
+
+def areas() -> list[dict[str, Any]]:
+    return [dict(area) for area in _config()["areas"]]
+
+
+def criteria_codes() -> list[str]:
+    return [c["code"] for area in _config()["areas"] for c in area["criteria"]]
+
+
+def tiers() -> dict[str, dict[str, Any]]:
+    return {t["code"]: dict(t) for t in _config()["tiers"]}
+
+
+def is_partner(org: Organisation) -> bool:
+    return org.kind != OrganisationKind.GOVERNMENT.value
+
+
+def may_edit_self(user: User, assessment: Assessment) -> bool:
+    return (user.may_read and user.organisation_id == assessment.organisation_id and Role.ORG_ADMIN in user.roles
+            and assessment.status == "draft")
+
+
+def open_draft(user: User) -> Assessment:
+    """The organisation's assessment in progress, or a new one (org admins of partners)."""
+    if not (user.may_read and Role.ORG_ADMIN in user.roles and is_partner(user.organisation)):
+        raise NotAllowed(_("Org admins of partner organisations complete the self-assessment."))
+    draft = db.session.scalar(select(Assessment).where(Assessment.organisation_id == user.organisation_id,
+                                                       Assessment.status.in_(["draft", "submitted"])))
+    if draft is None:
+        draft = Assessment(organisation_id=user.organisation_id, status="draft")
+        db.session.add(draft)
+        db.session.flush()
+        trail.record("assessment.start", "assessment", draft.id, user.organisation.slug, actor=user)
+    return draft
+
+
+def _answer(assessment: Assessment, criterion: str) -> AssessmentAnswer:
+    row = assessment.answer(criterion)
+    if row is None:
+        row = AssessmentAnswer(assessment_id=assessment.id, criterion=criterion)
+        assessment.answers.append(row)
+    return row
+
+
+def _score(errors: dict[str, list[str]], name: str, value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        score = int(value)
+    except (TypeError, ValueError):
+        score = -1
+    if score not in SCORES:
+        errors[name] = [_("A score is a whole number from 0 to 4.")]
+        return None
+    return score
+
+
+def save_self(assessment: Assessment, user: User, values: dict[str, Any]) -> None:
+    if not may_edit_self(user, assessment):
+        raise NotAllowed(_("Only your organisation's admins change a draft self-assessment."))
+    errors: dict[str, list[str]] = {}
+    for code in criteria_codes():
+        score = _score(errors, f"{code}.score", values.get(f"{code}.score"))
+        comment = values.get(f"{code}.comment") or ""
+        if not isinstance(comment, str) or len(comment) > 5000:
+            errors[f"{code}.comment"] = [_("Write at most %(n)s characters.", n=5000)]
+            continue
+        row = _answer(assessment, code)
+        row.self_score, row.self_comment = score, comment.strip()
+    if errors:
+        raise Invalid(errors)
+    trail.record("assessment.save", "assessment", assessment.id, assessment.organisation.slug, actor=user)
+
+
+def add_evidence(assessment: Assessment, user: User, criterion: Any, upload: Any) -> AssessmentEvidence:
+    if not may_edit_self(user, assessment):
+        raise NotAllowed(_("Only your organisation's admins add evidence to a draft self-assessment."))
+    if criterion not in criteria_codes():
+        raise Invalid({"criterion": [_("Choose the criterion this evidence supports.")]})
+    if upload is None or not upload.filename:
+        raise Invalid({"file": [_("Choose a file to attach.")]})
+    saved = store.store(upload.stream, upload.filename)
+    row = AssessmentEvidence(assessment_id=assessment.id, criterion=criterion, storage_key=saved.key,
+                             filename=saved.filename, content_type=saved.content_type, size=saved.size,
+                             sha256=saved.sha256, uploaded_by_id=user.id)
+    db.session.add(row)
+    db.session.flush()
+    trail.record("assessment.evidence", "assessment", assessment.id, assessment.organisation.slug, actor=user,
+                 criterion=criterion, attachment=row.id)
+    return row
+
+
+def submit(assessment: Assessment, user: User) -> None:
+    if not may_edit_self(user, assessment):
+        raise NotAllowed(_("Only your organisation's admins submit the self-assessment."))
+    missing = [c for c in criteria_codes() if (a := assessment.answer(c)) is None or a.self_score is None]
+    if missing:
+        raise Invalid({f"{c}.score": [_("Score every criterion before submitting.")] for c in missing})
+    assessment.status, assessment.submitted_at = "submitted", utcnow()
+    trail.record("assessment.submit", "assessment", assessment.id, assessment.organisation.slug, actor=user)
+
+
+def rate(assessment: Assessment, assessor: User, values: dict[str, Any]) -> None:
+    """Score each criterion, write improvement actions, award a tier with an expiry."""
+    if not policy.is_assessor(assessor):
+        raise NotAllowed(_("Only assessors rate partners."))
+    if assessment.status != "submitted":
+        raise Conflict(_("Only a submitted self-assessment can be rated."))
+    errors: dict[str, list[str]] = {}
+    for code in criteria_codes():
+        score = _score(errors, f"{code}.assessor_score", values.get(f"{code}.assessor_score"))
+        if score is None and f"{code}.assessor_score" not in errors:
+            errors[f"{code}.assessor_score"] = [_("Score every criterion.")]
+        action = values.get(f"{code}.action") or ""
+        if not isinstance(action, str) or len(action) > 5000:
+            errors[f"{code}.action"] = [_("Write at most %(n)s characters.", n=5000)]
+            continue
+        row = _answer(assessment, code)
+        row.assessor_score, row.improvement_action = score, action.strip()
+    tier = values.get("tier")
+    if tier not in tiers():
+        errors["tier"] = [_("Choose a tier: %(tiers)s.", tiers=", ".join(tiers()))]
+    summary = values.get("summary") or ""
+    if not isinstance(summary, str) or len(summary) > 10_000:
+        errors["summary"] = [_("Write at most %(n)s characters.", n=10_000)]
+    if errors:
+        raise Invalid(errors)
+    now = utcnow()
+    months = int(tiers()[tier]["months"])
+    assessment.status, assessment.rated_at, assessment.assessor_id = "rated", now, assessor.id
+    assessment.tier, assessment.summary = tier, summary.strip()
+    assessment.expires_at = now + dt.timedelta(days=round(months * 30.44)) if months else None
+    trail.record("assessment.rate", "assessment", assessment.id, assessment.organisation.slug, actor=assessor,
+                 tier=tier)
+
+
+def current_rating(organisation_id: int, now: dt.datetime | None = None) -> Assessment | None:
+    now = now or utcnow()
+    return db.session.scalar(select(Assessment).where(
+        Assessment.organisation_id == organisation_id, Assessment.status == "rated",
+        (Assessment.expires_at.is_(None)) | (Assessment.expires_at > now)).order_by(Assessment.rated_at.desc())
+        .limit(1))
+
+
+def overview(now: dt.datetime | None = None) -> list[tuple[Organisation, Assessment | None, bool]]:
+    """Every partner with its current rating and whether that tier is procurement-eligible."""
+    now = now or utcnow()
+    partners = db.session.scalars(select(Organisation).where(
+        Organisation.kind != OrganisationKind.GOVERNMENT.value, Organisation.active.is_(True))
+        .order_by(Organisation.name)).all()
+    rated = db.session.scalars(select(Assessment).where(
+        Assessment.status == "rated", (Assessment.expires_at.is_(None)) | (Assessment.expires_at > now))
+        .order_by(Assessment.rated_at)).all()
+    latest = {a.organisation_id: a for a in rated}  # ordered by time: the last one wins
+    table = tiers()
+    return [(org, latest.get(org.id), bool(latest.get(org.id) and table.get(latest[org.id].tier or "", {})
+                                           .get("procurement_eligible"))) for org in partners]
+
+
+def remind_reassessment(now: dt.datetime | None = None) -> int:
+    """Tell a partner's org admins, once, that its rating expires within ``reassess_reminder_days``."""
+    now = now or utcnow()
+    horizon = now + dt.timedelta(days=int(_config()["reassess_reminder_days"]))
+    due = db.session.scalars(select(Assessment).where(
+        Assessment.status == "rated", Assessment.reminded_at.is_(None), Assessment.expires_at.is_not(None),
+        Assessment.expires_at <= horizon)).all()
+    for assessment in due:
+        newer = db.session.scalar(select(Assessment.id).where(
+            Assessment.organisation_id == assessment.organisation_id, Assessment.id > assessment.id).limit(1))
+        assessment.reminded_at = now
+        if newer is None:
+            notify("rating.reassess", "assessment", assessment.id)
+            trail.record("assessment.remind", "assessment", assessment.id, assessment.organisation.slug)
+    return len(due)

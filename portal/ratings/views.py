@@ -1,0 +1,157 @@
+"""Resilience rating pages. A partner sees its own rating, actions and history, and its admins
+complete the self-assessment; assessors rate submitted assessments; procurement and oversight users
+see every partner's current rating. No partner ever sees another's (404)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from portal import attachments, policy
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.ratings import service
+from portal.ratings.models import Assessment, AssessmentEvidence
+
+bp = Blueprint("ratings", __name__, url_prefix="/ratings")
+
+
+class ActionForm(FlaskForm):
+    """CSRF only; fields are read from the request."""
+
+
+@bp.get("")
+def index():
+    user = policy.reader()
+    own = db.session.scalars(select(Assessment).where(Assessment.organisation_id == user.organisation_id)
+                             .order_by(Assessment.id.desc())).all()
+    context: dict[str, Any] = {
+        "current": service.current_rating(user.organisation_id), "history": own, "tiers": service.tiers(),
+        "partner": service.is_partner(user.organisation), "form": ActionForm(),
+        "may_assess": policy.is_assessor(user), "oversight": policy.is_oversight(user), "areas": service.areas(),
+    }
+    if context["may_assess"]:
+        context["queue"] = db.session.scalars(select(Assessment).where(Assessment.status == "submitted")
+                                              .order_by(Assessment.submitted_at)).all()
+    if context["oversight"]:
+        context["overview"] = service.overview()
+    trail.record("rating.list", "assessment")
+    page = render_template("ratings/index.html", **context)
+    db.session.commit()
+    return page
+
+
+@bp.route("/self", methods=["GET", "POST"])
+def self_assessment():
+    user = policy.reader()
+    try:
+        draft = service.open_draft(user)
+    except service.NotAllowed:
+        abort(404)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            service.save_self(draft, user, request.form.to_dict())
+            if request.form.get("action") == "submit":
+                service.submit(draft, user)
+            db.session.commit()
+            flash(_("Submitted for assessment.") if draft.status == "submitted" else _("Saved."), "success")
+            return redirect(url_for("ratings.index") if draft.status == "submitted"
+                            else url_for("ratings.self_assessment"))
+        except service.Invalid as invalid:
+            db.session.rollback()
+            draft = service.open_draft(user)
+            errors, status = invalid.fields, 400
+        except service.NotAllowed as refusal:
+            db.session.rollback()
+            flash(str(refusal), "error")
+            return redirect(url_for("ratings.index"))
+    else:
+        db.session.commit()
+    return render_template("ratings/self.html", assessment=draft, areas=service.areas(), errors=errors,
+                           form=ActionForm(), scores=service.SCORES), status
+
+
+@bp.post("/self/evidence")
+def evidence():
+    user = policy.reader()
+    try:
+        draft = service.open_draft(user)
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        service.add_evidence(draft, user, request.form.get("criterion"), request.files.get("file"))
+        db.session.commit()
+        flash(_("The file is attached."), "success")
+    except service.NotAllowed:
+        abort(404)
+    except attachments.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    except service.Invalid as invalid:
+        db.session.rollback()
+        for messages in invalid.fields.values():
+            for message in messages:
+                flash(message, "error")
+    return redirect(url_for("ratings.self_assessment"))
+
+
+@bp.get("/assessments/<int:assessment_id>")
+def show(assessment_id: int):
+    user = policy.reader()
+    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+    trail.record("assessment.read", "assessment", assessment.id, assessment.organisation.slug)
+    page = render_template("ratings/show.html", assessment=assessment, areas=service.areas(),
+                           tiers=service.tiers(), form=ActionForm(), scores=service.SCORES, errors={},
+                           may_rate=policy.is_assessor(user) and assessment.status == "submitted")
+    db.session.commit()
+    return page
+
+
+@bp.post("/assessments/<int:assessment_id>/rate")
+def rate(assessment_id: int):
+    user = policy.reader()
+    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service.rate(assessment, user, request.form.to_dict())
+        db.session.commit()
+        flash(_("Rated."), "success")
+        return redirect(url_for("ratings.show", assessment_id=assessment_id))
+    except service.Invalid as invalid:
+        db.session.rollback()
+        assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+        return render_template("ratings/show.html", assessment=assessment, areas=service.areas(),
+                               tiers=service.tiers(), form=ActionForm(), scores=service.SCORES,
+                               errors=invalid.fields, may_rate=True), 400
+    except (service.NotAllowed, service.Conflict) as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return redirect(url_for("ratings.show", assessment_id=assessment_id))
+
+
+@bp.get("/assessments/<int:assessment_id>/evidence/<int:evidence_id>")
+def download(assessment_id: int, evidence_id: int):
+    user = policy.reader()
+    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+    row = db.session.get(AssessmentEvidence, evidence_id)
+    if row is None or row.assessment_id != assessment.id:
+        abort(404)
+    try:
+        path = attachments.path_for(row.storage_key)
+    except attachments.Refused:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    trail.record("attachment.download", "attachment", row.id, assessment.organisation.slug,
+                 assessment=assessment.id)
+    db.session.commit()
+    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

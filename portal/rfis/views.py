@@ -1,0 +1,92 @@
+"""Request-for-information pages: the list (asked and received, with ages and due dates), asking,
+and the thread of answers, refusals and clarifications."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from portal import policy
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.organisations.models import Organisation
+from portal.rfis import service
+from portal.rfis.models import InformationRequest
+from portal.types import utcnow
+from portal.vocabulary import Classification
+
+bp = Blueprint("rfis", __name__, url_prefix="/requests")
+
+
+class ActionForm(FlaskForm):
+    """CSRF only; fields are read from the request."""
+
+
+@bp.get("")
+def index():
+    user = policy.reader()
+    rows = db.session.scalars(policy.readable(InformationRequest, user)
+                              .order_by(InformationRequest.id.desc()).limit(200)).all()
+    trail.record("rfi.list", "information_request", count=len(rows))
+    page = render_template("rfis/index.html", requests=rows, now=utcnow(), may_request=service.may_request(user),
+                           user=user)
+    db.session.commit()
+    return page
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    user = policy.reader()
+    if not service.may_request(user):
+        abort(404)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            created = service.create(request.form.to_dict(), user)
+            db.session.commit()
+            return redirect(url_for("rfis.show", request_id=created.id))
+        except service.Invalid as invalid:
+            db.session.rollback()
+            errors, status = invalid.fields, 400
+    holders = db.session.scalars(select(Organisation).where(Organisation.active.is_(True),
+                                                            Organisation.id != user.organisation_id)
+                                 .order_by(Organisation.name)).all()
+    return render_template("rfis/new.html", form=ActionForm(), errors=errors, values=request.form, holders=holders,
+                           classifications=[c.label for c in Classification if c <= user.clearance]), status
+
+
+@bp.get("/<int:request_id>")
+def show(request_id: int):
+    user = policy.reader()
+    item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
+    trail.record("rfi.read", "information_request", item.reference, item.requesting_org.slug)
+    page = render_template("rfis/show.html", item=item, messages=service.messages_for(item), form=ActionForm(),
+                           holder=user.organisation_id == item.holder_org_id,
+                           requester=user.organisation_id == item.requesting_org_id, now=utcnow())
+    db.session.commit()
+    return page
+
+
+@bp.post("/<int:request_id>/reply")
+def reply(request_id: int):
+    user = policy.reader()
+    item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service.reply(item, user, request.form.get("kind"), request.form.get("body"))
+        db.session.commit()
+        flash(_("Sent."), "success")
+    except service.Invalid as invalid:
+        db.session.rollback()
+        for messages in invalid.fields.values():
+            for message in messages:
+                flash(message, "error")
+    except (service.NotAllowed, service.Conflict) as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+    return redirect(url_for("rfis.show", request_id=request_id))

@@ -1,0 +1,197 @@
+"""Scorecard pages, the system-health dashboard (with CSV), and ``GET /api/v1/scorecards/{slug}``.
+
+An organisation sees its own scorecard and its sector's distribution without names; oversight
+users see every organisation's; anyone else gets 404, exactly as if the organisation did not exist.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from sqlalchemy import select
+
+from portal import policy
+from portal.api import bp as api_bp
+from portal.api.auth import require_scope
+from portal.api.errors import ApiError
+from portal.api.formats import iso
+from portal.audit import trail
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.organisations.models import Organisation
+from portal.scorecards import charts
+from portal.scorecards.compute import (
+    DIMENSIONS, compute_period, current_quarter, month_key, months_of, recent_months, scorecard_for, target_for,
+)
+from portal.scorecards.models import MonthlyActivity
+
+bp = Blueprint("scorecards", __name__)
+LABELS = {"proactiveness": _l("Proactiveness"), "relevance": _l("Relevance"), "frequency": _l("Frequency"),
+          "responsiveness": _l("Responsiveness"), "overall": _l("Overall")}
+
+
+def _organisation_or_404(slug: str, reader) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None or not policy.sees_scorecard_of(reader, org.id):
+        abort(404)
+    return org
+
+
+def _period() -> str:
+    period = request.args.get("period") or current_quarter()
+    try:
+        months_of(period)
+    except (ValueError, IndexError):
+        abort(404)
+    return period
+
+
+def sector_distribution(org: Organisation, period: str) -> list[float]:
+    """The overall scores of the organisation's sector, sorted, without names."""
+    computed = compute_period(period)
+    peers = db.session.scalars(select(Organisation.id).where(Organisation.sector == org.sector,
+                                                             Organisation.kind == org.kind,
+                                                             Organisation.active.is_(True))).all()
+    return sorted(computed[p]["overall"] for p in peers if p in computed)
+
+
+@bp.get("/scorecards")
+def mine():
+    user = policy.reader()
+    return _show(user.organisation, user)
+
+
+@bp.get("/scorecards/<slug>")
+def show(slug: str):
+    user = policy.reader()
+    return _show(_organisation_or_404(slug, user), user)
+
+
+def _show(org: Organisation, user) -> Any:
+    period = _period()
+    card = scorecard_for(org.id, period)
+    distribution = sector_distribution(org, period)
+    trail.record("scorecard.read", "organisation", org.slug, org.slug, period=period)
+    page = render_template(
+        "scorecards/show.html", org=org, card=card, period=period, dimensions=DIMENSIONS,
+        target=target_for(org.sector), distribution=distribution,
+        quartiles=statistics.quantiles(distribution, n=4) if len(distribution) >= 2 else [],
+        chart=charts.bar_chart(_("Scores for %(period)s", period=period),
+                               [(str(LABELS[d]), card[d]) for d in (*DIMENSIONS, "overall")]),
+        oversight=policy.is_oversight(user))
+    db.session.commit()
+    return page
+
+
+@api_bp.get("/scorecards/<slug>")
+def api_scorecard(slug: str):
+    require_scope("scorecards:read")
+    user = policy.reader()
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None or not policy.sees_scorecard_of(user, org.id):
+        raise ApiError(404)
+    period = request.args.get("period") or current_quarter()
+    try:
+        months_of(period)
+    except (ValueError, IndexError):
+        raise ApiError(400, "Unknown period.", {"period": ["Use YYYY-QN or YYYY-MM, e.g. 2026-Q4."]}) from None
+    card = scorecard_for(org.id, period)
+    trail.record("scorecard.read", "organisation", org.slug, org.slug, period=period, via="api")
+    db.session.commit()
+    return {"organisation": org.slug, "period": period, **{d: card[d] for d in (*DIMENSIONS, "overall")},
+            "target": target_for(org.sector), "shares": card["shares"], "ratings": card["ratings"],
+            "responses": card["responses"], "median_response_hours": card["median_response_hours"],
+            "computed_at": iso(card["computed_at"])}
+
+
+# --- System health ---------------------------------------------------------------------------
+
+def health_tables(period: str) -> dict[str, list[list[Any]]]:
+    """The dashboard's figures, as tables (the charts and the CSV export draw on the same)."""
+    computed = compute_period(period)
+    orgs = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                              .order_by(Organisation.name)).all()
+    participation: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    countries: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    below = []
+    for org in orgs:
+        card = computed.get(org.id)
+        shared = bool(card and card["shares"])
+        participation[(org.kind, org.sector)][0] += int(shared)
+        participation[(org.kind, org.sector)][1] += 1
+        countries[org.country][0] += int(shared)
+        countries[org.country][1] += 1
+        target = target_for(org.sector)
+        if card and card["overall"] < target:
+            below.append([org.name, org.sector, org.country, card["overall"], target])
+    months = recent_months(6)
+    totals = defaultdict(int)
+    for row in db.session.scalars(select(MonthlyActivity).where(MonthlyActivity.month.in_(months))):
+        totals[row.month] += row.shares + row.reactive_shares
+    trend = []
+    for month in months:
+        cards = compute_period(month_key(month))
+        overall = [c["overall"] for c in cards.values()]
+        trend.append([month_key(month), totals.get(month, 0),
+                      round(statistics.fmean(overall), 1) if overall else 0.0])
+    return {
+        "participation": [[kind, sector, active, total, round(100 * active / total, 1) if total else 0.0]
+                          for (kind, sector), (active, total) in sorted(participation.items())],
+        "countries": [[country, active, total, round(100 * active / total, 1) if total else 0.0]
+                      for country, (active, total) in sorted(countries.items())],
+        "trend": trend,
+        "below": sorted(below, key=lambda r: r[3]),
+    }
+
+
+HEADERS = {
+    "participation": ["kind", "sector", "organisations sharing", "organisations", "percent sharing"],
+    "countries": ["country", "organisations sharing", "organisations", "percent sharing"],
+    "trend": ["month", "shares", "mean overall score"],
+    "below": ["organisation", "sector", "country", "overall", "target"],
+}
+
+
+@bp.get("/system-health")
+def system_health():
+    user = policy.reader()
+    if not policy.is_oversight(user):
+        abort(404)
+    period = _period()
+    tables = health_tables(period)
+    trail.record("system_health.read", "organisation", period=period)
+    page = render_template(
+        "scorecards/health.html", period=period, tables=tables, headers=HEADERS,
+        participation_chart=charts.bar_chart(_("Organisations sharing, by sector (%)"),
+                                             [(f"{r[1]} ({r[0]})", r[4]) for r in tables["participation"]], unit="%"),
+        country_chart=charts.bar_chart(_("Organisations sharing, by country (%)"),
+                                       [(r[0], r[3]) for r in tables["countries"]], unit="%"),
+        shares_chart=charts.line_chart(_("Shares per month"), [r[0] for r in tables["trend"]],
+                                       [float(r[1]) for r in tables["trend"]]),
+        overall_chart=charts.line_chart(_("Mean overall score per month"), [r[0] for r in tables["trend"]],
+                                        [float(r[2]) for r in tables["trend"]], maximum=100))
+    db.session.commit()
+    return page
+
+
+@bp.get("/system-health/<table>.csv")
+def system_health_csv(table: str):
+    user = policy.reader()
+    if not policy.is_oversight(user) or table not in HEADERS:
+        abort(404)
+    period = _period()
+    rows = health_tables(period)[table]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS[table])
+    for row in rows:
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    trail.record("system_health.export", "organisation", table=table, period=period)
+    db.session.commit()
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="system-health-{table}-{period}.csv"'})
