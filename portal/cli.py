@@ -217,16 +217,17 @@ def keys_new() -> None:
 def keys_rotate() -> None:
     """Re-encrypt personal data held under older keys with the first key of PORTAL_DATA_KEYS.
     Safe while the portal runs: records are re-encrypted in small committed batches."""
-    from portal import keyring
+    from portal import crypto, keyring
     from portal.deportees import service
 
     try:
         current = keyring.current_key_id()
         notifications, updates = service.rotate()
-    except keyring.DecryptError as exc:
+        secrets = service.reseal_secrets()
+    except (keyring.DecryptError, crypto.SealError) as exc:
         _fail(f"{exc}. Keep every old key in PORTAL_DATA_KEYS until rotation has finished.")
-    click.echo(f"Re-encrypted {notifications} notification(s) and {updates} update note(s) under key {current}. "
-               f"Keys other than {current} may now be removed from PORTAL_DATA_KEYS.")
+    click.echo(f"Re-encrypted {notifications} notification(s), {updates} update note(s) and {secrets} secret(s) "
+               f"under key {current}. Keys other than {current} may now be removed from PORTAL_DATA_KEYS.")
 
 
 def _describe(errors: dict[str, list[str]]) -> str:

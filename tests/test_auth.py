@@ -205,7 +205,7 @@ def test_totp_secret_is_sealed_at_rest_and_legacy_clear_secrets_are_sealed_on_us
     user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
     secret = user.totp_secret
     raw = db.session.execute(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": user.id}).scalar()
-    assert raw.startswith("v1.") and secret not in raw
+    assert raw.startswith("v2.test1.") and secret not in raw
     # A secret stored in clear by an earlier version still works, and is sealed at its first use.
     db.session.execute(update(User).where(User.id == user.id).values(totp_secret_sealed=secret))
     db.session.commit()
@@ -214,4 +214,4 @@ def test_totp_secret_is_sealed_at_rest_and_legacy_clear_secrets_are_sealed_on_us
     sign_in(client, user)
     assert client.get("/").status_code == 200
     db.session.refresh(user)
-    assert user.totp_secret_sealed.startswith("v1.") and user.totp_secret == secret
+    assert user.totp_secret_sealed.startswith("v2.") and user.totp_secret == secret

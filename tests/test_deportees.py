@@ -256,10 +256,13 @@ def test_key_rotation_re_encrypts_without_downtime(client, people, app):
                       headers=bearer(people["ws"])).get_json()["person"]["names"] == ["Tavita Faleolo"]
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "Re-encrypted 1 notification(s) and 1 update note(s) under key keyb" in result.output
+    assert "Re-encrypted 1 notification(s), 1 update note(s) and" in result.output and "key keyb" in result.output
     db.session.expire_all()
     assert db.session.get(DeporteeNotification, body["id"]).key_id == "keyb"
+    issuer = db.session.get(type(people["issuer"]), people["issuer"].id)
+    assert issuer.totp_secret_sealed.startswith("v2.keyb.")  # second-factor secrets rotate too
     _use_keys(app, KEY_B)  # the old key is gone: everything still reads
+    assert issuer.totp_secret and len(issuer.totp_secret) >= 16
     again = client.get(f"/api/v1/deportee-notifications/{body['id']}", headers=bearer(people["ws"])).get_json()
     assert again["person"]["documents"][0]["number"] == "LA123456" and again["updates"][0]["note"] == \
         "Arrived in Vaitele."
@@ -333,3 +336,24 @@ def test_admin_designates_receivers_only_of_that_country(client, people):
     assert [o.slug for o in service.receivers_for("CK")] == ["ck-police"]
     created = _issue(client, people["issuer"], example("CK")).get_json()
     assert created["recipients"] == ["ck-police"]
+
+
+def test_secrets_sealed_by_earlier_versions_open_and_are_resealed_by_rotate(app, people):
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from portal.crypto import LEGACY_PREFIX, _legacy_key
+
+    nonce = os.urandom(12)
+    legacy = AESGCM(_legacy_key("totp-secret")).encrypt(nonce, b"JBSWY3DPEHPK3PXP", b"totp-secret")
+    user = people["issuer"]
+    user.totp_secret_sealed = LEGACY_PREFIX + base64.urlsafe_b64encode(nonce + legacy).decode()
+    db.session.commit()
+    assert user.totp_secret == "JBSWY3DPEHPK3PXP" and not user.totp_secret_needs_sealing
+    result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    user = db.session.get(type(user), user.id)
+    assert user.totp_secret_sealed.startswith("v2.test1.") and user.totp_secret == "JBSWY3DPEHPK3PXP"

@@ -289,3 +289,11 @@ def test_incomplete_self_assessment_is_refused_and_reassessment_is_reminded(clie
     assert service.remind_reassessment() == 0
     db.session.commit()
     assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.event == "rating.reassess"))
+
+
+def test_unknown_periods_are_refused(client, people):
+    for period in ("2026-Q9", "2026-13", "soon"):
+        response = client.get(f"/api/v1/scorecards/bank-a?period={period}", headers=bearer(people["a"]))
+        assert response.status_code == 400 and "period" in response.get_json()["error"]["fields"]
+    sign_in(client, people["a"])
+    assert client.get("/scorecards?period=2026-Q9").status_code == 404

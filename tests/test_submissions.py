@@ -496,3 +496,13 @@ def test_queue_page_costs_the_same_queries_for_2_and_12_reports(client, people):
             assert client.get("/submissions").status_code == 200
         counts.append(counter["n"])
     assert counts[0] == counts[1], counts
+
+
+def test_composer_survives_tampered_counts(client, people):
+    sign_in(client, people["submitter"])
+    token = _form(client, "/submissions/new")
+    draft = client.post("/submissions/new", data={"csrf_token": token}).headers["Location"]
+    for count in ("lots", "-5", "100000000"):
+        response = client.post(draft, data={"csrf_token": token, "subject_count": count, "transaction_count": count,
+                                            "action": "save"})
+        assert response.status_code == 302

@@ -82,13 +82,13 @@ class User(db.Model):
 
     @property
     def totp_secret(self) -> str | None:
-        from portal.crypto import PREFIX, unseal
+        from portal.crypto import is_sealed, unseal
 
         value = self.totp_secret_sealed
         if not value:
             return None
         # A secret stored before sealing was introduced is still honoured (and re-sealed on use).
-        return unseal(value, self.TOTP_PURPOSE) if value.startswith(PREFIX) else value
+        return unseal(value, self.TOTP_PURPOSE) if is_sealed(value) else value
 
     @totp_secret.setter
     def totp_secret(self, value: str | None) -> None:
@@ -98,9 +98,9 @@ class User(db.Model):
 
     @property
     def totp_secret_needs_sealing(self) -> bool:
-        from portal.crypto import PREFIX
+        from portal.crypto import is_sealed
 
-        return bool(self.totp_secret_sealed) and not self.totp_secret_sealed.startswith(PREFIX)
+        return bool(self.totp_secret_sealed) and not is_sealed(self.totp_secret_sealed)
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -434,6 +434,32 @@ def purge_due(now: dt.datetime | None = None, batch: int = 200) -> int:
     return len(rows)
 
 
+def reseal_secrets() -> int:
+    """Re-seal provider, webhook and TOTP secrets held under another key (or the legacy v1 form)."""
+    from portal.accounts.models import User
+    from portal.crypto import needs_resealing
+    from portal.federation.models import IdentityProvider
+    from portal.outbox import WebhookEndpoint
+
+    count = 0
+    for user in db.session.scalars(select(User).where(User.totp_secret_sealed.is_not(None))):
+        if needs_resealing(user.totp_secret_sealed):
+            user.totp_secret = user.totp_secret
+            count += 1
+    for provider in db.session.scalars(select(IdentityProvider)):
+        if needs_resealing(provider.client_secret_sealed):
+            provider.client_secret = provider.client_secret
+            count += 1
+    for endpoint in db.session.scalars(select(WebhookEndpoint)):
+        if needs_resealing(endpoint.secret_sealed):
+            endpoint.secret = endpoint.secret
+            count += 1
+    if count:
+        trail.record("keys.rotate", "portal", None, None, resealed_secrets=count, key=keyring.current_key_id())
+    db.session.commit()
+    return count
+
+
 def rotate(batch: int = 200) -> tuple[int, int]:
     """Re-encrypt, under the current key, every record encrypted under another. Commits per batch,
     so the portal keeps serving (each record decrypts under whichever listed key it names)."""

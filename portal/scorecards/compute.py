@@ -59,11 +59,16 @@ def quarter_key(month: int) -> str:
 
 
 def months_of(period: str) -> list[int]:
-    year, part = period.split("-")
-    if part.startswith("Q"):
-        first = (int(part[1]) - 1) * 3 + 1
-        return [int(year) * 100 + m for m in range(first, first + 3)]
-    return [int(year) * 100 + int(part)]
+    """``2026-Q4`` → [202610, 202611, 202612]; ``2026-11`` → [202611]. ValueError for anything else."""
+    import re
+    match = re.fullmatch(r"(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))", period or "")
+    if not match:
+        raise ValueError(f"not a period: {period!r}")
+    year = int(match.group(1))
+    if match.group(2):
+        first = (int(match.group(2)) - 1) * 3 + 1
+        return [year * 100 + m for m in range(first, first + 3)]
+    return [year * 100 + int(match.group(3))]
 
 
 def current_quarter(now: dt.datetime | None = None) -> str:

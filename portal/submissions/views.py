@@ -117,10 +117,19 @@ def _documents(text: str) -> list[dict[str, Any]]:
     return documents
 
 
+def _count(form, name: str, limit: int) -> int:
+    try:
+        return max(0, min(limit, int(form.get(name, 0) or 0)))
+    except ValueError:
+        return 0
+
+
 def form_data(form) -> dict[str, Any]:
     """The composer's fields, as the same dictionary the API takes."""
+    from portal.submissions.validation import MAX_SUBJECTS, MAX_TRANSACTIONS
+
     subjects = []
-    for index in range(int(form.get("subject_count", 0) or 0)):
+    for index in range(_count(form, "subject_count", MAX_SUBJECTS)):
         prefix = f"subjects-{index}-"
         kind = form.get(prefix + "kind")
         if kind not in SUBJECT_FIELDS or form.get(prefix + "remove"):
@@ -137,7 +146,7 @@ def form_data(form) -> dict[str, Any]:
                 subject[name] = value.strip() or None
         subjects.append(subject)
     transactions = []
-    for index in range(int(form.get("transaction_count", 0) or 0)):
+    for index in range(_count(form, "transaction_count", MAX_TRANSACTIONS)):
         prefix = f"transactions-{index}-"
         if form.get(prefix + "remove"):
             continue
