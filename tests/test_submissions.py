@@ -431,8 +431,9 @@ def test_composer_saves_drafts_lists_every_problem_then_submits_with_a_receipt(c
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
     assert "Please fix the following" in page
-    for problem in ("recipient_org", "typologies", "subjects[0].date_of_birth", "transactions[0].amount"):
+    for problem in ("Receiving agency", "Typologies", "Subject 1: date of birth", "Transaction 1: amount"):
         assert problem in page, problem
+    assert 'href="#subjects-0-date_of_birth"' in page and 'id="subjects-0-date_of_birth"' in page
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
     fields.update({"recipient_org": "nz-fiu", "typologies": "money-laundering",
                    "subjects-0-date_of_birth": "1987-03-14", "transactions-0-amount": "9500"})
@@ -506,3 +507,17 @@ def test_composer_survives_tampered_counts(client, people):
         response = client.post(draft, data={"csrf_token": token, "subject_count": count, "transaction_count": count,
                                             "action": "save"})
         assert response.status_code == 302
+
+
+def test_search_finds_only_what_the_reader_may_read(client, people):
+    body = {**EXAMPLE, "narrative": "Kava ceremony funds moved through 100% cash_only accounts."}
+    reference = _submit(client, people["submitter"], body).get_json()["reference"]
+    for user, expected in ((people["analyst"], [reference]), (people["submitter"], [reference]),
+                           (people["other_submitter"], []), (people["customs_analyst"], [])):
+        for query in ("kava ceremony", "100% cash_only", reference):
+            found = client.get("/api/v1/submissions", query_string={"q": query}, headers=bearer(user)).get_json()
+            assert [s["reference"] for s in found["items"]] == expected, (user.email, query)
+    assert client.get("/api/v1/submissions", query_string={"q": "100%_"},
+                      headers=bearer(people["analyst"])).get_json()["items"] == []
+    sign_in(client, people["other_submitter"])
+    assert reference not in client.get("/submissions?q=kava").get_data(as_text=True)

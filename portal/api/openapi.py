@@ -123,7 +123,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/submissions": {
                 "get": {"summary": "Suspicious-activity reports the caller may read",
                         "parameters": PAGING + [{"name": "status", "in": "query", "schema": {
-                            "type": "string", "enum": ["received", "triaged", "referred", "linked", "closed"]}}],
+                            "type": "string", "enum": ["received", "triaged", "referred", "linked", "closed"]}},
+                            {"name": "q", "in": "query", "schema": {"type": "string"},
+                             "description": "A reference, or words of the narrative"}],
                         "responses": _responses(_list_of("Submission"), 400)},
                 "post": {"summary": "Submit a report (submitters); 201 with the stored report and its reference",
                          "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,

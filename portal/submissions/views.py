@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
 from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.submissions import goaml, linking, service
 from portal.submissions.models import STATUSES, TRANSITIONS, Submission, SubmissionAttachment, SubmissionTypology
@@ -51,6 +52,15 @@ def _settings() -> Any:
 
 # --- Lists -----------------------------------------------------------------------------------
 
+def search(statement, query: str):
+    """Reports whose reference is the query, or whose narrative contains it — within the statement
+    (which already holds the access policy)."""
+    from sqlalchemy import or_
+    pattern = "%" + query[:200].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return statement.where(or_(Submission.reference == query.upper(),
+                               Submission.narrative.ilike(pattern, escape="\\")))
+
+
 def _age_hours(submission: Submission, now: dt.datetime) -> float:
     return (now - submission.submitted_at).total_seconds() / 3600
 
@@ -70,6 +80,8 @@ def index():
         statement, filters["assigned"] = statement.where(Submission.assigned_to_id == user.id), "me"
     elif args.get("assigned") == "nobody":
         statement, filters["assigned"] = statement.where(Submission.assigned_to_id.is_(None)), "nobody"
+    if query := args.get("q", "").strip():
+        statement, filters["q"] = search(statement, query), query
     if typology := args.get("typology"):
         statement = statement.where(Submission.id.in_(select(SubmissionTypology.submission_id)
                                                       .where(SubmissionTypology.code == typology)))
@@ -159,6 +171,31 @@ def form_data(form) -> dict[str, Any]:
     return data
 
 
+FIELD_LABELS = {
+    "recipient_org": _l("Receiving agency"), "classification": _l("Classification"), "typologies": _l("Typologies"),
+    "narrative": _l("Narrative"), "subjects": _l("Subjects"), "transactions": _l("Transactions"),
+    "attachments": _l("Attachments"), "follows": _l("Follows"), "names": _l("names"), "aliases": _l("aliases"),
+    "date_of_birth": _l("date of birth"), "nationality": _l("nationality"), "documents": _l("identity documents"),
+    "name": _l("name"), "registration_number": _l("registration number"), "country": _l("country"),
+    "number": _l("number"), "institution": _l("institution"), "holder": _l("account holder"), "imo": _l("IMO number"),
+    "date": _l("date"), "registration": _l("registration"), "address": _l("e-mail address"), "id": _l("short id"),
+    "kind": _l("kind"), "amount": _l("amount"), "currency": _l("currency"), "from": _l("from"), "to": _l("to"),
+    "method": _l("method"), "description": _l("description"), "notes": _l("notes"), "swift": _l("SWIFT/BIC"),
+}
+
+
+def field_label(key: str) -> str:
+    """``subjects[0].date_of_birth`` → "Subject 1: date of birth", in the reader's language."""
+    import re
+    match = re.match(r"^(subjects|transactions)\[(\d+)\](?:\.(\w+))?", key)
+    if not match:
+        return str(FIELD_LABELS.get(key, key))
+    index = int(match.group(2)) + 1
+    whole = _("Subject %(n)s", n=index) if match.group(1) == "subjects" else _("Transaction %(n)s", n=index)
+    part = match.group(3)
+    return f"{whole}: {FIELD_LABELS.get(part, part)}" if part else whole
+
+
 def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 200):
     settings = _settings()
     user = policy.reader()
@@ -170,6 +207,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "typologies": settings.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
         "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
+        "field_label": field_label,
     }
     return render_template("submissions/compose.html", **context), status
 
