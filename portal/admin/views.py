@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal import policy
@@ -15,6 +14,7 @@ from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
 from portal.extensions import db
+from portal.pages import ActionForm
 from portal.i18n import LANGUAGES, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
@@ -203,10 +203,6 @@ def edit_user(user_id: int):
 
 # --- Deportee notification routes ------------------------------------------------------------
 
-class RouteForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
-
-
 @bp.get("/deportee-routes")
 def deportee_routes():
     """Which organisations receive deportee notifications for each destination country."""
@@ -220,7 +216,7 @@ def deportee_routes():
     candidates = db.session.scalars(select(Organisation).where(
         Organisation.kind != OrganisationKind.PRIVATE.value, Organisation.active.is_(True),
         Organisation.country != "NZ").order_by(Organisation.name)).all()
-    return render_template("admin/deportee_routes.html", form=RouteForm(), countries=countries, routes=routes,
+    return render_template("admin/deportee_routes.html", form=ActionForm(), countries=countries, routes=routes,
                            configured=settings.deportee_routes, candidates=candidates,
                            effective={c: receivers_for(c) for c in countries})
 
@@ -232,7 +228,7 @@ def change_deportee_route():
     from portal.deportees.service import routable
 
     _require(Role.ADMIN)
-    if not RouteForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     if request.form.get("remove"):
         route = db.session.get(DeporteeRoute, request.form.get("remove", type=int))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
@@ -18,6 +17,7 @@ from portal.bulletins.models import (
     BulletinVersion,
 )
 from portal.extensions import db
+from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
@@ -27,9 +27,6 @@ from portal.vocabulary import TLP, Classification, Role
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 PAGE_SIZE = 50
 
-
-class ActionForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
 
 
 def feed_statement(user, args) -> Any:
@@ -249,9 +246,7 @@ def _action(bulletin_id: int, act) -> Any:
         abort(404)
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     except (service.NotAllowed, service.Conflict) as problem:
         db.session.rollback()
         flash(str(problem), "error")
@@ -290,9 +285,6 @@ def download(bulletin_id: int, attachment_id: int):
 
 def send_attachment(bulletin_id: int, attachment_id: int):
     """Serve a file only after the access policy allowed its bulletin; always as a download."""
-    from flask import send_file
-
-    from portal import attachments
     from portal.bulletins.models import BulletinAttachment
 
     user = policy.reader()
@@ -300,18 +292,10 @@ def send_attachment(bulletin_id: int, attachment_id: int):
     row = db.session.get(BulletinAttachment, attachment_id)
     if row is None or row.bulletin_id != bulletin.id:
         abort(404)
-    try:
-        path = attachments.path_for(row.storage_key)
-    except attachments.Refused:
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    response = send_stored(row)
     trail.record("attachment.download", "attachment", row.id, bulletin.author_org.slug, bulletin=bulletin.id,
                  via="api" if request.path.startswith("/api/") else "page")
     db.session.commit()
-    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
-                         max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 

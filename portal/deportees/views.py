@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal import policy
@@ -15,6 +14,7 @@ from portal.audit import trail
 from portal.deportees import service
 from portal.deportees.models import UPDATE_KINDS, DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
+from portal.pages import ActionForm, flash_fields
 from portal.i18n import gettext as _
 from portal.submissions.validation import DOCUMENT_TYPES
 from portal.vocabulary import COUNTRY_TIME_ZONES, Classification
@@ -22,9 +22,6 @@ from portal.vocabulary import COUNTRY_TIME_ZONES, Classification
 bp = Blueprint("deportees", __name__, url_prefix="/deportee-notifications")
 PAGE_SIZE = 50
 
-
-class ActionForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
 
 
 @bp.get("")
@@ -154,9 +151,7 @@ def _act(notification_id: int, action) -> Any:
         flash(_("Saved."), "success")
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     except (service.NotAllowed, service.Conflict) as problem:
         db.session.rollback()
         flash(str(problem), "error")

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_wtf import FlaskForm
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import attachments, policy
 from portal.audit import trail
 from portal.extensions import db
+from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.ratings import service
 from portal.ratings.models import Assessment, AssessmentEvidence
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
-
-class ActionForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
 
 
 @bp.get("")
@@ -95,9 +92,7 @@ def evidence():
         flash(str(refused), "error")
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     return redirect(url_for("ratings.self_assessment"))
 
 
@@ -143,15 +138,8 @@ def download(assessment_id: int, evidence_id: int):
     row = db.session.get(AssessmentEvidence, evidence_id)
     if row is None or row.assessment_id != assessment.id:
         abort(404)
-    try:
-        path = attachments.path_for(row.storage_key)
-    except attachments.Refused:
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    response = send_stored(row)
     trail.record("attachment.download", "attachment", row.id, assessment.organisation.slug,
                  assessment=assessment.id)
     db.session.commit()
-    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename, max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response

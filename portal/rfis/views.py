@@ -3,12 +3,12 @@ and the thread of answers, refusals and clarifications."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal import policy
 from portal.audit import trail
 from portal.extensions import db
+from portal.pages import ActionForm, flash_fields
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.rfis import service
@@ -18,9 +18,6 @@ from portal.vocabulary import Classification
 
 bp = Blueprint("rfis", __name__, url_prefix="/requests")
 
-
-class ActionForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
 
 
 @bp.get("")
@@ -83,9 +80,7 @@ def reply(request_id: int):
         flash(_("Sent."), "success")
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     except (service.NotAllowed, service.Conflict) as problem:
         db.session.rollback()
         flash(str(problem), "error")

@@ -7,13 +7,13 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from portal import attachments, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
+from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
@@ -41,9 +41,6 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
 LIST_FIELDS = ("names", "aliases")
 TRANSACTION_FIELDS = ("date", "amount", "currency", "from", "to", "method", "description")
 
-
-class ActionForm(FlaskForm):
-    """CSRF only; fields are read from the request."""
 
 
 def _settings() -> Any:
@@ -316,9 +313,7 @@ def attach(draft_id: int):
         flash(str(refused), "error")
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     return redirect(url_for("submissions.compose", draft_id=draft_id) + "#attachments")
 
 
@@ -380,23 +375,15 @@ def download_goaml(reference: str):
 
 @bp.get("/<reference>/attachments/<int:attachment_id>")
 def download(reference: str, attachment_id: int):
-    from flask import send_file
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     row = db.session.get(SubmissionAttachment, attachment_id)
     if row is None or row.submission_id != submission.id:
         abort(404)
-    try:
-        path = attachments.path_for(row.storage_key)
-    except attachments.Refused:
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    response = send_stored(row)
     trail.record("attachment.download", "attachment", row.id, submission.submitting_org.slug,
                  submission=submission.reference)
     db.session.commit()
-    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename, max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 
@@ -413,9 +400,7 @@ def _triage(reference: str, act) -> Any:
         flash(_("Saved."), "success")
     except service.Invalid as invalid:
         db.session.rollback()
-        for messages in invalid.fields.values():
-            for message in messages:
-                flash(message, "error")
+        flash_fields(invalid.fields)
     except (service.NotAllowed, service.Conflict) as problem:
         db.session.rollback()
         flash(str(problem), "error")
