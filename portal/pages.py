@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, send_file
+from flask import abort, flash, redirect, send_file
 from flask_wtf import FlaskForm
+
+from portal.extensions import db
+from portal.i18n import gettext as _
 
 
 class ActionForm(FlaskForm):
@@ -34,3 +37,21 @@ def send_stored(row: Any) -> Any:
                          max_age=0)
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
+
+
+def act(action: Any, then: str, invalid: type[Exception], refusals: tuple[type[Exception], ...]) -> Any:
+    """Run a form's action after the CSRF check: commit and say so, or roll back and show why
+    (an Invalid's field problems, or a refusal's message); then go to ``then``."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+        db.session.commit()
+        flash(_("Saved."), "success")
+    except invalid as problem:
+        db.session.rollback()
+        flash_fields(problem.fields)  # type: ignore[attr-defined]
+    except refusals as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+    return redirect(then)

@@ -14,7 +14,7 @@ from portal.audit import trail
 from portal.deportees import service
 from portal.deportees.models import UPDATE_KINDS, DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields
+from portal.pages import ActionForm, act
 from portal.i18n import gettext as _
 from portal.submissions.validation import DOCUMENT_TYPES
 from portal.vocabulary import COUNTRY_TIME_ZONES, Classification
@@ -143,19 +143,8 @@ def photo(notification_id: int):
 def _act(notification_id: int, action) -> Any:
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        action(notification, user)
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except service.Invalid as invalid:
-        db.session.rollback()
-        flash_fields(invalid.fields)
-    except (service.NotAllowed, service.Conflict) as problem:
-        db.session.rollback()
-        flash(str(problem), "error")
-    return redirect(url_for("deportees.show", notification_id=notification_id))
+    return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id),
+               service.Invalid, (service.NotAllowed, service.Conflict))
 
 
 @bp.post("/<int:notification_id>/acknowledge")

@@ -2,14 +2,13 @@
 and the thread of answers, refusals and clarifications."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import policy
 from portal.audit import trail
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields
-from portal.i18n import gettext as _
+from portal.pages import ActionForm, act
 from portal.organisations.models import Organisation
 from portal.rfis import service
 from portal.rfis.models import InformationRequest
@@ -72,16 +71,5 @@ def show(request_id: int):
 def reply(request_id: int):
     user = policy.reader()
     item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        service.reply(item, user, request.form.get("kind"), request.form.get("body"))
-        db.session.commit()
-        flash(_("Sent."), "success")
-    except service.Invalid as invalid:
-        db.session.rollback()
-        flash_fields(invalid.fields)
-    except (service.NotAllowed, service.Conflict) as problem:
-        db.session.rollback()
-        flash(str(problem), "error")
-    return redirect(url_for("rfis.show", request_id=request_id))
+    return act(lambda: service.reply(item, user, request.form.get("kind"), request.form.get("body")),
+               url_for("rfis.show", request_id=request_id), service.Invalid, (service.NotAllowed, service.Conflict))

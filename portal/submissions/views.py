@@ -13,7 +13,7 @@ from portal import attachments, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields, send_stored
+from portal.pages import ActionForm, act, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
@@ -389,22 +389,11 @@ def download(reference: str, attachment_id: int):
 
 # --- Triage ----------------------------------------------------------------------------------
 
-def _triage(reference: str, act) -> Any:
+def _triage(reference: str, action) -> Any:
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        act(submission, user)
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except service.Invalid as invalid:
-        db.session.rollback()
-        flash_fields(invalid.fields)
-    except (service.NotAllowed, service.Conflict) as problem:
-        db.session.rollback()
-        flash(str(problem), "error")
-    return redirect(url_for("submissions.show", reference=reference) + "#triage")
+    return act(lambda: action(submission, user), url_for("submissions.show", reference=reference) + "#triage",
+               service.Invalid, (service.NotAllowed, service.Conflict))
 
 
 @bp.post("/<reference>/assign")
