@@ -137,3 +137,25 @@ def test_report_composer_saves_as_you_type_and_submits(live_server, page, world)
     db.session.expire_all()
     assert db.session.scalar(select(Submission)).content["subjects"][0]["names"] == ["Sione Taufa"]
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+def test_system_health_charts_render_without_script_and_within_the_csp(live_server, page, world):
+    customs = world.org("nz-customs", "government", "customs", name="New Zealand Customs Service")
+    world.org("harbour-bank", name="Harbour Bank")
+    user = world.user("mere@customs.example", customs, ("analyst",), clearance="SENSITIVE")
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/login/code")
+    db.session.refresh(user)
+    page.get_by_label("Six-digit code from your authenticator app").fill(next_code(user))
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server + "/")
+    page.goto(live_server + "/system-health")
+    charts = page.locator("svg.chart")
+    assert charts.count() == 4 and charts.first.is_visible()
+    assert page.locator("table").count() == 4  # each chart's figures, as a table
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "system-health.png"), full_page=True)
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ def line_chart(title: str, labels: list[str], values: list[float], maximum: floa
     """One series over periods."""
     height, left, bottom, top = 240, 50, 40, 20
     top_value = maximum if maximum is not None else max(values + [1.0])
-    step = (WIDTH - left - 20) / max(1, len(values) - 1)
+    step = (WIDTH - left - 50) / max(1, len(values) - 1)  # room for the last label
 
     def point(i: int, v: float) -> tuple[float, float]:
         return left + i * step, top + (height - top - bottom) * (1 - (v / top_value if top_value else 0))
