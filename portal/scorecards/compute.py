@@ -247,6 +247,17 @@ def scorecard_for(organisation_id: int, period: str) -> dict[str, Any]:
     return values
 
 
+def period_scores(period: str) -> dict[int, dict[str, Any]]:
+    """Every organisation's scores for a period: the stored rows when the job has scored it (one
+    query), else the same computation unstored."""
+    rows = db.session.scalars(select(Scorecard).where(Scorecard.period == period)).all()
+    active = db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.active.is_(True)))
+    if len({row.organisation_id for row in rows}) < (active or 0):  # not scored yet, or new organisations
+        return compute_period(period)
+    keys = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours")
+    return {row.organisation_id: {k: getattr(row, k) for k in keys} for row in rows}
+
+
 def target_for(sector: str) -> float:
     settings = _settings()
     return float(dict(settings["targets"]).get(sector, settings.get("default_target", 50)))

@@ -26,7 +26,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.scorecards import charts
 from portal.scorecards.compute import (
-    DIMENSIONS, compute_period, current_quarter, month_key, months_of, recent_months, scorecard_for, target_for,
+    DIMENSIONS, current_quarter, month_key, months_of, period_scores, recent_months, scorecard_for, target_for,
 )
 from portal.scorecards.models import MonthlyActivity
 
@@ -53,7 +53,7 @@ def _period() -> str:
 
 def sector_distribution(org: Organisation, period: str) -> list[float]:
     """The overall scores of the organisation's sector, sorted, without names."""
-    computed = compute_period(period)
+    computed = period_scores(period)
     peers = db.session.scalars(select(Organisation.id).where(Organisation.sector == org.sector,
                                                              Organisation.kind == org.kind,
                                                              Organisation.active.is_(True))).all()
@@ -113,7 +113,7 @@ def api_scorecard(slug: str):
 
 def health_tables(period: str) -> dict[str, list[list[Any]]]:
     """The dashboard's figures, as tables (the charts and the CSV export draw on the same)."""
-    computed = compute_period(period)
+    computed = period_scores(period)
     orgs = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
                               .order_by(Organisation.name)).all()
     participation: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -135,7 +135,7 @@ def health_tables(period: str) -> dict[str, list[list[Any]]]:
         totals[row.month] += row.shares + row.reactive_shares
     trend = []
     for month in months:
-        cards = compute_period(month_key(month))
+        cards = period_scores(month_key(month))
         overall = [c["overall"] for c in cards.values()]
         trend.append([month_key(month), totals.get(month, 0),
                       round(statistics.fmean(overall), 1) if overall else 0.0])
