@@ -357,3 +357,10 @@ def test_secrets_sealed_by_earlier_versions_open_and_are_resealed_by_rotate(app,
     db.session.expire_all()
     user = db.session.get(type(user), user.id)
     assert user.totp_secret_sealed.startswith("v2.test1.") and user.totp_secret == "JBSWY3DPEHPK3PXP"
+
+
+def test_a_country_without_designated_receivers_goes_to_its_own_pacific_agencies(client, people, world):
+    world.org("ck-customs", "pacific", "customs", "CK", name="Cook Islands Customs")
+    world.org("nz-tcu", "government", "police", "NZ", name="TCU")  # an NZ agency is never a receiver
+    created = _issue(client, people["issuer"], example("CK")).get_json()
+    assert created["recipients"] == ["ck-customs", "ck-police"]  # not the regional centre in Samoa

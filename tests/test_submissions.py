@@ -148,7 +148,7 @@ BAD = [
      "subjects[3].imo"),
     ("oversized narrative", lambda d: d.update(narrative="x" * 50_001), "narrative"),
     ("no narrative", lambda d: d.update(narrative="  "), "narrative"),
-    ("unknown method", lambda d: d["transactions"][0].update(method="barter"), "transactions[0].method"),
+    ("method not text", lambda d: d["transactions"][0].update(method=["cash"]), "transactions[0].method"),
 ]
 
 
@@ -367,6 +367,10 @@ GOAML_CASES = {
             {"id": "v1", "kind": "vessel", "name": "Moana Star", "imo": "IMO 9074729"},
             {"id": "c1", "kind": "container", "number": "CSQU3054383"},
         ]},
+    "a method goAML has no code for, and a common alias": {
+        **EXAMPLE, "transactions": [
+            {"date": "2026-10-01", "amount": "120", "currency": "NZD", "from": "a1", "to": "e1", "method": "barter"},
+            {"date": "2026-10-02", "amount": "130", "currency": "NZD", "from": "a1", "to": "e1", "method": "EFT"}]},
     "foreign currency, IBAN, one side unknown": {
         **EXAMPLE, "typologies": ["trade-based-money-laundering"],
         "subjects": [{"id": "a1", "kind": "account", "number": "GB82 WEST 1234 5698 7654 32", "institution":

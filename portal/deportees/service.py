@@ -60,12 +60,18 @@ def _settings() -> Any:
 # --- Routing ---------------------------------------------------------------------------------
 
 def receivers_for(country: str) -> list[Organisation]:
-    """The designated receiving organisations of a destination country: configuration plus the
-    admin page's routes; active organisations of that country, or regional centres, only."""
+    """The designated receiving organisations of a destination country: those in the configuration
+    plus those an administrator added (active agencies of that country, or regional centres, only).
+
+    A country nobody has designated receivers for goes to its own Pacific agencies (every active
+    ``pacific`` organisation of that country): never to another country's.
+    """
     slugs = set(_settings().deportee_routes.get(country, ()))
     ids = set(db.session.scalars(select(DeporteeRoute.organisation_id).where(DeporteeRoute.country == country)))
     if not slugs and not ids:
-        return []
+        return list(db.session.scalars(select(Organisation).where(
+            Organisation.country == country, Organisation.kind == OrganisationKind.PACIFIC.value,
+            Organisation.active.is_(True)).order_by(Organisation.name)))
     orgs = db.session.scalars(select(Organisation).where(
         or_(Organisation.slug.in_(slugs or {""}), Organisation.id.in_(ids or {0})),
         Organisation.active.is_(True)).order_by(Organisation.name)).all()
