@@ -364,3 +364,32 @@ def test_a_country_without_designated_receivers_goes_to_its_own_pacific_agencies
     world.org("nz-tcu", "government", "police", "NZ", name="TCU")  # an NZ agency is never a receiver
     created = _issue(client, people["issuer"], example("CK")).get_json()
     assert created["recipients"] == ["ck-customs", "ck-police"]  # not the regional centre in Samoa
+
+
+def test_webhook_carries_the_reference_and_arrival_but_no_personal_data(client, people):
+    import json
+
+    from portal.notifications import delivery as engine
+    from portal.outbox import WebhookEndpoint
+    from tests.mail import HttpReceiver
+
+    receiver = HttpReceiver()
+    try:
+        endpoint = WebhookEndpoint(organisation_id=people["ws"].organisation_id, user_id=people["ws_admin"].id,
+                                   name="case system", url=receiver.url)
+        endpoint.secret = "shared-secret"
+        db.session.add(endpoint)
+        db.session.commit()
+        body = _issue(client, people["issuer"]).get_json()
+        engine.dispatch()
+        engine.deliver_webhooks()
+        db.session.commit()
+        assert receiver.requests, "no webhook was sent"
+        raw = receiver.requests[0]["body"].decode()
+        for word in SECRET_WORDS:
+            assert word not in raw
+        sent = json.loads(raw)["object"]
+        assert sent["reference"] == body["reference"]
+        assert sent["facts"][0]["value"] == body["arrival_at"]
+    finally:
+        receiver.stop()

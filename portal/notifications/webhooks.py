@@ -79,6 +79,9 @@ def body_for(delivery: Delivery, subject: Subject, ceiling: Ceiling) -> bytes:
             # Within the channel's ceiling only; above it, the receiver fetches it through the API.
             "title": item["title"] or None,
             "summary": item["summary"] or None,
+            # Facts free of content (a receipt's hash, an arrival time), whatever the ceiling.
+            "facts": [{"label": str(label), "value": iso(value) if hasattr(value, "astimezone") else value}
+                      for label, value, _zone in item.get("facts", ())],
         },
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
