@@ -15,7 +15,7 @@ from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.references import next_reference
-from portal.rfis.models import InformationRequest, RequestMessage
+from portal.rfis.models import REPLY_KINDS, InformationRequest, RequestMessage
 from portal.types import utcnow
 from portal.vocabulary import Classification, OrganisationKind, Role
 
@@ -97,18 +97,18 @@ def create(data: dict[str, Any], user: User) -> InformationRequest:
 def reply(request: InformationRequest, user: User, kind: Any, body: Any) -> RequestMessage:
     """The holder answers, declines (with a reason) or asks for clarification; the requester clarifies."""
     holder = user.organisation_id == request.holder_org_id
+    if kind not in REPLY_KINDS:
+        raise Invalid({"kind": [_("Choose: answer, decline, clarify or clarification.")]})
     if kind in ("answer", "decline", "clarify"):
         if not holder or not user.roles & ANSWERING_ROLES:
             raise NotAllowed(_("Only the holding organisation answers, declines or asks for clarification."))
         if request.status in ("answered", "declined"):
             raise Conflict(_("This request is already closed."))
-    elif kind == "clarification":
+    else:
         if user.organisation_id != request.requesting_org_id or not may_request(user):
             raise NotAllowed(_("Only the requesting agency clarifies its request."))
         if request.status != "clarification-requested":
             raise Conflict(_("No clarification was asked for."))
-    else:
-        raise Invalid({"kind": [_("Choose: answer, decline, clarify or clarification.")]})
     errors: dict[str, list[str]] = {}
     text = _text(errors, "body", body, _("Write the answer, the reason, or the question (at most %(n)s characters).",
                                          n=MAX_TEXT))

@@ -54,8 +54,7 @@ def list_submissions():
     if status := request.args.get("status"):
         statement = statement.where(Submission.status == status)
     if query := request.args.get("q", "").strip():
-        from portal.submissions.views import search
-        statement = search(statement, query)
+        statement = service.search(statement, query)
     page = paginate(statement, Submission.id, lambda s: submission_json(s, user))
     trail.record("submission.list", "submission", count=len(page["items"]), via="api")
     db.session.commit()

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import activity
@@ -190,6 +190,14 @@ def _create(report: Report, user: User, reference: str, key: str | None, digest:
     # The receipt is for the submitter themselves: no actor, so they are not skipped as its author.
     notify("submission.receipt", "submission", reference, recipient_ids=[user.id], to="submitter")
     return submission
+
+
+def search(statement, query: str):
+    """Reports whose reference is the query, or whose narrative contains it — within the statement
+    (which already holds the access policy)."""
+    pattern = "%" + query[:200].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return statement.where(or_(Submission.reference == query.upper(),
+                               Submission.narrative.ilike(pattern, escape="\\")))
 
 
 # --- Drafts ----------------------------------------------------------------------------------

@@ -49,15 +49,6 @@ def _settings() -> Any:
 
 # --- Lists -----------------------------------------------------------------------------------
 
-def search(statement, query: str):
-    """Reports whose reference is the query, or whose narrative contains it — within the statement
-    (which already holds the access policy)."""
-    from sqlalchemy import or_
-    pattern = "%" + query[:200].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return statement.where(or_(Submission.reference == query.upper(),
-                               Submission.narrative.ilike(pattern, escape="\\")))
-
-
 def _age_hours(submission: Submission, now: dt.datetime) -> float:
     return (now - submission.submitted_at).total_seconds() / 3600
 
@@ -78,7 +69,7 @@ def index():
     elif args.get("assigned") == "nobody":
         statement, filters["assigned"] = statement.where(Submission.assigned_to_id.is_(None)), "nobody"
     if query := args.get("q", "").strip():
-        statement, filters["q"] = search(statement, query), query
+        statement, filters["q"] = service.search(statement, query), query
     if typology := args.get("typology"):
         statement = statement.where(Submission.id.in_(select(SubmissionTypology.submission_id)
                                                       .where(SubmissionTypology.code == typology)))
