@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from portal.activity import ActivityEvent
 from portal.extensions import db
@@ -107,27 +107,37 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
         .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
-    existing = {(m.organisation_id, m.month): m for m in db.session.scalars(select(MonthlyActivity).where(
-        MonthlyActivity.month.in_(months or {0}), MonthlyActivity.organisation_id.in_(orgs or {0})))}
+    table = MonthlyActivity.__table__
+    # Plain rows and bulk statements: thousands of sums change per run, and the ORM's per-object
+    # bookkeeping would cost more than the scan.
+    existing = {(r.organisation_id, r.month): dict(r._mapping) for r in db.session.execute(
+        select(table).where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
+    fresh: dict[tuple[int, int], dict[str, Any]] = {}
+    touched: set[tuple[int, int]] = set()
     for org_id, month, kind, bucket_index, weight, weighted in rows:
-        row = existing.get((org_id, month))
+        key = (org_id, month)
+        row = existing.get(key) or fresh.get(key)
         if row is None:
-            row = MonthlyActivity(organisation_id=org_id, month=month, shares=0, reactive_shares=0, ratings=0,
-                                  useful_ratings=0.0, responses=[0] * (len(RESPONSE_BUCKETS) + 1))
-            db.session.add(row)
-            existing[(org_id, month)] = row
+            row = fresh[key] = {"organisation_id": org_id, "month": month, "shares": 0, "reactive_shares": 0,
+                                "ratings": 0, "useful_ratings": 0.0, "responses": [0] * (len(RESPONSE_BUCKETS) + 1)}
+        touched.add(key)
         weight, weighted = int(weight or 0), float(weighted or 0)
         if kind == "share":
-            row.shares += weight
+            row["shares"] += weight
         elif kind == "share-reactive":
-            row.reactive_shares += weight
+            row["reactive_shares"] += weight
         elif kind == "rating":
-            row.ratings += weight
-            row.useful_ratings += weighted
+            row["ratings"] += weight
+            row["useful_ratings"] += weighted
         elif kind == "response":
-            histogram = list(row.responses or [0] * (len(RESPONSE_BUCKETS) + 1))
+            histogram = list(row["responses"] or [0] * (len(RESPONSE_BUCKETS) + 1))
             histogram[int(bucket_index)] += weight
-            row.responses = histogram  # a new list, so the JSON column is seen as changed
+            row["responses"] = histogram
+    if fresh:
+        db.session.execute(insert(MonthlyActivity), list(fresh.values()))
+    changed = [existing[key] for key in touched if key in existing]
+    if changed:
+        db.session.execute(update(MonthlyActivity), changed)  # by primary key, batched
     set_setting(WATERMARK, str(upper))
     return months
 
@@ -184,7 +194,8 @@ def compute_period(period: str) -> dict[int, dict[str, Any]]:
     """Every active organisation's scores for a period, from the monthly sums (no writes)."""
     settings = _settings()
     totals: dict[int, Totals] = defaultdict(Totals)
-    for row in db.session.scalars(select(MonthlyActivity).where(MonthlyActivity.month.in_(months_of(period)))):
+    table = MonthlyActivity.__table__
+    for row in db.session.execute(select(table).where(table.c.month.in_(months_of(period)))):
         t = totals[row.organisation_id]
         t.shares += row.shares
         t.reactive += row.reactive_shares
@@ -208,19 +219,21 @@ def store_period(period: str, now: dt.datetime | None = None) -> int:
     """Write the period's scores; only rows whose values changed. Returns how many were written."""
     now = now or utcnow()
     computed = compute_period(period)
-    existing = {s.organisation_id: s for s in db.session.scalars(select(Scorecard).where(Scorecard.period == period))}
-    written = 0
+    table = Scorecard.__table__
+    existing = {r.organisation_id: dict(r._mapping) for r in db.session.execute(
+        select(table).where(table.c.period == period))}
+    new_rows, changed = [], []
     for org_id, values in computed.items():
         row = existing.get(org_id)
-        if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+        if row is not None and all(row[k] == v for k, v in values.items()):
             continue
-        if row is None:
-            row = Scorecard(organisation_id=org_id, period=period)
-            db.session.add(row)
-        for key, value in values.items():
-            setattr(row, key, value)
-        row.computed_at = now
-        written += 1
+        record = {"organisation_id": org_id, "period": period, **values, "computed_at": now}
+        (changed if row is not None else new_rows).append(record)
+    if new_rows:
+        db.session.execute(insert(Scorecard), new_rows)
+    if changed:
+        db.session.execute(update(Scorecard), changed)  # by primary key, batched
+    written = len(new_rows) + len(changed)
     return written
 
 
