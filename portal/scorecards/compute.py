@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from portal.activity import ActivityEvent
 from portal.extensions import db
@@ -100,8 +100,12 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     # better read by walking the covering index in GROUP BY order than by sorting every row: "id + 0"
     # keeps it from choosing the id range. PostgreSQL hashes in parallel; the trick would only spoil
     # its estimates (measured: twice as slow).
-    bulk = upper - last > BULK and db.session.get_bind().dialect.name == "sqlite"
+    dialect = db.session.get_bind().dialect.name
+    bulk = upper - last > BULK and dialect == "sqlite"
     event_id = ActivityEvent.id + 0 if bulk else ActivityEvent.id
+    if dialect == "postgresql" and upper - last > BULK:
+        # Room for the hash aggregate of a large backlog in memory, for this transaction only.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows = db.session.execute(
         select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
                func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
