@@ -39,19 +39,21 @@ def send_stored(row: Any) -> Any:
     return response
 
 
-def act(action: Any, then: str, invalid: type[Exception], refusals: tuple[type[Exception], ...]) -> Any:
+def act(action: Any, then: str) -> Any:
     """Run a form's action after the CSRF check: commit and say so, or roll back and show why
     (an Invalid's field problems, or a refusal's message); then go to ``then``."""
+    from portal.problems import Conflict, Invalid, NotAllowed
+
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         action()
         db.session.commit()
         flash(_("Saved."), "success")
-    except invalid as problem:
+    except Invalid as problem:
         db.session.rollback()
-        flash_fields(problem.fields)  # type: ignore[attr-defined]
-    except refusals as problem:
+        flash_fields(problem.fields)
+    except (NotAllowed, Conflict) as problem:
         db.session.rollback()
         flash(str(problem), "error")
     return redirect(then)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 from flask import jsonify
@@ -41,3 +42,22 @@ def api_error(status: int, code: str | None = None, message: str | None = None,
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
     return response
+
+
+@contextmanager
+def refusals(invalid_message: str = "Invalid input; nothing was stored."):
+    """Answer a service's refusal as CONTRACT.md says (400 with fields, 403, 409), rolling back."""
+    from portal.extensions import db
+    from portal.problems import Conflict, Invalid, NotAllowed
+
+    try:
+        yield
+    except Invalid as invalid:
+        db.session.rollback()
+        raise ApiError(400, invalid_message, invalid.fields) from None
+    except NotAllowed as refusal:
+        db.session.rollback()
+        raise ApiError(403, str(refusal)) from None
+    except Conflict as conflict:
+        db.session.rollback()
+        raise ApiError(409, str(conflict)) from None

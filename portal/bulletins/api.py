@@ -7,7 +7,7 @@ from flask import request
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
+from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -66,14 +66,8 @@ def create_bulletin():
     require_scope("bulletins:write")
     user = policy.reader()
     data = json_body()
-    try:
+    with refusals("The bulletin is invalid; nothing was stored."):
         bulletin = service.create(data, user)
-    except service.Invalid as invalid:
-        db.session.rollback()
-        raise ApiError(400, "The bulletin is invalid; nothing was stored.", invalid.fields) from None
-    except service.NotAllowed as refusal:
-        db.session.rollback()
-        raise ApiError(403, str(refusal)) from None
     db.session.commit()
     return bulletin_json(bulletin, user), 201
 
@@ -92,18 +86,10 @@ def _act(bulletin_id: int, action) -> Any:
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     try:
-        result = action(bulletin, user)
+        with refusals():
+            result = action(bulletin, user)
     except LookupError:
         raise ApiError(404) from None
-    except service.Invalid as invalid:
-        db.session.rollback()
-        raise ApiError(400, "Invalid input; nothing was stored.", invalid.fields) from None
-    except service.NotAllowed as refusal:
-        db.session.rollback()
-        raise ApiError(403, str(refusal)) from None
-    except service.Conflict as conflict:
-        db.session.rollback()
-        raise ApiError(409, str(conflict)) from None
     db.session.commit()
     return result, bulletin, user
 

@@ -18,6 +18,7 @@ from portal.bulletins.models import (
     BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
 )
 from portal.extensions import db
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
@@ -28,22 +29,6 @@ from portal.vocabulary import TLP, Classification, OrganisationKind, Role
 #: A rating's value in the author's relevance score.
 RATING_VALUES = {"useful": 1.0, "actioned": 1.0, "not-relevant": 0.0}
 MAX_TITLE, MAX_SUMMARY, MAX_BODY, MAX_INDICATORS = 300, 2000, 200_000, 200
-
-
-class Invalid(Exception):
-    """Field errors, CONTRACT.md style: ``{"field": ["…"]}``. Nothing was stored."""
-
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid bulletin")
-        self.fields = fields
-
-
-class NotAllowed(Exception):
-    """The person may see the bulletin but not do this (403)."""
-
-
-class Conflict(Exception):
-    """The bulletin is not in a state that allows this (409)."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ from flask import current_app, request
 from portal import policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
+from portal.api.errors import refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -70,14 +70,8 @@ def create_deportee_notification():
     require_scope("notifications:write")
     user = policy.reader()
     data = json_body(limit=_limit())
-    try:
+    with refusals("The notification is invalid; nothing was stored."):
         notification = service.issue(data, user)
-    except service.NotAllowed as refusal:
-        db.session.rollback()
-        raise ApiError(403, str(refusal)) from None
-    except service.Invalid as invalid:
-        db.session.rollback()
-        raise ApiError(400, "The notification is invalid; nothing was stored.", invalid.fields) from None
     db.session.commit()
     return notification_json(notification, user), 201
 
@@ -97,17 +91,8 @@ def get_deportee_notification(notification_id: int):
 def _act(notification_id: int, action) -> Any:
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    try:
+    with refusals():
         action(notification, user)
-    except service.NotAllowed as refusal:
-        db.session.rollback()
-        raise ApiError(403, str(refusal)) from None
-    except service.Invalid as invalid:
-        db.session.rollback()
-        raise ApiError(400, "Invalid input; nothing was stored.", invalid.fields) from None
-    except service.Conflict as conflict:
-        db.session.rollback()
-        raise ApiError(409, str(conflict)) from None
     db.session.commit()
     return notification_json(notification, user)
 

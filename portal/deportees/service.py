@@ -24,6 +24,7 @@ from portal.deportees.models import (
     DeporteeUpdate,
 )
 from portal.extensions import db
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
@@ -37,20 +38,6 @@ MAX_TEXT, MAX_NAMES, MAX_PHOTO = 20_000, 10, 2 * 1024 * 1024
 PHOTO_KINDS = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
-
-
-class Invalid(Exception):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid notification")
-        self.fields = fields
-
-
-class NotAllowed(Exception):
-    """403: the reader may see it but not do this, or may not issue at all."""
-
-
-class Conflict(Exception):
-    """409."""
 
 
 def _settings() -> Any:

@@ -143,8 +143,7 @@ def photo(notification_id: int):
 def _act(notification_id: int, action) -> Any:
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id),
-               service.Invalid, (service.NotAllowed, service.Conflict))
+    return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id))
 
 
 @bp.post("/<int:notification_id>/acknowledge")

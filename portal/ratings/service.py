@@ -14,6 +14,7 @@ from portal import policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
@@ -22,20 +23,6 @@ from portal.types import utcnow
 from portal.vocabulary import OrganisationKind, Role
 
 SCORES = (0, 1, 2, 3, 4)
-
-
-class Invalid(Exception):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid assessment")
-        self.fields = fields
-
-
-class NotAllowed(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
 
 
 def _config() -> Any:

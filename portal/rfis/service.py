@@ -11,6 +11,7 @@ from portal import activity
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
@@ -21,20 +22,6 @@ from portal.vocabulary import Classification, OrganisationKind, Role
 
 MAX_TEXT = 10_000
 ANSWERING_ROLES = frozenset({Role.SUBMITTER, Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN})
-
-
-class Invalid(Exception):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid request")
-        self.fields = fields
-
-
-class NotAllowed(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
 
 
 def may_request(user: User) -> bool:

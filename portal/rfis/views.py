@@ -72,4 +72,4 @@ def reply(request_id: int):
     user = policy.reader()
     item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
     return act(lambda: service.reply(item, user, request.form.get("kind"), request.form.get("body")),
-               url_for("rfis.show", request_id=request_id), service.Invalid, (service.NotAllowed, service.Conflict))
+               url_for("rfis.show", request_id=request_id))

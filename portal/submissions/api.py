@@ -7,7 +7,7 @@ from flask import Response, current_app, request
 from portal import attachments, policy
 from portal.api import bp
 from portal.api.auth import require_scope
-from portal.api.errors import ApiError
+from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
@@ -68,16 +68,8 @@ def create_submission():
     data = json_body(limit=_json_limit())
     key = request.headers.get("Idempotency-Key")
     try:
-        submission, replayed = service.submit(data, user, idempotency_key=key)
-    except service.Invalid as invalid:
-        db.session.rollback()
-        raise ApiError(400, "The report is invalid; nothing was stored.", invalid.fields) from None
-    except service.NotAllowed as refusal:
-        db.session.rollback()
-        raise ApiError(403, str(refusal)) from None
-    except service.Conflict as conflict:
-        db.session.rollback()
-        raise ApiError(409, str(conflict)) from None
+        with refusals("The report is invalid; nothing was stored."):
+            submission, replayed = service.submit(data, user, idempotency_key=key)
     except attachments.Refused as refused:
         db.session.rollback()
         raise ApiError(refused.status, str(refused), {"attachments": [str(refused)]}) from None

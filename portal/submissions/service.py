@@ -26,20 +26,13 @@ from portal.submissions.models import (
     TRANSITIONS, Submission, SubmissionAttachment, SubmissionDraft, SubmissionEvent, SubmissionFeedback,
     SubmissionIdentifier, SubmissionNote, SubmissionPerson, SubmissionTypology,
 )
-from portal.submissions.validation import Invalid, Report, validate
+from portal.problems import Conflict, Invalid, NotAllowed
+from portal.submissions.validation import Report, validate
 from portal.types import utcnow
 from portal.vocabulary import Role
 
 __all__ = ["Invalid", "NotAllowed", "Conflict", "submit", "request_hash"]
 MAX_NOTE = 10_000
-
-
-class NotAllowed(Exception):
-    """The person may see the report but not do this (403)."""
-
-
-class Conflict(Exception):
-    """The same Idempotency-Key with another body, or a change the report's state does not allow (409)."""
 
 
 def canonical(value: Any) -> bytes:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.extensions import db
+from portal.problems import Invalid
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, OrganisationKind
@@ -33,14 +34,6 @@ METHOD_ALIASES = {"wire": "wire-transfer", "swift": "wire-transfer", "telegraphi
 #: CLDR territory codes that are not ISO 3166-1 countries (unknown region, EU, UN, pseudo-regions).
 NOT_ISO_3166 = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"})
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
-
-class Invalid(Exception):
-    """Field errors, CONTRACT.md style: ``{"field": ["…"]}``. Nothing was stored."""
-
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid report")
-        self.fields = fields
 
 
 @dataclass

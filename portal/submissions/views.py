@@ -383,8 +383,7 @@ def download(reference: str, attachment_id: int):
 def _triage(reference: str, action) -> Any:
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    return act(lambda: action(submission, user), url_for("submissions.show", reference=reference) + "#triage",
-               service.Invalid, (service.NotAllowed, service.Conflict))
+    return act(lambda: action(submission, user), url_for("submissions.show", reference=reference) + "#triage")
 
 
 @bp.post("/<reference>/assign")
