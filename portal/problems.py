@@ -17,3 +17,21 @@ class NotAllowed(Exception):
 
 class Conflict(Exception):
     """The thing is not in a state that allows this, or a key was reused (409)."""
+
+
+def classification_for(value: object, clearance, errors: dict[str, list[str]], default: str | None = None):
+    """The classification asked for, checked against the accreditation and the writer's clearance;
+    a problem goes into ``errors["classification"]`` (and the default, or the lowest, comes back)."""
+    from portal.i18n import gettext as _
+    from portal.vocabulary import Classification
+
+    fallback = Classification.parse(default) if default else Classification.UNCLASSIFIED
+    try:
+        level = Classification.parse(value or default)
+    except ValueError as exc:
+        errors.setdefault("classification", []).append(str(exc))
+        return fallback
+    if level > clearance:
+        errors.setdefault("classification", []).append(
+            _("%(level)s is above your clearance (%(own)s).", level=level.label, own=clearance.label))
+    return level

@@ -24,7 +24,7 @@ from portal.deportees.models import (
     DeporteeUpdate,
 )
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed
+from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
@@ -32,7 +32,7 @@ from portal.references import next_reference
 from portal.submissions.linking import fold_name
 from portal.submissions.validation import DOCUMENT_TYPES, countries
 from portal.types import utcnow
-from portal.vocabulary import COUNTRY_TIME_ZONES, Classification, OrganisationKind, Role
+from portal.vocabulary import COUNTRY_TIME_ZONES, OrganisationKind, Role
 
 MAX_TEXT, MAX_NAMES, MAX_PHOTO = 20_000, 10, 2 * 1024 * 1024
 PHOTO_KINDS = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -130,14 +130,7 @@ def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
         if not recipients:
             errors["destination_country"] = [_("No receiving organisation is designated for %(cc)s: ask an "
                                                "administrator to add one.", cc=country)]
-    classification = Classification.SENSITIVE
-    try:
-        classification = Classification.parse(data.get("classification") or "SENSITIVE")
-        if classification > issuer.clearance:
-            errors["classification"] = [_("%(level)s is above your clearance (%(own)s).",
-                                          level=classification.label, own=issuer.clearance.label)]
-    except ValueError as exc:
-        errors["classification"] = [str(exc)]
+    classification = classification_for(data.get("classification"), issuer.clearance, errors, default="SENSITIVE")
 
     person_in = data.get("person")
     person: dict[str, Any] = {}

@@ -11,14 +11,14 @@ from portal import activity
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed
+from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.references import next_reference
 from portal.rfis.models import REPLY_KINDS, InformationRequest, RequestMessage
 from portal.types import utcnow
-from portal.vocabulary import Classification, OrganisationKind, Role
+from portal.vocabulary import OrganisationKind, Role
 
 MAX_TEXT = 10_000
 ANSWERING_ROLES = frozenset({Role.SUBMITTER, Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN})
@@ -50,14 +50,7 @@ def create(data: dict[str, Any], user: User) -> InformationRequest:
                         _("State the legal basis for the request (e.g. the Privacy Act 2020, IPP 11(1)(e)(i))."))
     grounds = _text(errors, "grounds", data.get("grounds"),
                     _("State your reasonable grounds: why you believe the holder may disclose it."))
-    classification = Classification.IN_CONFIDENCE
-    try:
-        classification = Classification.parse(data.get("classification") or "IN-CONFIDENCE")
-        if classification > user.clearance:
-            errors["classification"] = [_("%(level)s is above your clearance (%(own)s).",
-                                          level=classification.label, own=user.clearance.label)]
-    except ValueError as exc:
-        errors["classification"] = [str(exc)]
+    classification = classification_for(data.get("classification"), user.clearance, errors, default="IN-CONFIDENCE")
     due = data.get("due")
     try:
         due_day = dt.date.fromisoformat(due) if isinstance(due, str) and due else None

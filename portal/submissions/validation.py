@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.extensions import db
-from portal.problems import Invalid
+from portal.problems import Invalid, classification_for
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, OrganisationKind
@@ -317,14 +317,7 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
         elif follows is not None and follows.recipient_org_id != recipient.id:
             check.fail("recipient_org", _("A follow-up goes to the agency that received the first report."))
 
-    classification = Classification.UNCLASSIFIED
-    try:
-        classification = Classification.parse(data.get("classification"))
-        if classification > submitter.clearance:
-            check.fail("classification", _("%(level)s is above your clearance (%(own)s).",
-                                           level=classification.label, own=submitter.clearance.label))
-    except ValueError as exc:
-        check.fail("classification", str(exc))
+    classification = classification_for(data.get("classification"), submitter.clearance, check.errors)
 
     typologies: list[str] = []
     raw_typologies = data.get("typologies")
