@@ -107,10 +107,12 @@ def _engine_options(url: str) -> dict[str, Any]:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys; WAL so readers don't block the writer."""
+    """SQLite: enforce foreign keys; WAL so readers never block the writer, a busy timeout so writers
+    wait their turn rather than fail."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: always consistent; a power cut may lose the last commits
         cursor.close()

@@ -149,13 +149,58 @@ def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slu
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Exit 0 when the audit trail is intact; 1, naming the first bad entry, otherwise."""
-    problem = trail.verify()
-    if problem is not None:
-        click.echo(f"Audit trail broken at {problem}.", err=True)
+    """Exit 0 when the audit log is intact; 1, naming the first problem, otherwise. Never seals."""
+    from portal.audit.verify import verify
+
+    report = verify()
+    if report.problem is not None:
+        click.echo(f"Audit log broken at {report.problem}.", err=True)
         sys.exit(1)
-    count = db.session.scalar(select(db.func.count()).select_from(trail.AuditEntry))
-    click.echo(f"Audit trail intact: {count} entries.")
+    click.echo(f"Audit trail intact: {report.entries} entries verified ({report.sealed} sealed under "
+               f"{report.checkpoints} signed checkpoint(s), {report.unsealed} awaiting sealing).")
+
+
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Seal waiting entries and sign a checkpoint if one is due (what the scheduler does every few seconds)."""
+    from portal.audit import log as audit_log
+
+    result = audit_log.seal_under_lease()
+    if result is None:
+        _fail("Another process is sealing the audit log right now; try again in a few seconds.")
+    click.echo(f"Sealed {result.sealed} entries; the tree holds {result.tree_size}"
+               + (f"; signed a checkpoint of size {result.checkpoint}." if result.checkpoint else "."))
+
+
+audit_keys_cli = AppGroup("keys", help="The Ed25519 keys that sign the audit log's checkpoints.")
+audit_cli.add_command(audit_keys_cli)
+
+
+@audit_keys_cli.command("new")
+def audit_keys_new() -> None:
+    """Create the first signing key (refused when one is active: use rotate)."""
+    _new_signing_key(rotate=False)
+
+
+@audit_keys_cli.command("rotate")
+def audit_keys_rotate() -> None:
+    """Create a new signing key and retire the active one (its public key stays published)."""
+    _new_signing_key(rotate=True)
+
+
+def _new_signing_key(rotate: bool) -> None:
+    from portal.audit import signing
+
+    try:
+        previous = signing.active_key()
+        key = signing.create_key(retire_current=rotate)
+    except signing.SigningKeyProblem as exc:
+        _fail(str(exc))
+    trail.record("audit.key.rotate" if rotate else "audit.key.create", "audit_signing_key", key.key_id,
+                 source_ip="cli", retired=previous.key_id if previous is not None and rotate else None)
+    db.session.commit()
+    click.echo(f"Signing key {key.key_id} is active; public key (base64): {key.public_key}"
+               + (f"; key {previous.key_id} is retired." if previous is not None and rotate else ""))
 
 
 @click.command("scheduler")
@@ -169,13 +214,27 @@ def scheduler_command() -> None:
     app = current_app._get_current_object()
     tick = app.extensions["portal_settings"].scheduler_tick_seconds
 
+    seal_every = app.extensions["portal_settings"].audit_seal_seconds
+
     def tick_once() -> None:
         with app.app_context():
             run_due_jobs()
 
+    def seal_once() -> None:
+        from portal.audit import log as audit_log
+
+        with app.app_context():
+            try:
+                audit_log.seal_under_lease()
+            except Exception:  # logged by the sequencer; tried again at the next tick
+                pass
+
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(tick_once, "interval", seconds=tick, max_instances=1, coalesce=True, id="portal-jobs")
-    click.echo(f"Scheduler running: looking for due jobs every {tick} s. Stop with Ctrl+C.")
+    # The audit sequencer has a loop of its own, so it never waits behind a long job.
+    scheduler.add_job(seal_once, "interval", seconds=seal_every, max_instances=1, coalesce=True, id="audit-seal")
+    click.echo(f"Scheduler running: looking for due jobs every {tick} s, sealing the audit log every "
+               f"{seal_every} s. Stop with Ctrl+C.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -185,9 +244,12 @@ def scheduler_command() -> None:
 @jobs_cli.command("run-once")
 def jobs_run_once() -> None:
     """Run every due scheduled job once and exit."""
+    from portal.audit import log as audit_log
     from portal.jobs import run_due_jobs
 
     ran = run_due_jobs()
+    if audit_log.seal_under_lease() is not None:  # after the jobs, so that their entries are sealed too
+        ran.append(audit_log.SEAL_JOB.name)
     click.echo(f"Ran {len(ran)} due job(s)" + (": " + ", ".join(ran) if ran else "."))
 
 

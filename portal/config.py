@@ -65,6 +65,13 @@ class Settings:
     delivery_failing_after: int
     delivery_batch_size: int
     scheduler_tick_seconds: int
+    audit_seal_seconds: int
+    audit_seal_batch: int
+    audit_checkpoint_seconds: int
+    audit_unsealed_bound_seconds: int
+    audit_lookback_seconds: int
+    audit_sweep_minutes: int
+    audit_log_origin: str
     session_idle_minutes: int
     session_absolute_hours: int
     reauth_minutes: int
@@ -200,6 +207,8 @@ def load_settings(
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{instance / 'portal.sqlite3'}"
     values["base_url"] = values["base_url"].rstrip("/")
+    if not values["audit_log_origin"]:
+        values["audit_log_origin"] = urlparse(values["base_url"]).netloc + "/audit-log"
     if not values["attachments_dir"]:
         values["attachments_dir"] = str(instance / "attachments")
     values.update(_secrets(values, instance))
@@ -281,10 +290,14 @@ def validate(settings: Settings) -> None:
     for name in ("session_idle_minutes", "session_absolute_hours", "reauth_minutes", "oidc_state_minutes",
                  "oidc_timeout_seconds", "smtp_timeout_seconds", "delivery_max_attempts", "delivery_retry_seconds",
                  "delivery_retry_cap_seconds", "delivery_failing_after", "delivery_batch_size",
-                 "scheduler_tick_seconds", "login_max_failures",
+                 "scheduler_tick_seconds", "login_max_failures", "audit_seal_seconds", "audit_seal_batch",
+                 "audit_checkpoint_seconds", "audit_unsealed_bound_seconds", "audit_lookback_seconds",
+                 "audit_sweep_minutes",
                  "lockout_minutes", "address_max_failures", "address_window_minutes"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+    if not settings.audit_log_origin.strip() or "\n" in settings.audit_log_origin:
+        problems.append(f"{ENV_PREFIX}AUDIT_LOG_ORIGIN must be one line naming this log, e.g. portal.example.govt.nz/audit-log.")
     if settings.proxy_hops < 0:
         problems.append(f"{ENV_PREFIX}PROXY_HOPS must be 0 or more.")
     try:

@@ -88,4 +88,75 @@ def test_every_revision_goes_down_and_up_again_with_data(empty_app):
     downgrade(revision="base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     upgrade()
-    assert db.session.execute(text("SELECT seq FROM audit_chain_head WHERE id = 1")).scalar() == 0
+    assert {"audit_entries", "audit_leaves", "audit_nodes", "audit_checkpoints", "audit_signing_keys"} <= set(
+        inspect(db.engine).get_table_names())
+    assert "audit_chain_head" not in inspect(db.engine).get_table_names()
+
+
+def _legacy_entry(key: bytes, seq: int, prev: str, action: str, details: dict) -> dict:
+    """An entry as the hash-chained trail (revisions 0001–0012) wrote it."""
+    import datetime as dt
+    import hashlib
+    import hmac
+    import json
+
+    row = {"seq": seq, "occurred_at": dt.datetime(2026, 11, 30, 12, 0, seq), "actor_id": 1,
+           "actor_email": "a@bank.example", "actor_org": "bank", "action": action, "object_type": "submission",
+           "object_id": "", "object_org": "", "source_ip": "10.0.0.1", "reason": "",
+           "details": json.dumps(details, sort_keys=True)}
+    fields = [seq, row["occurred_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")] + [row[k] for k in (
+        "actor_id", "actor_email", "actor_org", "action", "object_type", "object_id", "object_org", "source_ip",
+        "reason", "details")]
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    row["prev_hash"] = prev
+    row["entry_hash"] = hmac.new(key, prev.encode() + b"\n" + canonical, hashlib.sha256).hexdigest()
+    return row
+
+
+def test_legacy_entries_move_into_the_log_without_search_terms_and_back(empty_app):
+    """0013 moves the hash-chained entries into the new log (in order, search terms removed, the old
+    chain checked and the outcome recorded); the sequencer seals them; the downgrade chains them again."""
+    import json
+
+    from sqlalchemy import select
+
+    from portal.audit import log as audit_log
+    from portal.audit.models import AuditEntry
+    from portal.audit.verify import verify
+
+    upgrade(revision="0012")
+    key = empty_app.extensions["portal_settings"].audit_key.encode()
+    rows, prev = [], "0" * 64
+    for seq, (action, details) in enumerate([("submission.list", {"filters": {"q": "Sione Taufa T1234567",
+                                                                              "status": "open"}, "count": 1}),
+                                             ("submission.read", {}), ("bulletin.list", {"count": 3})], start=1):
+        rows.append(_legacy_entry(key, seq, prev, action, details))
+        prev = rows[-1]["entry_hash"]
+    columns = ", ".join(rows[0])
+    for row in rows:
+        db.session.execute(text(f"INSERT INTO audit_entries ({columns}) VALUES ({', '.join(':' + k for k in row)})"),
+                           row)
+    db.session.execute(text("UPDATE audit_chain_head SET seq = 3, last_hash = :h WHERE id = 1"), {"h": prev})
+    db.session.commit()
+
+    upgrade()
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [e.action for e in entries] == ["submission.list", "submission.read", "bulletin.list", "audit.migrate"]
+    assert "Sione" not in entries[0].details and "T1234567" not in entries[0].details
+    assert json.loads(entries[0].details)["filters"] == {"status": "open"}
+    assert json.loads(entries[0].details)["searched"] is True
+    assert json.loads(entries[3].details) == {"legacy_chain": "intact", "legacy_entries": 3,
+                                              "search_terms_removed": 1}
+    db.session.commit()
+    assert audit_log.seal().sealed == 4
+    report = verify()
+    assert report.problem is None and report.sealed == 4
+    db.session.commit()
+
+    downgrade(revision="0012")
+    chain = db.session.execute(text("SELECT seq, prev_hash, entry_hash, action FROM audit_entries ORDER BY seq")).all()
+    assert [r.action for r in chain] == ["submission.list", "submission.read", "bulletin.list", "audit.migrate",
+                                         "audit.key.create"]  # the first checkpoint made the first signing key
+    assert chain[1].prev_hash == chain[0].entry_hash and chain[3].prev_hash == chain[2].entry_hash
+    assert db.session.execute(text("SELECT seq, last_hash FROM audit_chain_head")).one() == (5, chain[4].entry_hash)
+    db.session.rollback()

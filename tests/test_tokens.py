@@ -96,7 +96,7 @@ def test_every_use_and_every_refusal_is_audited(client, world):
     token.revoked_at = utcnow()
     db.session.commit()
     client.get("/api/v1/me", headers={"Authorization": f"Bearer {clear}"})
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.action, e.reason) for e in entries] == [
         ("api.call", ""), ("api.auth.failure", "unknown"), ("api.auth.failure", "expired, revoked or user inactive")]
     assert f'"token": {token.id}' in entries[0].details and entries[2].object_id == str(token.id)

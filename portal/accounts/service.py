@@ -24,7 +24,7 @@ from portal.vocabulary import Classification, Role
 
 API_SCOPES = (
     "bulletins:read", "bulletins:write", "submissions:read", "submissions:write",
-    "notifications:read", "notifications:write", "scorecards:read",
+    "notifications:read", "notifications:write", "scorecards:read", "audit:read",
 )
 
 

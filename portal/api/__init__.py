@@ -12,6 +12,7 @@ from portal.api import meta  # noqa: E402,F401
 from portal.api.auth import record_unaudited_use  # noqa: E402
 
 bp.after_request(record_unaudited_use)
+from portal.audit import api as _audit  # noqa: E402,F401
 from portal.bulletins import api as _bulletins  # noqa: E402,F401
 from portal.deportees import api as _deportees  # noqa: E402,F401
 from portal.submissions import api as _submissions  # noqa: E402,F401

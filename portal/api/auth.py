@@ -5,7 +5,8 @@ import datetime as dt
 import ipaddress
 
 from flask import abort, g, request
-from sqlalchemy import select, update
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import ApiToken, hash_token
 from portal.api.errors import ApiError, api_error
@@ -14,6 +15,25 @@ from portal.types import utcnow
 
 #: Throttle writes of last_used_at: one per token per minute is enough to know it is in use.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+#: session.info key: a token whose last use is to be written when the request's transaction commits.
+TOUCH = "portal_token_touch"
+
+
+@event.listens_for(Session, "before_commit")
+def _touch_token(session: Session) -> None:
+    """Note a token's last use in the request's own (final) transaction, never on its own and never
+    waiting: on PostgreSQL a row another request is already updating is skipped (SKIP LOCKED); on
+    SQLite the write rides on the transaction that writes the request's audit entry anyway."""
+    touch = session.info.pop(TOUCH, None)
+    if touch is None:
+        return
+    token_id, now = touch
+    stale = (select(ApiToken.id)
+             .where(ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
+             .with_for_update(skip_locked=True))
+    session.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now),
+                    execution_options={"synchronize_session": False})
 
 
 def authenticate_bearer():
@@ -31,8 +51,7 @@ def authenticate_bearer():
         _refused(token, "address not allowed")
         return api_error(401, message="The bearer token may not be used from this address.")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
+        db.session().info[TOUCH] = (token.id, now)  # written with the request's commit
     g.portal_user = token.user
     g.api_token = token
     return None

@@ -21,8 +21,8 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 100
 EXPORT_LIMIT = 100_000
 FILTERS = ("actor", "org", "action", "object_type", "object_id", "date_from", "date_to")
-CSV_COLUMNS = ("seq", "occurred_at", "actor_email", "actor_org", "action", "object_type", "object_id",
-               "object_org", "source_ip", "reason", "details", "entry_hash")
+CSV_COLUMNS = ("id", "occurred_at", "actor_email", "actor_org", "action", "object_type", "object_id",
+               "object_org", "source_ip", "reason", "details", "mac")
 
 
 def _filters() -> dict[str, str]:
@@ -63,9 +63,9 @@ def _apply(statement: Select, filters: dict[str, str]) -> Select:
 def _page(statement: Select):
     before = request.args.get("before", type=int)
     if before:
-        statement = statement.where(AuditEntry.seq < before)
-    rows = db.session.scalars(statement.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)).all()
-    return rows[:PAGE_SIZE], (rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None)
+        statement = statement.where(AuditEntry.id < before)
+    rows = db.session.scalars(statement.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()
+    return rows[:PAGE_SIZE], (rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None)
 
 
 @bp.get("")
@@ -89,7 +89,7 @@ def export_csv():
     if Role.AUDITOR not in user.roles:
         abort(404)
     filters = _filters()
-    statement = _apply(select(AuditEntry), filters).order_by(AuditEntry.seq).limit(EXPORT_LIMIT)
+    statement = _apply(select(AuditEntry), filters).order_by(AuditEntry.id).limit(EXPORT_LIMIT)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)

@@ -90,7 +90,9 @@ def index():
     if analyst:
         ids = {s.assigned_to_id for s in rows if s.assigned_to_id}
         assignees = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or {0})))}
-    trail.record("submission.list", "submission", count=len(rows), filters=filters)
+    # Search terms can hold names and passport numbers: the trail says only that there was a search.
+    trail.record("submission.list", "submission", count=len(rows),
+                 filters={k: v for k, v in filters.items() if k != "q"}, searched="q" in filters)
     page = render_template(
         "submissions/index.html", submissions=rows, filters=filters, analyst=analyst, assignees=assignees,
         ages={s.id: _age_hours(s, now) for s in rows}, sla=sla, statuses=STATUSES,
