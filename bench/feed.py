@@ -1,197 +1,166 @@
-"""Feed speed at a million bulletins.
+"""Feed speed at a million bulletins, as partners' systems (the API) and people (the page) read it.
 
-Bulk-loads bulletins across 500 organisations (not through the API), starts one gunicorn server,
-signs in as a mid-clearance bank user, and measures — at 10,000 bulletins and again at the full
-count, in one run — the feed's first page, a full-text search, and ``GET /healthz``: requests per
-second and p95 latency for each, and the ratios. Targets: feed first page >= 1/3 of /healthz
-throughput; feed p95 at the full count within 1.5x of its p95 at 10,000.
+Bulk-loads bulletins across 500 organisations (not through the API), then — at 10,000 bulletins
+and again at the full count, in one run — gathers the database's statistics (ANALYZE), starts one
+gunicorn server on loopback and measures, against that one server:
+
+- ``GET /healthz`` and ``GET /api/v1/typologies``: baselines (no database; token check only);
+- for two readers with API tokens (Bearer): ``GET /api/v1/bulletins?limit=50`` (the API feed's first
+  page) and ``GET /api/v1/bulletins?q=cash+courier`` (API search). "broad" is a bank (sector
+  banking, NZ, clearance IN-CONFIDENCE) that may read about a third of the bulletins; "narrow" a
+  Pacific police officer (kind pacific, TO) who may read about 1 %. Each reader's share is counted
+  in SQL through the portal's own access policy (``portal.policy.bulletin_readable``) and printed;
+- for the broad reader, signed in with a session: the HTML page ``/bulletins`` and its search.
+
+Prints req/s and p95 for each, the CPU used meanwhile (server processes, database, this client,
+the whole machine, read from /proc) and the ratios. Targets: API feed first page >= 1/3 of
+``/healthz`` throughput; API feed p95 at the full count within 1.5x of its p95 at 10,000. Ends with
+what limited each measurement: the server's CPU, the client's, or waiting (locks, I/O).
 
     .venv/bin/python bench/feed.py [--bulletins 1000000] [--requests 400] [--clients 8]
+                                   [--workers 2] [--threads 4] [--postgres | --database-url URL]
 """
 from __future__ import annotations
 
 import argparse
-import os
+import functools
 import random
-import re
-import signal
-import statistics
-import subprocess
-import sys
+import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import requests
+import benchlib as bl
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SECTORS = {"government": ["customs", "police", "fiu", "immigration"], "private": ["banking", "ports", "freight",
-                                                                                     "airports", "remittance"],
-           "pacific": ["police", "customs", "regional-centre"]}
-COUNTRIES = ["NZ", "NZ", "NZ", "WS", "TO", "FJ", "CK", "AU"]
-WORDS = ("container seal reefer mule account courier cash transfer vessel flight wallet cocaine tobacco firearm "
-         "wildlife invoice shipment broker remittance gang deportee airport port manifest").split()
+SMALL = 10_000
+HEALTH = "/healthz"
+API_FEED = "/api/v1/bulletins?limit=50"
+API_SEARCH = "/api/v1/bulletins?q=cash+courier"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def build(url: str, workdir: Path, organisations: int):
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from portal.accounts.models import User
-    from portal.accounts.passwords import hash_password
-    from portal.extensions import db
-    from portal.organisations.models import Organisation
-    from portal.vocabulary import Classification, Role
-
-    app = create_app({"env": "test", "database_url": url, "instance_path": str(workdir), "secret_key": "b" * 48,
-                      "audit_key": "a" * 48})
-    with app.app_context():
-        upgrade()
-        orgs = []
-        for n in range(organisations):
-            kind = random.choices(["government", "private", "pacific"], [1, 6, 2])[0]
-            org = Organisation(slug=f"org-{n}", name=f"Organisation {n}", kind=kind,
-                               sector=random.choice(SECTORS[kind]), country="NZ" if kind != "pacific" else
-                               random.choice(COUNTRIES[3:]))
-            orgs.append(org)
-        bank = Organisation(slug="bench-bank", name="Bench Bank", kind="private", sector="banking", country="NZ")
-        db.session.add_all(orgs + [bank])
-        db.session.flush()
-        user = User(email="reader@bench-bank.example", organisation_id=bank.id, clearance=Classification.IN_CONFIDENCE,
-                    password_hash=hash_password("bench password 2026"))
-        user.set_roles({Role.VIEWER})
-        db.session.add(user)
-        db.session.commit()
-        return app, [(o.id, o.slug) for o in orgs]
+def plan(readers: dict[str, bl.Reader]) -> list[tuple[str, str, str, str]]:
+    """(label, reader, how it authenticates, path) for each measurement, baselines first."""
+    return [
+        ("healthz", "-", "none", HEALTH),
+        ("typologies", "broad", "bearer", "/api/v1/typologies"),
+        *[(kind, name, "bearer", path) for name in readers
+          for kind, path in (("api-feed", API_FEED), ("api-search", API_SEARCH))],
+        ("html-feed", "broad", "session", "/bulletins"),
+        ("html-search", "broad", "session", "/bulletins?q=cash+courier"),
+    ]
 
 
-def load(app, orgs, start: int, stop: int) -> None:
-    """Bulk insert bulletins [start, stop) with one audience row each, in chunks."""
-    import datetime as dt
-
-    from sqlalchemy import insert
-
-    from portal.bulletins.models import Bulletin, BulletinAudience
-    from portal.extensions import db
-
-    now = dt.datetime.now(dt.timezone.utc)
-    with app.app_context():
-        for chunk in range(start, stop, 20_000):
-            rows, audience = [], []
-            for i in range(chunk, min(chunk + 20_000, stop)):
-                author_id, _ = random.choice(orgs)
-                rows.append({"id": i + 1, "author_org_id": author_id, "title": " ".join(random.sample(WORDS, 5)),
-                             "summary": " ".join(random.sample(WORDS, 12)), "body_html": "",
-                             "classification": random.choices([0, 1, 2, 3], [4, 4, 2, 1])[0],
-                             "tlp": random.choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT"]), "status": "published",
-                             "version": 1, "created_at": now - dt.timedelta(seconds=stop - i),
-                             "published_at": now - dt.timedelta(seconds=stop - i), "withdrawn_reason": ""})
-                kind, value = random.choice([("org", random.choice(orgs)[1]), ("sector", "banking"),
-                                             ("sector", random.choice(SECTORS["private"])),
-                                             ("country", random.choice(COUNTRIES))])
-                audience.append({"bulletin_id": i + 1, "kind": kind, "value": value})
-            db.session.execute(insert(Bulletin), rows)
-            db.session.execute(insert(BulletinAudience), audience)
-            db.session.commit()
-        db.session.remove()
-
-
-def measure(base: str, cookies, path: str, total: int, clients: int) -> tuple[float, float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    per_client = total // clients
-
-    def work() -> None:
-        session = requests.Session()
-        session.cookies.update(cookies)
-        for _ in range(per_client):
-            started = time.perf_counter()
-            response = session.get(base + path, timeout=60)
-            elapsed = time.perf_counter() - started
-            assert response.status_code == 200, (path, response.status_code)
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    p95 = statistics.quantiles(latencies, n=20)[18]
-    return len(latencies) / wall, p95
-
-
-def run_round(base: str, cookies, label: str, args) -> dict[str, tuple[float, float]]:
+def run_round(server: bl.Gunicorn, meter: bl.CpuMeter, readers: dict[str, bl.Reader], label: str,
+              args: argparse.Namespace) -> dict[tuple[str, str], bl.Result]:
+    session = None
     results = {}
-    for name, path in (("healthz", "/healthz"), ("feed", "/bulletins"), ("search", "/bulletins?q=cash+courier")):
-        measure(base, cookies, path, args.clients * 2, args.clients)  # warm up
-        results[name] = measure(base, cookies, path, args.requests, args.clients)
-        rps, p95 = results[name]
-        print(f"  {label:>9} bulletins  {name:8} {rps:8.1f} req/s   p95 {p95 * 1000:7.1f} ms", flush=True)
+    for kind, who, auth, path in plan(readers):
+        if auth == "session" and session is None:  # signed in just before use: no idle time-out meanwhile
+            session = bl.sign_in(server.base, readers["broad"].email)
+        options = {"headers": readers[who].bearer if auth == "bearer" else None,
+                   "cookies": session.cookies if session is not None and auth == "session" else None,
+                   "check": bl.json_items if path.startswith("/api/") else None}
+        bl.hammer(server.base, path, total=args.clients * 2, clients=args.clients,  # warm up
+                  max_seconds=args.max_seconds, **options)
+        result = meter.run(functools.partial(bl.hammer, server.base, path, total=args.requests,
+                                             clients=args.clients, max_seconds=args.max_seconds, **options))
+        results[(kind, who)] = result
+        cut = "" if result.requests == args.requests else f"  (stopped at {args.max_seconds:.0f} s)"
+        print(f"  {label:>9}  {kind:11} {who:6} {result.rps:8.1f} req/s  p95 {result.p95 * 1000:8.1f} ms   "
+              f"{bl.cpu_columns(result.cpu)}{cut}", flush=True)
+    if session is not None:
+        session.close()
     return results
 
 
+def verdict(value: float, target: float, at_least: bool) -> str:
+    """Judged on the value as printed (two decimals)."""
+    if value != value:  # NaN
+        return "n/a"
+    value = round(value, 2)
+    return "ok" if (value >= target if at_least else value <= target) else "MISSED"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bulletins", type=int, default=1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bulletins", type=int, default=1_000_000, help="the large count (default 1,000,000)")
     parser.add_argument("--organisations", type=int, default=500)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--max-seconds", type=float, default=120, help="stop any one measurement after this")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread when > 1)")
+    parser.add_argument("--database-url", default="", help="an SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL (pgserver) and use it")
+    parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    random.seed(2026)
+    if args.bulletins < 1 or args.requests < 2 or args.clients < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--bulletins, --requests (>= 2), --clients, --workers and --threads must be positive")
+
+    rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="bench-feed-"))
-    url = args.database_url or f"sqlite:///{workdir / 'feed.sqlite3'}"
-    app, orgs = build(url, workdir, args.organisations)
-    small = min(10_000, args.bulletins)
-    started = time.perf_counter()
-    load(app, orgs, 0, small)
-    port = free_port()
-    env = {**os.environ, "PORTAL_ENV": "test", "PORTAL_DATABASE_URL": url, "PORTAL_INSTANCE_PATH": str(workdir),
-           "PORTAL_SECRET_KEY": "b" * 48, "PORTAL_AUDIT_KEY": "a" * 48, "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"}
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--bind",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    url, postgres = bl.database_for(args, workdir, "feed.sqlite3")
+    readers = bl.readers()
     try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        session = requests.Session()
-        page = session.get(base + "/login").text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        session.post(base + "/login", data={"csrf_token": token, "email": "reader@bench-bank.example",
-                                            "password": "bench password 2026"}, allow_redirects=False)
-        cookies = session.cookies
-        print(f"{args.requests} requests per measurement, {args.clients} concurrent clients, "
-              f"gunicorn with {args.workers} workers, {url.split(':')[0]}", flush=True)
-        first = run_round(base, cookies, f"{small:,}", args)
-        load(app, orgs, small, args.bulletins)
-        print(f"  (loaded {args.bulletins:,} bulletins in {time.perf_counter() - started:.0f} s)", flush=True)
-        second = run_round(base, cookies, f"{args.bulletins:,}", args)
+        app = bl.make_app(url, workdir)
+        orgs = bl.migrate_and_populate(app, args.organisations, rng, readers)
+        sizes = [min(SMALL, args.bulletins)] + ([args.bulletins] if args.bulletins > SMALL else [])
+        probe = bl.Gunicorn(url, workdir, args.workers, args.threads)
+        print(f"{args.requests} requests per measurement, {args.clients} concurrent clients (Python threads), "
+              f"{probe.describe()}, {bl.backend_name(url)}", flush=True)
+        rounds: dict[int, dict[tuple[str, str], bl.Result]] = {}
+        loaded = 0
+        for size in sizes:
+            started = time.perf_counter()
+            bl.load_bulletins(app, orgs, loaded, size, rng)
+            loaded = size
+            took = time.perf_counter() - started
+            analysed = bl.analyse(app)
+            total = bl.measure_shares(app, readers)
+            print(f"  loaded {size:,} bulletins ({took:.0f} s); statistics gathered (ANALYZE, {analysed:.1f} s) "
+                  f"before measuring; visible: " + ", ".join(f"{r.name} {r.share:.1%}" for r in readers.values())
+                  + f" of {total:,}", flush=True)
+            # A fresh server per count: every connection plans with the statistics just gathered.
+            with bl.Gunicorn(url, workdir, args.workers, args.threads) as server:
+                meter = bl.CpuMeter({"server": server.pid, "database": postgres.pid if postgres else None})
+                rounds[size] = run_round(server, meter, readers, f"{size:,}", args)
+        report(rounds, sizes, readers)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    health_rps = second["healthz"][0]
-    print(f"feed first page / healthz throughput: {second['feed'][0] / health_rps:.2f}  (target >= 0.33)")
-    print(f"search / healthz throughput:          {second['search'][0] / health_rps:.2f}")
-    print(f"feed p95 at {args.bulletins:,} / at {small:,}: {second['feed'][1] / first['feed'][1]:.2f}  (target <= 1.5)")
-    print(f"search p95 at {args.bulletins:,} / at {small:,}: {second['search'][1] / first['search'][1]:.2f}")
+        if postgres is not None:
+            postgres.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(rounds: dict[int, dict[tuple[str, str], bl.Result]], sizes: list[int],
+           readers: dict[str, bl.Reader]) -> None:
+    small, large = sizes[0], sizes[-1]
+    last = rounds[large]
+    health = last[("healthz", "-")].rps
+    print(f"ratios at {large:,} bulletins:")
+    for name in readers:
+        ratio = last[("api-feed", name)].rps / health
+        print(f"  API feed first page / healthz throughput, {name:6}: {ratio:6.2f}  (target >= 0.33: "
+              f"{verdict(ratio, 0.33, True)})")
+    for name in readers:
+        print(f"  API search / healthz throughput, {name:6}:          {last[('api-search', name)].rps / health:6.2f}")
+    print(f"  HTML feed / healthz throughput, broad :           {last[('html-feed', 'broad')].rps / health:6.2f}")
+    if large != small:
+        first = rounds[small]
+        for kind in ("api-feed", "api-search", "html-feed"):
+            for name in readers:
+                if (kind, name) not in last:
+                    continue
+                ratio = last[(kind, name)].p95 / first[(kind, name)].p95
+                target = f"  (target <= 1.5: {verdict(ratio, 1.5, False)})" if kind == "api-feed" else ""
+                print(f"  {kind} p95 at {large:,} / at {small:,}, {name:6}: {ratio:6.2f}{target}")
+    else:
+        print(f"  (p95 growth not measured: --bulletins {large:,} is not above {SMALL:,})")
+    print(f"what limited it (at {large:,} bulletins; cores from /proc, client = this Python process):")
+    for (kind, name), result in last.items():
+        print(f"  {kind:11} {name:6} {bl.what_limited(result.cpu)}")
+    note = bl.disturbance_note([r.cpu for results in rounds.values() for r in results.values()])
+    if note:
+        print(note)
 
 
 if __name__ == "__main__":
