@@ -174,3 +174,69 @@ def discard(key: str) -> None:
     except Refused:
         pass
 
+
+@dataclass
+class Imported:
+    """What :func:`import_directory` did, file by file key."""
+
+    copied: list[str]
+    already: list[str]
+    missing: list[str]
+    damaged: list[str]
+
+
+def referenced() -> dict[str, str]:
+    """Every stored file an attachment row refers to (any table with a ``storage_key``), with its SHA-256."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    keys: dict[str, str] = {}
+    for table in db.metadata.sorted_tables:
+        if "storage_key" in table.c and "sha256" in table.c:
+            keys.update(db.session.execute(select(table.c.storage_key, table.c.sha256)).tuples().all())
+    return keys
+
+
+def import_directory() -> Imported:
+    """Copy the files attachments refer to from ``attachments_dir`` into the database store.
+
+    One commit per file; a file already in the database is left as it is, so running this again (or
+    on another host at the same time) copies nothing twice. A file whose SHA-256 differs from its
+    attachment's is not copied. Files no attachment refers to (left by failed uploads) stay behind.
+    """
+    import datetime as dt
+
+    from sqlalchemy.exc import IntegrityError
+
+    from portal import file_store
+    from portal.extensions import db
+
+    done = Imported([], [], [], [])
+    for key, expected in sorted(referenced().items()):
+        if file_store.exists(key):
+            done.already.append(key)
+            continue
+        try:
+            path = path_for(key)
+        except Refused:
+            done.missing.append(key)
+            continue
+        if not path.is_file():
+            done.missing.append(key)
+            continue
+        with open(path, "rb") as source:
+            modified = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+            _size, sha256 = file_store.write(key, iter(lambda: source.read(READ_SIZE), b""), created_at=modified)
+        if sha256 != expected:
+            db.session.rollback()
+            done.damaged.append(key)
+            continue
+        try:
+            db.session.commit()
+        except IntegrityError:  # another host copied it meanwhile
+            db.session.rollback()
+            done.already.append(key)
+            continue
+        done.copied.append(key)
+    return done
