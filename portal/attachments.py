@@ -225,14 +225,15 @@ def import_directory() -> Imported:
         if not path.is_file():
             done.missing.append(key)
             continue
-        with open(path, "rb") as source:
-            modified = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
-            _size, sha256 = file_store.write(key, iter(lambda: source.read(READ_SIZE), b""), created_at=modified)
-        if sha256 != expected:
-            db.session.rollback()
-            done.damaged.append(key)
-            continue
         try:
+            with open(path, "rb") as source:
+                modified = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+                _size, sha256 = file_store.write(key, iter(lambda: source.read(READ_SIZE), b""),
+                                                 created_at=modified)
+            if sha256 != expected:
+                db.session.rollback()
+                done.damaged.append(key)
+                continue
             db.session.commit()
         except IntegrityError:  # another host copied it meanwhile
             db.session.rollback()
