@@ -1,9 +1,14 @@
-"""Files attached to content: kept outside the database, at paths the portal chooses and contains.
+"""Files attached to content (bulletins, reports, rating evidence), and the rules they are kept by.
 
-Files are named by a random key, never by what the uploader called them, and every resolved path
-is checked to lie inside the store (as SecureDrop's store does). The kind is decided from the
-file's first bytes, not its name. Files are served only after the access policy allowed the
-content they belong to, as downloads, never rendered by the browser.
+Files are named by a random key, never by what the uploader called them. The kind is decided from
+the file's first bytes, not its name; size and emptiness are checked while the upload is read, and a
+refused upload leaves nothing behind. Files are served only after the access policy allowed the
+content they belong to, as downloads, never rendered by the browser (:func:`portal.pages.send_stored`).
+
+Where the bytes are kept is ``attachment_storage``: ``"database"`` (the default; :mod:`portal.file_store`,
+so every host that shares the database serves every file) or ``"directory"`` (files under
+``attachments_dir``, at paths the portal chooses, every resolved path checked to lie inside the store,
+as SecureDrop's store does; with several hosts it must be a directory they all share).
 """
 from __future__ import annotations
 
@@ -14,8 +19,12 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 from flask import current_app
+
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+READ_SIZE = 1024 * 1024
 
 #: kind → (MIME type, test on the first bytes)
 KINDS: dict[str, tuple[str, object]] = {
@@ -46,6 +55,18 @@ class Stored:
     sha256: str
 
 
+def in_database() -> bool:
+    """Whether attachments' bytes are kept in the database (else under ``attachments_dir``)."""
+    return current_app.extensions["portal_settings"].attachment_storage == "database"
+
+
+def checked_key(key: str) -> str:
+    """A key as the store makes them; anything else is no such file (404)."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise Refused(404, "no such file")
+    return key
+
+
 def root() -> Path:
     path = Path(current_app.extensions["portal_settings"].attachments_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)
@@ -53,9 +74,8 @@ def root() -> Path:
 
 
 def path_for(key: str) -> Path:
-    """The file for a key, refusing anything that would resolve outside the store."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
-        raise Refused(404, "no such file")
+    """The file for a key under ``attachments_dir``, refusing anything that would resolve outside it."""
+    checked_key(key)
     base = root()
     path = (base / key[:2] / key).resolve()
     if base not in path.parents:
@@ -86,41 +106,138 @@ def kind_of(filename: str, head: bytes) -> str | None:
     return extension if test(head) else None  # type: ignore[operator]
 
 
-def store(stream, filename: str) -> Stored:
-    """Write an upload into the store; refuse what is too large (413) or of the wrong kind (415)."""
-    limit = current_app.extensions["portal_settings"].attachment_max_bytes
+def store(stream: Any, filename: str) -> Stored:
+    """Keep an upload; refuse what is of the wrong kind (415), empty (400) or too large (413).
+
+    In the database, the file is written in the caller's transaction (it is kept when the caller
+    commits); in a directory, at once. Either way a refusal leaves nothing behind.
+    """
+    settings = current_app.extensions["portal_settings"]
     name = safe_filename(filename or "")
     head = stream.read(4096)
     kind = kind_of(name, head)
     if kind is None:
-        raise Refused(415, "This kind of file is not accepted: " +
-                      ", ".join(current_app.extensions["portal_settings"].attachment_types) + ".")
+        raise Refused(415, "This kind of file is not accepted: " + ", ".join(settings.attachment_types) + ".")
+    if not head:
+        raise Refused(400, "The file is empty.")
     key = secrets.token_urlsafe(24)
+    blocks = _limited(head, stream, settings.attachment_max_bytes)
+    if in_database():
+        from portal import file_store
+
+        size, sha256 = file_store.write(key, blocks)
+    else:
+        size, sha256 = _write_file(key, blocks)
+    return Stored(key=key, filename=name, content_type=KINDS[kind][0], size=size, sha256=sha256)
+
+
+def _limited(head: bytes, stream: Any, limit: int) -> Iterator[bytes]:
+    """The upload block by block, refusing (413) as soon as it passes ``limit`` bytes."""
+    size, block = 0, head
+    while block:
+        size += len(block)
+        if size > limit:
+            raise Refused(413, f"The file is larger than {limit // (1024 * 1024)} MiB.")
+        yield block
+        block = stream.read(READ_SIZE)
+
+
+def _write_file(key: str, blocks: Iterator[bytes]) -> tuple[int, str]:
+    """Write under ``attachments_dir``: into a temporary file, renamed into place once complete."""
     target = path_for(key)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".part")
     digest, size = hashlib.sha256(), 0
     try:
         with open(temporary, "xb") as out:
-            chunk = head
-            while chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise Refused(413, f"The file is larger than {limit // (1024 * 1024)} MiB.")
-                digest.update(chunk)
-                out.write(chunk)
-                chunk = stream.read(1024 * 1024)
-        if size == 0:
-            raise Refused(400, "The file is empty.")
+            for block in blocks:
+                size += len(block)
+                digest.update(block)
+                out.write(block)
         os.replace(temporary, target)
     finally:
         if temporary.exists():
             temporary.unlink()
-    return Stored(key=key, filename=name, content_type=KINDS[kind][0], size=size, sha256=digest.hexdigest())
+    return size, digest.hexdigest()
 
 
 def discard(key: str) -> None:
+    """Remove a stored file (in the database: in the caller's transaction). An unknown key is no error."""
     try:
-        path_for(key).unlink(missing_ok=True)
+        checked_key(key)
+        if in_database():
+            from portal import file_store
+
+            file_store.remove_quietly(key)  # callers also discard while handling a failure
+        else:
+            path_for(key).unlink(missing_ok=True)
     except Refused:
         pass
+
+
+@dataclass
+class Imported:
+    """What :func:`import_directory` did, file by file key."""
+
+    copied: list[str]
+    already: list[str]
+    missing: list[str]
+    damaged: list[str]
+
+
+def referenced() -> dict[str, str]:
+    """Every stored file an attachment row refers to (any table with a ``storage_key``), with its SHA-256."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    keys: dict[str, str] = {}
+    for table in db.metadata.sorted_tables:
+        if "storage_key" in table.c and "sha256" in table.c:
+            keys.update(db.session.execute(select(table.c.storage_key, table.c.sha256)).tuples().all())
+    return keys
+
+
+def import_directory() -> Imported:
+    """Copy the files attachments refer to from ``attachments_dir`` into the database store.
+
+    One commit per file; a file already in the database is left as it is, so running this again (or
+    on another host at the same time) copies nothing twice. A file whose SHA-256 differs from its
+    attachment's is not copied. Files no attachment refers to (left by failed uploads) stay behind.
+    """
+    import datetime as dt
+
+    from sqlalchemy.exc import IntegrityError
+
+    from portal import file_store
+    from portal.extensions import db
+
+    done = Imported([], [], [], [])
+    for key, expected in sorted(referenced().items()):
+        if file_store.exists(key):
+            done.already.append(key)
+            continue
+        try:
+            path = path_for(key)
+        except Refused:
+            done.missing.append(key)
+            continue
+        if not path.is_file():
+            done.missing.append(key)
+            continue
+        try:
+            with open(path, "rb") as source:
+                modified = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+                _size, sha256 = file_store.write(key, iter(lambda: source.read(READ_SIZE), b""),
+                                                 created_at=modified)
+            if sha256 != expected:
+                db.session.rollback()
+                done.damaged.append(key)
+                continue
+            db.session.commit()
+        except IntegrityError:  # another host copied it meanwhile
+            db.session.rollback()
+            done.already.append(key)
+            continue
+        done.copied.append(key)
+    return done

@@ -29,6 +29,7 @@ jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 idps_cli = AppGroup("idps", help="OpenID Connect identity providers.")
 keys_cli = AppGroup("keys", help="Keys that encrypt personal data.")
+attachments_cli = AppGroup("attachments", help="Where attachments' bytes are kept.")
 
 
 def _fail(message: str) -> None:
@@ -292,12 +293,36 @@ def keys_rotate() -> None:
                f"under key {current}. Keys other than {current} may now be removed from PORTAL_DATA_KEYS.")
 
 
+@attachments_cli.command("import-directory")
+def attachments_import_directory() -> None:
+    """Copy attachments' files from PORTAL_ATTACHMENTS_DIR into the database store (idempotent).
+
+    Run it on every host that kept files of its own; files already in the database are skipped."""
+    from pathlib import Path
+
+    from portal import attachments
+
+    directory = Path(current_app.extensions["portal_settings"].attachments_dir)
+    if not directory.is_dir():
+        _fail(f"{directory} is not a directory: set PORTAL_ATTACHMENTS_DIR to where the files are kept.")
+    done = attachments.import_directory()
+    click.echo(f"Copied {len(done.copied)} file(s) from {directory} into the database; "
+               f"{len(done.already)} were there already.")
+    if done.missing:
+        click.echo(f"{len(done.missing)} attachment(s) have no file under {directory}: run this command on the "
+                   f"host that kept them (first: {done.missing[0]}).", err=True)
+    if done.damaged:
+        click.echo(f"{len(done.damaged)} file(s) differ from their attachment's SHA-256 and were not copied: "
+                   + ", ".join(done.damaged), err=True)
+        sys.exit(1)
+
+
 def _describe(errors: dict[str, list[str]]) -> str:
     return "; ".join(f"{field}: {' '.join(str(m) for m in messages)}" for field, messages in errors.items())
 
 
 def init_app(app: Flask) -> None:
     for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, keys_cli,
-                  scheduler_command):
+                  attachments_cli, scheduler_command):
         app.cli.add_command(group)
 

@@ -25,6 +25,8 @@ ENV_PREFIX = "PORTAL_"
 #: Values that must never be accepted as a production secret.
 WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development", "default"})
 MIN_SECRET_LENGTH = 32
+#: Where attachments' bytes are kept (portal.attachments): in the database, or under attachments_dir.
+ATTACHMENT_STORAGES = ("database", "directory")
 
 
 class ConfigError(SystemExit):
@@ -82,6 +84,7 @@ class Settings:
     address_max_failures: int
     address_window_minutes: int
     proxy_hops: int
+    attachment_storage: str
     attachments_dir: str
     attachment_max_bytes: int
     attachment_types: tuple[str, ...]
@@ -209,6 +212,7 @@ def load_settings(
     values["base_url"] = values["base_url"].rstrip("/")
     if not values["audit_log_origin"]:
         values["audit_log_origin"] = urlparse(values["base_url"]).netloc + "/audit-log"
+    values["attachment_storage"] = values["attachment_storage"].strip().lower()
     if not values["attachments_dir"]:
         values["attachments_dir"] = str(instance / "attachments")
     values.update(_secrets(values, instance))
@@ -298,6 +302,10 @@ def validate(settings: Settings) -> None:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
     if not settings.audit_log_origin.strip() or "\n" in settings.audit_log_origin:
         problems.append(f"{ENV_PREFIX}AUDIT_LOG_ORIGIN must be one line naming this log, e.g. portal.example.govt.nz/audit-log.")
+    if settings.attachment_storage not in ATTACHMENT_STORAGES:
+        problems.append(f"{ENV_PREFIX}ATTACHMENT_STORAGE must be database (attachments in the database, which every "
+                        f"host shares) or directory (files under {ENV_PREFIX}ATTACHMENTS_DIR, a directory every host "
+                        f"must share), not {settings.attachment_storage!r}.")
     if settings.proxy_hops < 0:
         problems.append(f"{ENV_PREFIX}PROXY_HOPS must be 0 or more.")
     try:

@@ -347,8 +347,12 @@ def test_full_text_search_within_what_the_reader_may_read(client, people):
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
-def test_attachments_stored_outside_the_database_and_served_through_the_policy(client, app, people):
+@pytest.mark.parametrize("extra_settings", [{"attachment_storage": "database"}, {"attachment_storage": "directory"}],
+                         ids=["database", "directory"])
+def test_attachments_kept_by_the_store_and_served_through_the_policy(client, app, people):
     import io
+
+    from tests.attachment_store import kept
 
     from portal.bulletins.models import BulletinAttachment
 
@@ -360,8 +364,7 @@ def test_attachments_stored_outside_the_database_and_served_through_the_policy(c
     meta = upload.get_json()
     assert meta["filename"] == "evil report.pdf" and meta["content_type"] == "application/pdf"
     row = db.session.get(BulletinAttachment, meta["id"])
-    stored = list((__import__("pathlib").Path(app.extensions["portal_settings"].attachments_dir)).rglob("*"))
-    assert any(p.is_file() and p.read_bytes() == PDF for p in stored) and row.storage_key not in meta["filename"]
+    assert kept(app) == [PDF] and row.storage_key not in meta["filename"]
     download = client.get(f"{base}/{meta['id']}", headers=people["ben"][1])
     assert download.status_code == 200 and download.data == PDF
     assert download.headers["Content-Disposition"].startswith("attachment;")
@@ -381,9 +384,7 @@ def test_attachments_stored_outside_the_database_and_served_through_the_policy(c
     assert (big.status_code, fake.status_code, html.status_code, plain.status_code, other.status_code) == \
         (413, 415, 415, 415, 403)
     assert db.session.scalar(select(func.count()).select_from(BulletinAttachment)) == 1
-    files = [p for p in __import__("pathlib").Path(app.extensions["portal_settings"].attachments_dir).rglob("*")
-             if p.is_file()]
-    assert len(files) == 1  # nothing left behind by refused uploads
+    assert kept(app) == [PDF]  # nothing left behind by refused uploads
 
 
 @pytest.mark.parametrize("key", ["../../etc/passwd", "..", "a/b", "x" * 10, "abc/../../../../etc/shadow0000000"])

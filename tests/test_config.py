@@ -26,6 +26,13 @@ def test_defaults_and_environment_overrides(tmp_path):
     assert default.env == "development"
 
 
+def test_attachments_are_kept_in_the_database_unless_told_otherwise(tmp_path):
+    assert load_settings(environ={}, instance_path=tmp_path).attachment_storage == "database"
+    chosen = load_settings(environ={"PORTAL_ATTACHMENT_STORAGE": " Directory ", "PORTAL_ATTACHMENTS_DIR": "/srv/shared"},
+                           instance_path=tmp_path)
+    assert chosen.attachment_storage == "directory" and chosen.attachments_dir == "/srv/shared"
+
+
 def test_settings_are_frozen(tmp_path):
     settings = load_settings(environ={}, instance_path=tmp_path)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -90,6 +97,7 @@ def test_production_starts_with_real_secrets(tmp_path):
     ("PORTAL_BASE_URL", "ftp://x", "PORTAL_BASE_URL"),
     ("PORTAL_DEFAULT_TIME_ZONE", "Mars/Olympus", "not an IANA time zone"),
     ("PORTAL_ENV", "staging", "PORTAL_ENV"),
+    ("PORTAL_ATTACHMENT_STORAGE", "s3", "PORTAL_ATTACHMENT_STORAGE must be database"),
 ])
 def test_bad_values_fail_loudly_naming_the_variable(tmp_path, name, value, fragment):
     with pytest.raises(ConfigError) as info:

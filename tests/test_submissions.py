@@ -22,6 +22,7 @@ from portal.types import utcnow
 from portal.vocabulary import Classification
 from tests.conftest import bearer, csrf_from, sign_in
 from tests.idp import free_port
+from tests.attachment_store import kept
 from tests.mail import SmtpSink
 
 SMTP_PORT = free_port()
@@ -188,8 +189,7 @@ def test_wrong_content_type_and_oversized_body_or_attachment(client, people, app
         {"filename": "tool.exe", "content_base64": base64.b64encode(b"MZ\x90\x00" * 10).decode()}]}
     assert client.post("/api/v1/submissions", json=wrong, headers=headers).status_code == 415
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
-    store = Path(app.extensions["portal_settings"].attachments_dir)
-    assert not any(p.is_file() for p in store.rglob("*")) if store.exists() else True
+    assert kept(app) == []  # neither in the database nor on disk
 
 
 def test_attachment_through_the_api_is_kept_with_its_hash(client, people):
