@@ -265,7 +265,9 @@ def main() -> None:
     parser.add_argument("--path", default="/api/v1/bulletins?limit=50", help="an API path to GET")
     parser.add_argument("--runs", type=int, default=5, help="identical requests (>= 2; the 2nd is measured)")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N",
-                        help="also profile one more warm request with cProfile and print its N costliest functions")
+                        help="also profile 50 more warm requests with cProfile and print the N costliest functions")
+    parser.add_argument("--cprofile-sort", default="cumulative", choices=("cumulative", "tottime"),
+                        help="order of the cProfile listing")
     parser.add_argument("--database-url", default="", help="an SQLAlchemy URL (default: SQLite in a temp dir)")
     parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL (pgserver) and use it")
     parser.add_argument("--seed", type=int, default=2026)
@@ -354,11 +356,12 @@ def profile(app, reader: bl.Reader, args: argparse.Namespace) -> None:
     if args.cprofile:
         profiler = cProfile.Profile()
         profiler.enable()
-        get()
+        for _ in range(50):
+            get()
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.cprofile)
-        print(f"cProfile of one more warm request, {args.cprofile} costliest functions by cumulative time:")
+        pstats.Stats(profiler, stream=out).sort_stats(args.cprofile_sort).print_stats(args.cprofile)
+        print(f"cProfile of 50 more warm requests, {args.cprofile} costliest functions by {args.cprofile_sort} time:")
         print(out.getvalue().rstrip())
 
 

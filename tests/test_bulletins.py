@@ -387,6 +387,32 @@ def test_attachments_kept_by_the_store_and_served_through_the_policy(client, app
     assert kept(app) == [PDF]  # nothing left behind by refused uploads
 
 
+def test_feed_items_are_exactly_the_bulletins_as_read_one_by_one(client, people):
+    """The feed builds its items from plain rows (for speed); each must equal the bulletin read alone,
+    audience shown to the author organisation only, for the author and for recipients."""
+    import io
+
+    first = post(client, people["aroha"][1], good()).get_json()
+    post(client, people["aroha"][1], good(title="Second", indicators=[], typologies=[],
+                                          audience={"sectors": ["banking"], "countries": ["WS"]}))
+    third = post(client, people["aroha"][1], good(title="Third", typologies=["drug-importation", "money-laundering"]))
+    upload = client.post(f"/api/v1/bulletins/{third.get_json()['id']}/attachments", headers=people["aroha"][1],
+                         content_type="multipart/form-data", data={"file": (io.BytesIO(PDF), "a.pdf")})
+    assert upload.status_code == 201
+    assert post(client, people["priya"][1], good(title="From the bank", audience={"orgs": ["nz-customs"]},
+                                                 indicators=[], typologies=[])).status_code == 201
+    for reader in ("aroha", "ben", "priya", "rangi"):
+        items = client.get("/api/v1/bulletins", headers=people[reader][1]).get_json()["items"]
+        assert items, reader
+        for item in items:
+            alone = client.get(f"/api/v1/bulletins/{item['id']}", headers=people[reader][1]).get_json()
+            assert item == alone, (reader, item["title"])
+        # Audiences only for the author organisation: customs (aroha) and the bank (priya, ben).
+        assert any(i["audience"] is not None for i in items) == (reader != "rangi")
+        assert all(i["audience"] is None for i in items if i["author_org"] != people[reader][0].organisation.slug)
+    assert first["id"] in [i["id"] for i in client.get("/api/v1/bulletins", headers=people["ben"][1]).get_json()["items"]]
+
+
 @pytest.mark.parametrize("key", ["../../etc/passwd", "..", "a/b", "x" * 10, "abc/../../../../etc/shadow0000000"])
 def test_attachment_paths_are_contained(app, key):
     from portal.attachments import Refused, path_for

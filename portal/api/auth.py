@@ -6,9 +6,9 @@ import ipaddress
 
 from flask import abort, g, request
 from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from portal.accounts.models import ApiToken, hash_token
+from portal.accounts.models import ApiToken, User, hash_token
 from portal.api.errors import ApiError, api_error
 from portal.extensions import db
 from portal.types import utcnow
@@ -42,7 +42,9 @@ def authenticate_bearer():
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return api_error(401)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
+    # The token, its user, the user's organisation and roles: one query, read once per request.
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()))
+                              .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     now = utcnow()
     if token is None or not token.usable(now) or not token.user.may_read:
         _refused(token, "unknown" if token is None else "expired, revoked or user inactive")
