@@ -182,6 +182,29 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "note": {"type": "string"}}}}}},
                 "responses": _responses({"$ref": "#/components/schemas/DeporteeNotification"}, 400, 403, 404, 409,
                                         status=201)}},
+            "/audit/public-keys": {"get": {
+                "summary": "Every Ed25519 key that signed audit-log checkpoints, retired ones included "
+                           "(org-admins and auditors; scope audit:read)",
+                "responses": _responses(_list_of("AuditPublicKey"), 403, 404)}},
+            "/audit/checkpoints": {"get": {
+                "summary": "Signed checkpoints of the audit log, newest first (org-admins and auditors)",
+                "parameters": PAGING, "responses": _responses(_list_of("AuditCheckpoint"), 400, 403, 404)}},
+            "/audit/consistency": {"get": {
+                "summary": "RFC 9162 consistency proof between the checkpoints of sizes from and to",
+                "parameters": [{"name": n, "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}}
+                               for n in ("from", "to")],
+                "responses": _responses({"type": "object", "required": ["from", "to", "proof"], "properties": {
+                    "from": {"type": "integer"}, "to": {"type": "integer"},
+                    "proof": {"type": "array", "items": {"type": "string"}}}}, 400, 403, 404)}},
+            "/audit/our-content": {"get": {
+                "summary": "Who accessed the caller's organisation's content (org-admins), each row with its leaf "
+                           "bytes and, once sealed under a checkpoint, its inclusion proof",
+                "parameters": PAGING,
+                "responses": _responses({"type": "object", "required": ["checkpoint", "items", "next_cursor"],
+                                         "properties": {
+                    "checkpoint": {"anyOf": [{"$ref": "#/components/schemas/AuditCheckpoint"}, {"type": "null"}]},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditAccess"}},
+                    "next_cursor": {"type": ["string", "null"]}}}, 400, 403, 404)}},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -194,6 +217,25 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     }}},
                 },
                 "Typology": {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}}},
+                "AuditPublicKey": {"type": "object", "required": ["key_id", "public_key"], "properties": {
+                    "key_id": {"type": "string"}, "public_key": {"type": "string", "description": "base64, raw 32 bytes"},
+                    "created_at": TIME, "retired_at": TIME}},
+                "AuditCheckpoint": {"type": "object", "required": ["tree_size", "root_hash", "key_id", "signed_text",
+                                                                   "signature"], "properties": {
+                    "tree_size": {"type": "integer"}, "root_hash": {"type": "string", "description": "hex"},
+                    "key_id": {"type": "string"},
+                    "signed_text": {"type": "string", "description": "C2SP tlog-checkpoint body: origin, size, "
+                                                                     "base64 root, each line ending in a newline"},
+                    "signature": {"type": "string", "description": "base64 Ed25519 over signed_text's UTF-8 bytes"},
+                    "created_at": TIME}},
+                "AuditAccess": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "occurred_at": TIME, "actor_email": {"type": "string"},
+                    "actor_org": {"type": "string"}, "action": {"type": "string"}, "object_type": {"type": "string"},
+                    "object_id": {"type": "string"}, "source_ip": {"type": "string"}, "reason": {"type": "string"},
+                    "leaf": {"type": "string", "description": "base64 of the entry's leaf bytes (README)"},
+                    "sealed": {"type": "boolean"}, "leaf_index": {"type": ["integer", "null"]},
+                    "tree_size": {"type": ["integer", "null"]},
+                    "inclusion_proof": {"type": ["array", "null"], "items": {"type": "string"}}}},
                 "Bulletin": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "title": {"type": "string"}, "summary": {"type": "string"},
                     "body_html": {"type": "string"}, "classification": CLASSIFICATION,
