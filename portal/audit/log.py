@@ -34,7 +34,8 @@ from portal.types import utcnow
 
 log = logging.getLogger(__name__)
 STATE_ID = 1
-SEAL_JOB = jobs.Job("audit.seal", lambda: None, every=dt.timedelta(0), lease=dt.timedelta(minutes=5))
+#: A run is bounded (``seal``'s max_seconds), so a sequencer that died frees the lease within a minute.
+SEAL_JOB = jobs.Job("audit.seal", lambda: None, every=dt.timedelta(0), lease=dt.timedelta(minutes=1))
 
 
 def _settings() -> Any:
