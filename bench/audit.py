@@ -114,15 +114,16 @@ def seal_all(app, checkpoint_every: int) -> tuple[float, int, int]:
 
 
 def verify_time(app) -> tuple[float, float, int, str]:
-    from sqlalchemy import select
-
-    from portal.audit.models import AuditEntry
     from portal.audit.verify import verify
     from portal.extensions import db
 
     with app.app_context():
         started = time.perf_counter()
-        sum(1 for _ in db.session.execute(select(AuditEntry).execution_options(yield_per=20_000)))
+        cursor = db.session.connection().connection.dbapi_connection.cursor()
+        cursor.execute("SELECT * FROM audit_entries")  # every column of every entry, straight from the driver
+        while cursor.fetchmany(20_000):
+            pass
+        cursor.close()
         baseline = time.perf_counter() - started
         db.session.rollback()
         started = time.perf_counter()
@@ -164,8 +165,8 @@ def main() -> None:
               flush=True)
         benchlib.analyse(app)
         elapsed, baseline, verified, outcome = verify_time(app)
-        print(f"verify: {verified:,} entries in {elapsed:.1f} s ({outcome}); a plain read of the entries takes "
-              f"{baseline:.1f} s, so verification is {elapsed / baseline:.1f}x a read  (target < 30 s at 1,000,000)",
+        print(f"verify: {verified:,} entries in {elapsed:.1f} s ({outcome}); reading every entry from the driver takes "
+              f"{baseline:.1f} s, so verification takes {elapsed / baseline:.1f}x that read  (target < 30 s at 1,000,000)",
               flush=True)
     finally:
         if postgres is not None:
