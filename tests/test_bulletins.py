@@ -413,6 +413,31 @@ def test_feed_items_are_exactly_the_bulletins_as_read_one_by_one(client, people)
     assert first["id"] in [i["id"] for i in client.get("/api/v1/bulletins", headers=people["ben"][1]).get_json()["items"]]
 
 
+def test_api_feed_costs_the_same_number_of_queries_for_any_page_size(client, people):
+    from sqlalchemy import event
+
+    for n in range(12):
+        assert post(client, people["aroha"][1], good(title=f"Bulletin {n}")).status_code == 201
+    statements: list[str] = []
+
+    def seen(*args) -> None:
+        statements.append(args[2])
+
+    for reader in ("aroha", "ben"):  # the author (audiences shown) and a recipient
+        client.get("/api/v1/bulletins?limit=1", headers=people[reader][1])  # the token's first use is written
+        counts = []
+        for limit in (1, 12):
+            statements.clear()
+            event.listen(db.engine, "before_cursor_execute", seen)
+            try:
+                page = client.get(f"/api/v1/bulletins?limit={limit}", headers=people[reader][1]).get_json()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", seen)
+            assert len(page["items"]) == limit
+            counts.append(len(statements))
+        assert counts[0] == counts[1], (reader, counts)
+
+
 @pytest.mark.parametrize("key", ["../../etc/passwd", "..", "a/b", "x" * 10, "abc/../../../../etc/shadow0000000"])
 def test_attachment_paths_are_contained(app, key):
     from portal.attachments import Refused, path_for
