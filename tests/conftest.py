@@ -50,7 +50,7 @@ def settings_for(url: str, instance: Path, **extra: Any) -> dict[str, Any]:
 
 #: The browser tier's live server listens here, so the provider can know its redirect URIs.
 BROWSER_PORT = free_port()
-IDP_NAMES = ("harbour", "trusted", "mitm")
+IDP_NAMES = ("harbour", "trusted", "mitm", "keycloak")
 IDP_ACCOUNTS = {
     "ben": {"claims": {"email": "ben@harbourbank.example", "email_verified": True, "name": "Ben Carter"}},
     "newcomer": {"claims": {"email": "aroha.new@harbourbank.example", "email_verified": True, "name": "Aroha New"}},
@@ -69,6 +69,20 @@ def oidc_provider() -> Iterator[OpenIDProvider]:
         IDP_ACCOUNTS,
         redirect_uris=[f"{base}/auth/oidc/{name}/callback" for base in bases for name in IDP_NAMES],
         post_logout_redirect_uris=[f"{base}/login" for base in bases],
+    )
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def keycloak_provider() -> Iterator[OpenIDProvider]:
+    """A second real provider that behaves as Keycloak does by default: claims in the ID token."""
+    bases = ("http://localhost", f"http://127.0.0.1:{BROWSER_PORT}")
+    provider = OpenIDProvider(
+        IDP_ACCOUNTS,
+        redirect_uris=[f"{base}/auth/oidc/{name}/callback" for base in bases for name in IDP_NAMES],
+        post_logout_redirect_uris=[f"{base}/login" for base in bases],
+        mode="keycloak",
     )
     yield provider
     provider.stop()

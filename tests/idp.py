@@ -37,7 +37,9 @@ class OpenIDProvider:
     """Starts ``tests/oidc/provider.mjs`` and signs people in through its own pages."""
 
     def __init__(self, accounts: dict[str, dict[str, Any]], redirect_uris: list[str],
-                 post_logout_redirect_uris: list[str]) -> None:
+                 post_logout_redirect_uris: list[str], mode: str = "default") -> None:
+        """``mode``: "default" is oidc-provider as it ships (e-mail claims from UserInfo only);
+        "keycloak" puts them in the ID token too, as Keycloak does by default."""
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-signing-key", "use": "sig", "alg": "RS256"},
@@ -49,7 +51,7 @@ class OpenIDProvider:
             "clients": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris,
                          "post_logout_redirect_uris": post_logout_redirect_uris,
                          "grant_types": ["authorization_code"], "response_types": ["code"]}],
-            "accounts": accounts,
+            "accounts": accounts, "mode": mode,
         }
         if not (HERE / "node_modules" / "oidc-provider").exists():
             raise RuntimeError("tests/oidc/node_modules is missing: `make test` installs it (npm ci)")
@@ -120,20 +122,37 @@ def b64(data: dict[str, Any]) -> str:
 
 
 class TokenTamperProxy:
-    """Forwards the portal's token request to the real provider and rewrites the ID token."""
+    """Forwards the portal's token and UserInfo requests to the real provider and can rewrite the
+    ID token (``rewrite``) and the UserInfo answer (``rewrite_userinfo``); ``seen`` keeps every ID
+    token that passed, as the provider issued it."""
 
-    def __init__(self, token_endpoint: str) -> None:
-        self.token_endpoint = token_endpoint
+    def __init__(self, token_endpoint: str, userinfo_endpoint: str = "") -> None:
+        self.token_endpoint, self.userinfo_endpoint = token_endpoint, userinfo_endpoint
         self.rewrite: Callable[[str], str] = lambda id_token: id_token
+        self.rewrite_userinfo: Callable[[dict[str, Any]], dict[str, Any]] = lambda answer: answer
+        self.seen: list[str] = []
+        self.userinfo_calls = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                proxy.userinfo_calls += 1
+                upstream = requests.get(proxy.userinfo_endpoint, timeout=10,
+                                        headers={"Authorization": self.headers.get("Authorization", "")})
+                data = json.dumps(proxy.rewrite_userinfo(upstream.json())).encode()
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 upstream = requests.post(proxy.token_endpoint, data=body, headers=headers, timeout=10)
                 payload = upstream.json()
                 if "id_token" in payload:
+                    proxy.seen.append(payload["id_token"])
                     payload["id_token"] = proxy.rewrite(payload["id_token"])
                 data = json.dumps(payload).encode()
                 self.send_response(upstream.status_code)
@@ -147,6 +166,7 @@ class TokenTamperProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/token"
+        self.userinfo_url = f"http://127.0.0.1:{self.server.server_port}/userinfo"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

@@ -214,8 +214,9 @@ def mitm(oidc_provider, harbour, world):
     world.user("ben@harbourbank.example", harbour, ("submitter",))
     idp = register_idp(oidc_provider, "harbour-bank", name="mitm")
     metadata = idp.server_metadata
-    proxy = TokenTamperProxy(metadata["token_endpoint"])
+    proxy = TokenTamperProxy(metadata["token_endpoint"], metadata["userinfo_endpoint"])
     metadata["token_endpoint"] = proxy.url
+    metadata["userinfo_endpoint"] = proxy.userinfo_url
     idp.metadata_json = _json.dumps(metadata)
     db.session.commit()
     yield proxy
@@ -261,6 +262,48 @@ def test_forged_id_tokens_are_refused(client, mitm, oidc_provider, case):
 def test_untampered_proxy_signs_in(client, mitm, oidc_provider):
     response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
     assert response.status_code == 302 and client.get("/").status_code == 200
+
+
+# --- Claims where the specification puts them: the ID token, or the UserInfo endpoint -------
+
+def test_provider_in_its_default_configuration_signs_in_with_claims_from_userinfo(client, mitm, oidc_provider):
+    """oidc-provider as it ships (conformIdTokenClaims on) leaves e-mail out of the ID token; the
+    portal reads it from UserInfo, so sign-in works."""
+    response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
+    assert response.status_code == 302 and client.get("/").status_code == 200
+    _, id_token_claims = oidc_provider.claims_of(mitm.seen[-1])
+    assert "email" not in id_token_claims and "email_verified" not in id_token_claims
+    assert mitm.userinfo_calls == 1
+
+
+def test_userinfo_about_another_subject_is_refused(client, mitm, oidc_provider):
+    mitm.rewrite_userinfo = lambda answer: {**answer, "sub": "someone-else"}
+    response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
+    assert response.status_code in (400, 502) and client.get("/").status_code == 302
+    assert failures("invalid-token")
+
+
+def test_userinfo_cannot_override_claims_in_the_id_token(client, world, harbour, mitm, oidc_provider):
+    """The ID token says ben; a UserInfo answer naming someone else's address changes nothing."""
+    world.user("lucy@harbourbank.example", harbour, ("submitter",))
+    mitm.rewrite = _forge(oidc_provider, email="ben@harbourbank.example", email_verified=True)
+    mitm.rewrite_userinfo = lambda answer: {**answer, "email": "lucy@harbourbank.example"}
+    response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
+    assert response.status_code == 302 and mitm.userinfo_calls == 1  # asked for the claims it still lacked
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login.success")
+                               .order_by(AuditEntry.id.desc())).first()
+    assert entry is not None and entry.actor_email == "ben@harbourbank.example"
+
+
+def test_keycloak_like_provider_signs_in_and_refuses_an_unverified_address(client, world, harbour,
+                                                                          keycloak_provider):
+    register_idp(keycloak_provider, "harbour-bank", name="keycloak")
+    response, _ = oidc_sign_in(client, keycloak_provider, "newcomer", name="keycloak")
+    assert response.status_code in (200, 302)
+    assert db.session.scalar(select(User).where(User.email == "aroha.new@harbourbank.example")) is not None
+    other = client.application.test_client()
+    refused, _ = oidc_sign_in(other, keycloak_provider, "unverified", name="keycloak")
+    assert refused.status_code in (400, 403) and failures("unverified-email")
 
 
 # --- Sessions: re-authentication and RP-initiated logout -------------------------------------

@@ -143,6 +143,27 @@ class _Registry:
 registry = _Registry()
 
 
+#: Claims the portal reads. The specification lets a provider send them in the ID token or only from
+#: its UserInfo endpoint (panva's oidc-provider and Okta do the latter by default), so both count.
+WANTED_CLAIMS = ("email", "email_verified", "name", ROLES_CLAIM, CLEARANCE_CLAIM)
+
+
+def sign_in_claims(client: FlaskOAuth2App, token: dict[str, Any]) -> dict[str, Any]:
+    """The person's claims: the validated ID token's, completed from the UserInfo endpoint when it
+    lacks any the portal reads (OpenID Connect Core 5.3, 5.4). The UserInfo answer must be about the
+    same person: its ``sub`` must equal the ID token's (5.3.2), or the sign-in is refused. Claims in
+    the ID token win over UserInfo's."""
+    claims = dict(token.get("userinfo") or {})
+    if all(name in claims for name in WANTED_CLAIMS) or not client.server_metadata.get("userinfo_endpoint"):
+        return claims
+    answer = client.userinfo(token=token)
+    if not isinstance(answer, dict) or not claims.get("sub") or answer.get("sub") != claims["sub"]:
+        raise ProviderProblem("invalid-token", "the UserInfo answer is about another subject than the ID token")
+    for name, value in answer.items():
+        claims.setdefault(name, value)
+    return claims
+
+
 def provider_by_name(name: str) -> IdentityProvider | None:
     return db.session.scalar(select(IdentityProvider).where(IdentityProvider.name == name,
                                                             IdentityProvider.active.is_(True)))

@@ -135,7 +135,7 @@ def callback(name: str):
     try:
         client = service.registry.client(provider)
         token = client.authorize_access_token()
-        claims = dict(token.get("userinfo") or {})
+        claims = service.sign_in_claims(client, token)
         if pending.get("provider") != provider.name:
             raise ProviderProblem("state", "no sign-in was started with this provider in this browser")
         if pending.get("reauth"):

@@ -5,16 +5,19 @@ import Provider from 'oidc-provider';
 
 const config = JSON.parse(process.env.OIDC_CONFIG);
 
-const provider = new Provider(config.issuer, {
+// config.mode: "default" leaves oidc-provider as it ships (conformIdTokenClaims on: claims asked for
+// by scope come from the UserInfo endpoint only, not in the ID token, as the specification says);
+// "keycloak" behaves as Keycloak does by default: the scope's claims in the ID token as well, with
+// Keycloak's profile claims (preferred_username, given_name, family_name).
+const options = {
   clients: config.clients,
   jwks: config.jwks,
   cookies: { keys: config.cookieKeys },
-  conformIdTokenClaims: false, // put the e-mail claims in the ID token, as most enterprise IdPs do
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     // Custom claims ride on the profile scope, as an enterprise IdP would be configured to send them.
-    profile: ['name', 'portal_roles', 'portal_clearance'],
+    profile: ['name', 'preferred_username', 'given_name', 'family_name', 'portal_roles', 'portal_clearance'],
   },
   scopes: ['openid', 'email', 'profile'],
   features: {
@@ -33,7 +36,9 @@ const provider = new Provider(config.issuer, {
     };
   },
   ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
-});
+};
+if (config.mode === 'keycloak') options.conformIdTokenClaims = false;
+const provider = new Provider(config.issuer, options);
 
 provider.listen(config.port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${config.issuer}`);
