@@ -227,7 +227,11 @@ def edit(bulletin_id: int):
             try:
                 service.amend(bulletin, form_data(request.form), user)
                 db.session.commit()
-                flash(_("Bulletin amended (version %(n)s).", n=bulletin.version), "info")
+                if service.awaits_review(bulletin) and bulletin.status == "published":
+                    flash(_("Your change waits for a second publisher; recipients keep reading the approved "
+                            "version until then."), "info")
+                else:
+                    flash(_("Bulletin amended (version %(n)s).", n=bulletin.version), "info")
                 return redirect(url_for("bulletins.show", bulletin_id=bulletin.id))
             except (service.Invalid, service.Conflict) as problem:
                 db.session.rollback()
