@@ -1,6 +1,7 @@
 """Admin pages: admin manages everything; org-admin only its own users, never above its clearance."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
@@ -107,3 +108,105 @@ def test_admin_reads_no_content_by_role(client, world):
     sign_in(client, admin)
     assert client.get("/submissions/SAR-2026-000001").status_code == 404
     assert "SAR-2026-000001" not in client.get("/submissions").get_data(as_text=True)
+
+
+# --- Issue 13, class 6: org-admins can manage the portal's own accounts ------------------------
+
+@pytest.fixture
+def hosting(world):
+    """The organisation that hosts the portal's admin and auditor, and its own org-admin."""
+    customs = world.org("nz-customs", "government", "customs")
+    return {
+        "customs": customs,
+        "admin": world.user("admin@portal.example", customs, ("admin",), clearance="IN-CONFIDENCE"),
+        "auditor": world.user("auditor@portal.example", customs, ("auditor",), clearance="IN-CONFIDENCE"),
+        "tama": world.user("tama.admin@customs.example", customs, ("org-admin",), clearance="SENSITIVE"),
+        "hemi": world.user("hemi.viewer@customs.example", customs, ("viewer",), clearance="IN-CONFIDENCE",
+                           display_name="Hemi"),
+    }
+
+
+def _edit_data(**overrides):
+    data = {k: v for k, v in _user_data(**overrides).items() if k != "email"}
+    return data
+
+
+def test_class_org_admin_manages_portal_accounts_refused_in_pages(client, hosting):
+    """tama, org-admin of the hosting organisation, cannot open, deactivate, rename or change the
+    roles of the admin or the auditor, nor grant admin or auditor to anyone; and still manages
+    ordinary members."""
+    sign_in(client, hosting["tama"])
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "hemi.viewer@customs.example" in listing
+    assert "admin@portal.example" not in listing and "auditor@portal.example" not in listing
+    token = csrf_from(client.get(f"/admin/users/{hosting['hemi'].id}").get_data(as_text=True))
+    for name in ("admin", "auditor"):
+        subject = hosting[name]
+        before = (subject.display_name, subject.roles, subject.clearance, subject.active)
+        assert client.get(f"/admin/users/{subject.id}").status_code == 404
+        # Deactivate (no "active"), rename and add a role, in one forged post: refused, nothing changes.
+        forged = _edit_data(display_name="Renamed", roles=[name, "org-admin"])
+        forged.pop("active")
+        response = client.post(f"/admin/users/{subject.id}", data={"csrf_token": token, **forged})
+        assert response.status_code == 404
+        db.session.refresh(subject)
+        assert (subject.display_name, subject.roles, subject.clearance, subject.active) == before
+    for role in ("admin", "auditor"):  # granting the portal's roles to an ordinary member
+        refused = _form(client, f"/admin/users/{hosting['hemi'].id}", **_edit_data(roles=["viewer", role]))
+        assert refused.status_code == 400
+        db.session.refresh(hosting["hemi"])
+        assert hosting["hemi"].roles == {Role.VIEWER}
+        created = _form(client, "/admin/users/new", **_user_data(email=f"{role}2@customs.example", roles=[role],
+                                                                 organisation=str(hosting["customs"].id)))
+        assert created.status_code == 400
+        assert db.session.scalar(select(User).where(User.email == f"{role}2@customs.example")) is None
+    ok = _form(client, f"/admin/users/{hosting['hemi'].id}",
+               **_edit_data(display_name="Hemi Walker", roles=["viewer", "submitter"]))
+    assert ok.status_code == 302
+    db.session.refresh(hosting["hemi"])
+    assert hosting["hemi"].display_name == "Hemi Walker" and hosting["hemi"].roles == {Role.VIEWER, Role.SUBMITTER}
+
+
+def test_class_org_admin_manages_portal_accounts_portal_admin_still_does(client, hosting):
+    """The portal admin manages the auditor (and grants the auditor role) as before."""
+    sign_in(client, hosting["admin"])
+    response = _form(client, f"/admin/users/{hosting['auditor'].id}",
+                     **_edit_data(display_name="Audit", roles=["auditor", "viewer"]))
+    assert response.status_code == 302
+    db.session.refresh(hosting["auditor"])
+    assert hosting["auditor"].roles == {Role.AUDITOR, Role.VIEWER} and hosting["auditor"].display_name == "Audit"
+
+
+def test_class_org_admin_manages_portal_accounts_tokens(client, hosting):
+    """An org-admin sees and revokes its ordinary members' API tokens, never the portal accounts'."""
+    from portal.accounts.models import ApiToken
+    from tests.conftest import bearer
+
+    bearer(hosting["admin"])
+    bearer(hosting["hemi"])
+    admin_token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == hosting["admin"].id))
+    hemi_token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == hosting["hemi"].id))
+    sign_in(client, hosting["tama"])
+    page = client.get("/tokens").get_data(as_text=True)
+    assert f"/tokens/{hemi_token.id}/revoke" in page and f"/tokens/{admin_token.id}/revoke" not in page
+    token = csrf_from(page)
+    assert client.post(f"/tokens/{admin_token.id}/revoke", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/tokens/{hemi_token.id}/revoke", data={"csrf_token": token}).status_code == 302
+    db.session.refresh(admin_token)
+    db.session.refresh(hemi_token)
+    assert admin_token.revoked_at is None and hemi_token.revoked_at is not None
+
+
+def test_class_org_admin_manages_portal_accounts_sql_agrees_with_predicate(hosting, world):
+    """permissions.manageable_users (lists, look-ups) and may_manage_user say the same of everyone."""
+    from portal import permissions
+
+    bank = world.org("bank")
+    people = [*(hosting[k] for k in ("admin", "auditor", "tama", "hemi")),
+              world.user("secret@customs.example", hosting["customs"], clearance="RESTRICTED"),
+              world.user("olivia@bank.example", bank, ("org-admin",)),
+              world.user("ben@bank.example", bank, ("submitter",)),
+              world.user("gone@customs.example", hosting["customs"], ("org-admin",), active=False)]
+    for actor in people:
+        in_sql = set(db.session.scalars(select(User.id).where(permissions.manageable_users(actor))))
+        assert in_sql == {u.id for u in people if permissions.may_manage_user(actor, u)}, actor.email

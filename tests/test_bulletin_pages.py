@@ -180,3 +180,118 @@ def test_feed_query_count_is_constant(client, cast):
     _bulk(cast, 9950)
     ten_thousand = _feed_queries(client)
     assert ten_thousand == fifty == _feed_queries(client, "/bulletins?q=B1") == ten_total
+
+
+# --- Issue 13, classes 3 and 7 in the pages ---------------------------------------------------
+
+def _bulletin():
+    return db.session.scalars(select(Bulletin)).one()
+
+
+def test_class_two_person_rule_bypass_in_the_pages(client, app, world, cast):
+    """The pages follow the same rule: a publisher who edits a bulletin waiting for review is not
+    offered, and is refused, its approval; a change after approval waits for review while the
+    recipient's page shows the approved version."""
+    sign_in(client, cast["aroha"])
+    compose(client, classification="SENSITIVE")
+    bulletin = _bulletin()
+    second = app.test_client()
+    sign_in(second, cast["wiremu"])
+    edit = second.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    second.post(f"/bulletins/{bulletin.id}/edit", data={
+        "csrf_token": csrf_from(edit), "title": "Rewritten by Wiremu", "summary": "s", "classification": "SENSITIVE",
+        "tlp": "GREEN", "orgs": "harbour-bank", "change_note": "Mine now.", "action": "draft"})
+    page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert "Rewritten by Wiremu" in page and "Approve and publish" not in page
+    second.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "pending-review" and bulletin.approved_by_id is None
+    kiri = world.user("kiri@customs.example", cast["customs"], ("publisher",), clearance="RESTRICTED")
+    third = app.test_client()
+    sign_in(third, kiri)
+    page = third.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert "Approve and publish" in page
+    third.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "published" and bulletin.approved_by_id == kiri.id
+
+    # After approval: the author's change waits, the recipient reads the approved version.
+    edit = client.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    client.post(f"/bulletins/{bulletin.id}/edit", data={
+        "csrf_token": csrf_from(edit), "title": "Quietly changed", "summary": "s", "classification": "IN-CONFIDENCE",
+        "tlp": "CLEAR", "orgs": "harbour-bank", "change_note": "Lowered.", "action": "draft"})
+    db.session.refresh(bulletin)
+    assert bulletin.status == "published" and bulletin.title == "Rewritten by Wiremu"
+    reader = app.test_client()
+    sign_in(reader, cast["ben"])
+    seen = reader.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert "Rewritten by Wiremu" in seen and "Quietly changed" not in seen
+    assert "Quietly changed" not in reader.get("/bulletins?q=quietly").get_data(as_text=True)
+    assert "Quietly changed" in second.get("/bulletins/review").get_data(as_text=True)
+    own = client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    assert "Quietly changed" in own and "Approve and publish" not in own
+    page = second.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+    second.post(f"/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf_from(page)})
+    db.session.refresh(bulletin)
+    assert bulletin.title == "Quietly changed" and bulletin.pending_change is None
+    assert "Quietly changed" in reader.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
+
+
+def test_class_audience_preview_counts_people_the_author_may_not_address(client, world, cast):
+    """A bank's publisher previewing other sectors, whole countries or people of a port sees only
+    the people it may address counted (agencies and its own sector)."""
+    port = world.org("port-tamaki", "private", "ports", name="Port of Tamaki")
+    world.user("rangi@port.example", port)
+    world.user("kiri@port.example", port)
+    priya = world.user("priya@harbour.example", cast["bank"], ("publisher",), clearance="IN-CONFIDENCE")
+    sign_in(client, priya)
+    wide = compose(client, action="preview", orgs="nz-customs, port-tamaki", sectors=["ports", "banking"],
+                   countries=["NZ"]).get_data(as_text=True)
+    assert "Port of Tamaki" not in wide
+    assert "This would reach 5 people in 2 organisations" in wide  # customs (2), the bank (3): no port
+    red = compose(client, action="preview", tlp="RED", orgs="",
+                  users="rangi@port.example, aroha@customs.example").get_data(as_text=True)
+    assert "Port of Tamaki" not in red and "This would reach 1 people in 1 organisations" in red
+
+
+def test_class_unrecorded_reads_edit_and_review_pages_record_the_access(client, app, cast):
+    """The edit page and the review queue show content: each view is in the audit trail."""
+    import json
+
+    from portal.audit.models import AuditEntry
+
+    sign_in(client, cast["aroha"])
+    compose(client, classification="SENSITIVE")
+    bulletin = _bulletin()
+    second = app.test_client()
+    sign_in(second, cast["wiremu"])
+
+    def entries(action):
+        return [json.loads(e.details) for e in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == action, AuditEntry.actor_id == cast["wiremu"].id))]
+
+    assert "Cash couriers" in second.get("/bulletins/review").get_data(as_text=True)
+    assert any(d.get("view") == "review" for d in entries("bulletin.list"))
+    assert "Cash couriers" in second.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    reads = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "bulletin.read",
+                                                        AuditEntry.actor_id == cast["wiremu"].id)).all()
+    assert [(e.object_id, json.loads(e.details).get("view")) for e in reads] == [(str(bulletin.id), "edit")]
+
+
+def test_class_inbox_badge_counts_items_the_reader_can_no_longer_see(client, app, cast):
+    """The unread count in the header counts only what the reader may still read."""
+    from portal.notifications import delivery as engine
+
+    author = app.test_client()
+    sign_in(author, cast["aroha"])
+    compose(author)  # IN-CONFIDENCE, to Harbour Bank
+    engine.dispatch()
+    sign_in(client, cast["other"])
+
+    def header():
+        return client.get("/").get_data(as_text=True).split("</header>")[0]
+
+    assert "1 unread" in header()
+    cast["other"].clearance = Classification.UNCLASSIFIED  # no longer cleared for it
+    db.session.commit()
+    assert "unread" not in header()

@@ -444,3 +444,126 @@ def test_attachment_paths_are_contained(app, key):
 
     with pytest.raises(Refused):
         path_for(key)
+
+
+# --- Issue 13, class 3: the two-person rule bypassed --------------------------------------------
+
+@pytest.fixture
+def kiri(world, orgs):
+    """A third publisher of the author organisation, cleared for everything."""
+    user = world.user("kiri@customs.example", orgs["customs"], ("publisher",), clearance="RESTRICTED")
+    return user, token_for(user)
+
+
+def _events():
+    return db.session.scalars(select(OutboxMessage.event).order_by(OutboxMessage.id)).all()
+
+
+def test_class_two_person_rule_bypass_edit_then_approve_refused_api(client, people, kiri):
+    """A second publisher who rewrites a bulletin waiting for review (content, audience,
+    classification) cannot then approve it alone; someone who changed nothing can."""
+    created = post(client, people["aroha"][1], good(classification="SENSITIVE")).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    rewritten = client.patch(base, json={"title": "Rewritten by Wiremu", "classification": "RESTRICTED",
+                                         "audience": {"orgs": ["nz-fiu"]}, "change_note": "Mine now."},
+                             headers=people["wiremu"][1])
+    assert rewritten.status_code == 200 and rewritten.get_json()["status"] == "pending-review"
+    refused = client.post(base + "/approve", headers=people["wiremu"][1])
+    assert refused.status_code == 403, refused.get_json()
+    assert client.post(base + "/approve", headers=people["aroha"][1]).status_code == 403  # she wrote it
+    assert db.session.get(Bulletin, created["id"]).status == "pending-review" and _events() == []
+    approved = client.post(base + "/approve", headers=kiri[1])
+    assert approved.status_code == 200 and approved.get_json()["status"] == "published"
+    assert approved.get_json()["title"] == "Rewritten by Wiremu"
+    assert client.get(base, headers=people["nadia"][1]).get_json()["title"] == "Rewritten by Wiremu"
+
+
+def test_class_two_person_rule_bypass_amend_after_approval_goes_back_to_review(client, people, kiri):
+    """After approval, the author's change of content, audience or TLP waits for review; meanwhile
+    recipients read the approved version in the API, the feed and search, and are told nothing."""
+    created = post(client, people["aroha"][1], good(classification="SENSITIVE", title="Reefer seals")).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    assert client.post(base + "/approve", headers=people["wiremu"][1]).status_code == 200
+    assert _events() == ["bulletin.published"]
+    changed = client.patch(base, json={"title": "Quietly changed", "tlp": "CLEAR",
+                                       "audience": {"orgs": ["harbour-bank", "port-tamaki"], "sectors": ["banking"]},
+                                       "change_note": "Wider."}, headers=people["aroha"][1])
+    assert changed.status_code == 200
+    body = changed.get_json()
+    assert body["status"] == "published" and body["title"] == "Reefer seals" and body["version"] == 1
+    assert body["pending_change"]["input"]["title"] == "Quietly changed" and not body["pending_change"]["sent_back"]
+    ben = people["ben"][1]
+    read = client.get(base, headers=ben).get_json()
+    assert (read["title"], read["tlp"], read["version"]) == ("Reefer seals", "GREEN", 1) and "pending_change" not in read
+    assert [b["title"] for b in client.get("/api/v1/bulletins", headers=ben).get_json()["items"]] == ["Reefer seals"]
+    assert client.get("/api/v1/bulletins?q=quietly", headers=ben).get_json()["items"] == []
+    assert _events() == ["bulletin.published"]  # nobody is told of an unreviewed change
+    assert client.post(base + "/approve", headers=people["aroha"][1]).status_code == 403  # she changed it
+    approved = client.post(base + "/approve", headers=people["wiremu"][1])
+    assert approved.status_code == 200 and approved.get_json()["title"] == "Quietly changed"
+    assert approved.get_json()["version"] == 2 and approved.get_json()["pending_change"] is None
+    assert client.get(base, headers=ben).get_json()["title"] == "Quietly changed"
+    assert _events() == ["bulletin.published", "bulletin.amended"]
+    assert client.post(base + "/approve", headers=people["wiremu"][1]).status_code == 409  # nothing waits
+
+
+def test_class_two_person_rule_bypass_lowering_classification_still_needs_review(client, world, orgs, people, kiri):
+    """A reviewed bulletin lowered below SENSITIVE still goes to review; one raised above the line
+    does too; and a publisher not cleared for the proposed version cannot approve it."""
+    created = post(client, people["aroha"][1], good(classification="SENSITIVE", title="Cash couriers")).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    client.post(base + "/approve", headers=people["wiremu"][1])
+    lowered = client.patch(base, json={"classification": "IN-CONFIDENCE", "body_html": "<p>New claims</p>",
+                                       "change_note": "Lower."}, headers=people["aroha"][1])
+    assert lowered.status_code == 200 and lowered.get_json()["classification"] == "SENSITIVE"
+    assert lowered.get_json()["pending_change"]["input"]["classification"] == "IN-CONFIDENCE"
+    assert "New claims" not in client.get(base, headers=people["ben"][1]).get_json()["body_html"]
+    assert client.post(base + "/approve", headers=people["aroha"][1]).status_code == 403
+    assert client.post(base + "/approve", headers=people["wiremu"][1]).status_code == 200
+    after = client.get(base, headers=people["ben"][1]).get_json()
+    assert after["classification"] == "IN-CONFIDENCE" and "New claims" in after["body_html"]
+
+    plain = post(client, people["aroha"][1], good(classification="IN-CONFIDENCE", title="Plain")).get_json()
+    assert plain["status"] == "published"  # below the line: no review
+    raised = client.patch(f"/api/v1/bulletins/{plain['id']}", json={"classification": "RESTRICTED",
+                                                                     "change_note": "Raised."},
+                          headers=people["aroha"][1])
+    assert raised.status_code == 200 and raised.get_json()["classification"] == "IN-CONFIDENCE"
+    low = world.user("low@customs.example", orgs["customs"], ("publisher",), clearance="SENSITIVE")
+    uncleared = client.post(f"/api/v1/bulletins/{plain['id']}/approve", headers=token_for(low))
+    assert uncleared.status_code == 403  # reads the IN-CONFIDENCE version, not cleared for RESTRICTED
+    assert client.post(f"/api/v1/bulletins/{plain['id']}/approve", headers=kiri[1]).status_code == 200
+    assert db.session.get(Bulletin, plain["id"]).classification.label == "RESTRICTED"
+
+
+def test_class_two_person_rule_bypass_no_files_after_approval(client, people):
+    """A file added to a reviewed bulletin would reach recipients unreviewed: refused, nothing stored."""
+    import io
+
+    from portal.bulletins.models import BulletinAttachment
+
+    created = post(client, people["aroha"][1], good(classification="SENSITIVE")).get_json()
+    base = f"/api/v1/bulletins/{created['id']}"
+    client.post(base + "/approve", headers=people["wiremu"][1])
+    upload = client.post(base + "/attachments", headers=people["aroha"][1], content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(PDF), "late.pdf")})
+    assert upload.status_code == 409 and _count(BulletinAttachment) == 0
+
+
+# --- Issue 13, class 7: a partner reaches other sectors by naming people ------------------------
+
+def test_class_partner_reaches_other_sectors_by_naming_people(client, world, orgs, people):
+    """A bank's publisher names in a TLP:RED audience only people of agencies and of its own
+    sector; someone of a port is refused exactly like an unknown address."""
+    peer = world.user("lucy@kowhai.example", orgs["peer"], clearance="IN-CONFIDENCE")
+    red = dict(classification="IN-CONFIDENCE", tlp="RED", indicators=[])
+    for outsider in ("rangi@port.example", "nobody@nowhere.example"):
+        refused = post(client, people["priya"][1], good(**red, audience={"users": [outsider]}))
+        assert refused.status_code == 400
+        message = refused.get_json()["error"]["fields"]["audience.users"][0]
+        assert message.replace(outsider, "X").startswith("No one your organisation may address")
+    assert _count(Bulletin) == 0
+    allowed = post(client, people["priya"][1], good(**red, audience={"users": ["nadia@fiu.example", peer.email]}))
+    assert allowed.status_code == 201, allowed.get_json()
+    agency = post(client, people["aroha"][1], good(**red, audience={"users": ["rangi@port.example"]}))
+    assert agency.status_code == 201  # an agency addresses anyone

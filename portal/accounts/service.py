@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal import permissions
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.audit import trail
@@ -47,12 +48,12 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> t
     try:
         clearance = Classification.parse(data.get("clearance"))
         values["clearance"] = clearance
-        if granter is not None and clearance > granter.clearance:
+        if granter is not None and not permissions.may_grant_clearance(granter, clearance):
             errors["clearance"] = [_("You cannot grant a clearance above your own (%(own)s).",
                                      own=granter.clearance.label)]
     except ValueError as exc:
         errors["clearance"] = [str(exc)]
-    if granter is not None and Role.ADMIN not in granter.roles and roles & {Role.ADMIN, Role.AUDITOR}:
+    if granter is not None and not all(permissions.may_grant_role(granter, r) for r in roles):
         errors.setdefault("roles", []).append(_("Only a portal administrator grants the admin or auditor role."))
     locale = str(data.get("locale") or settings.default_language)
     if locale not in settings.languages:

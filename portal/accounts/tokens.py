@@ -6,11 +6,11 @@ import ipaddress
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.models import ApiToken, User
 from portal.accounts.service import API_SCOPES
 from portal.accounts.session_auth import recent_auth_required
@@ -20,7 +20,6 @@ from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.types import utcnow
-from portal.vocabulary import Role
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 MAX_DAYS = 365
@@ -43,8 +42,8 @@ class RevokeForm(FlaskForm):
 
 def _visible_tokens(user: User):
     statement = select(ApiToken).join(User).order_by(ApiToken.created_at.desc())
-    if Role.ORG_ADMIN in user.roles:
-        return statement.where(User.organisation_id == user.organisation_id)
+    if permissions.may_see_org_tokens(user):
+        return statement.where(or_(ApiToken.user_id == user.id, permissions.ordinary_members_of_own_org(user)))
     return statement.where(ApiToken.user_id == user.id)
 
 
@@ -99,7 +98,7 @@ def revoke(token_id: int):
     user = policy.reader()
     form = RevokeForm()
     token = db.session.scalar(_visible_tokens(user).where(ApiToken.id == token_id))
-    if token is None or not form.validate_on_submit():
+    if token is None or not permissions.may_revoke_token(user, token) or not form.validate_on_submit():
         abort(404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()

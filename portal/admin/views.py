@@ -7,7 +7,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.service import validate_new_user, validate_user_fields
@@ -28,9 +28,9 @@ def _status(form) -> int:
     return 400 if form.is_submitted() else 200
 
 
-def _require(*roles: Role):
+def _require(permission) -> User:
     user = policy.reader()
-    if not user.has_role(*roles):
+    if not permission(user):
         abort(404)  # admin pages do not exist for anyone else
     return user
 
@@ -48,7 +48,7 @@ def _organisation_form(obj=None) -> OrganisationForm:
 
 @bp.get("/organisations")
 def organisations():
-    _require(Role.ADMIN)
+    _require(permissions.may_manage_organisations)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
     trail.record("organisation.list", "organisation", count=len(orgs))
     db.session.commit()
@@ -58,7 +58,7 @@ def organisations():
 @bp.route("/organisations/new", methods=["GET", "POST"])
 @recent_auth_required
 def new_organisation():
-    _require(Role.ADMIN)
+    _require(permissions.may_manage_organisations)
     form = _organisation_form()
     errors: dict[str, list[str]] = {}
     if form.validate_on_submit():
@@ -77,7 +77,7 @@ def new_organisation():
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 @recent_auth_required
 def edit_organisation(org_id: int):
-    _require(Role.ADMIN)
+    _require(permissions.may_manage_organisations)
     org = db.get_or_404(Organisation, org_id)
     form = _organisation_form(obj=org)
     errors: dict[str, list[str]] = {}
@@ -97,22 +97,19 @@ def edit_organisation(org_id: int):
 # --- Users -----------------------------------------------------------------------------------
 
 def _manageable_users(manager: User):
-    statement = select(User).order_by(User.email)
-    if Role.ADMIN not in manager.roles:
-        statement = statement.where(User.organisation_id == manager.organisation_id)
-    return statement
+    """The users ``manager`` may manage (permissions.may_manage_user, as SQL)."""
+    return select(User).where(permissions.manageable_users(manager)).order_by(User.email)
 
 
 def _user_form(manager: User, obj=None) -> UserForm:
     settings = current_app.extensions["portal_settings"]
     form = UserForm(obj=obj)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-    if Role.ADMIN not in manager.roles:
-        orgs = [o for o in orgs if o.id == manager.organisation_id]
+    orgs = [o for o in orgs if permissions.may_create_user_in(manager, o)]
     form.organisation.choices = [(o.id, o.name) for o in orgs]
-    grantable = [r for r in Role if Role.ADMIN in manager.roles or r not in (Role.ADMIN, Role.AUDITOR)]
+    grantable = [r for r in Role if permissions.may_grant_role(manager, r)]
     form.roles.choices = [(r.value, str(ROLE_LABELS[r])) for r in grantable]
-    form.clearance.choices = [(c.label, c.label) for c in Classification if c <= manager.clearance]
+    form.clearance.choices = [(c.label, c.label) for c in Classification if permissions.may_grant_clearance(manager, c)]
     form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
     if obj is not None:
         form.organisation.data = form.organisation.data or obj.organisation_id
@@ -124,7 +121,7 @@ def _user_form(manager: User, obj=None) -> UserForm:
 
 @bp.get("/users")
 def users():
-    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    manager = _require(permissions.may_administer_users)
     rows = db.session.scalars(_manageable_users(manager)).all()
     trail.record("user.list", "user", count=len(rows))
     db.session.commit()
@@ -134,12 +131,12 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @recent_auth_required
 def new_user():
-    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    manager = _require(permissions.may_administer_users)
     form = _user_form(manager)
     errors: dict[str, list[str]] = {}
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation.data)
-        if org is None or (Role.ADMIN not in manager.roles and org.id != manager.organisation_id):
+        if org is None or not permissions.may_create_user_in(manager, org):
             abort(404)
         values, errors = validate_new_user({**form.data, "organisation": org}, granter=manager)
         if not errors:
@@ -159,12 +156,12 @@ def new_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @recent_auth_required
 def edit_user(user_id: int):
-    manager = _require(Role.ADMIN, Role.ORG_ADMIN)
+    manager = _require(permissions.may_administer_users)
     subject = db.session.scalar(_manageable_users(manager).where(User.id == user_id))
-    if subject is None:
+    if subject is None or not permissions.may_manage_user(manager, subject):
+        # Not theirs to manage: another organisation's, cleared above the org-admin, or one of the
+        # portal's own accounts (admin, auditor), which only a portal admin manages.
         abort(404)
-    if Role.ADMIN not in manager.roles and subject.clearance > manager.clearance:
-        abort(404)  # an org-admin cannot manage someone cleared above itself
     form = _user_form(manager, obj=subject)
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
@@ -172,9 +169,9 @@ def edit_user(user_id: int):
         db.session.commit()
     if form.validate_on_submit():
         values, errors = validate_user_fields(form.data, granter=manager)
-        if Role.ADMIN not in manager.roles:
-            # An org-admin must not remove roles it cannot grant (admin, auditor) either.
-            values["roles"] = set(values.get("roles", set())) | (subject.roles & {Role.ADMIN, Role.AUDITOR})
+        # Nobody removes a role they could not grant either.
+        values["roles"] = ({r for r in values.get("roles", set()) if permissions.may_grant_role(manager, r)}
+                           | {r for r in subject.roles if not permissions.may_grant_role(manager, r)})
         if subject.id == manager.id and not bool(form.active.data):
             errors["active"] = [_("You cannot deactivate yourself.")]
         if not errors:
@@ -209,7 +206,7 @@ def deportee_routes():
     from portal.deportees.models import DeporteeRoute
     from portal.deportees.service import receivers_for
 
-    _require(Role.ADMIN)
+    _require(permissions.may_manage_deportee_routes)
     settings = current_app.extensions["portal_settings"]
     countries = [c for c in settings.countries if c != "NZ"]
     routes = db.session.scalars(select(DeporteeRoute).order_by(DeporteeRoute.country)).all()
@@ -227,7 +224,7 @@ def change_deportee_route():
     from portal.deportees.models import DeporteeRoute
     from portal.deportees.service import routable
 
-    _require(Role.ADMIN)
+    _require(permissions.may_manage_deportee_routes)
     if not ActionForm().validate_on_submit():
         abort(400)
     if request.form.get("remove"):

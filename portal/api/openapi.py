@@ -67,12 +67,15 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/bulletins/{id}": {
                 "get": {"summary": "One bulletin", "parameters": [ID],
                         "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)},
-                "patch": {"summary": "Amend: a new version; change_note is required", "parameters": [ID],
+                "patch": {"summary": "Amend: a new version; change_note is required. Under the two-person rule "
+                                     "(before or after the change) a published bulletin's change waits for review "
+                                     "in pending_change", "parameters": [ID],
                           "requestBody": {"required": True, "content": {"application/json": {
                               "schema": {"$ref": "#/components/schemas/BulletinInput"}}}},
                           "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 404, 409)}},
             "/bulletins/{id}/approve": {"post": {
-                "summary": "A second publisher of the author organisation approves a bulletin pending review",
+                "summary": "A second publisher of the author organisation, cleared for it and who changed nothing in "
+                           "it, approves a bulletin pending review (or a published bulletin's pending change)",
                 "parameters": [ID], "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 403, 404, 409)}},
             "/bulletins/{id}/acknowledge": {"post": {
                 "summary": "The caller's organisation has read it", "parameters": [ID],
@@ -246,6 +249,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "status": {"type": "string", "enum": ["draft", "pending-review", "published", "withdrawn"]},
                     "version": {"type": "integer"}, "author_org": {"type": "string"},
                     "published_at": TIME, "expires_at": TIME,
+                    "pending_change": {"type": ["object", "null"], "description": (
+                        "Author organisation only: a published bulletin's change waiting for a second publisher "
+                        "(input, change_note, sent_back). Recipients read the approved version meanwhile.")},
                 }},
                 "BulletinInput": {"type": "object", "required": ["title", "classification", "tlp"], "properties": {
                     "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string", "maxLength": 2000},

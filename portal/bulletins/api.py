@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -23,11 +24,23 @@ from portal.organisations.models import Organisation
 AUDIENCE_PLURALS = {"org": "orgs", "sector": "sectors", "country": "countries", "user": "users"}
 
 
+def pending_change_json(raw: str | None) -> dict[str, Any] | None:
+    """A published bulletin's change waiting for review, for its author organisation only:
+    ``{"input": <the proposed bulletin>, "change_note", "sent_back"}`` (an extension of CONTRACT.md)."""
+    if not raw:
+        return None
+    proposal = json.loads(raw)
+    return {"input": proposal["input"], "change_note": proposal["change_note"],
+            "sent_back": bool(proposal.get("sent_back"))}
+
+
 def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
     """CONTRACT.md's shape of one bulletin (``feed_page`` builds the same from plain rows)."""
     audience: dict[str, list[str]] | None = None
+    extra: dict[str, Any] = {}
     if policy.sees_bulletin_audience(reader, bulletin):
         audience = {AUDIENCE_PLURALS[k]: bulletin.audience_values(k) for k in AUDIENCE_KINDS}
+        extra["pending_change"] = pending_change_json(bulletin.pending_change)
     return {
         "id": bulletin.id,
         "title": bulletin.title,
@@ -46,6 +59,7 @@ def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
         "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
                          "sha256": a.sha256, "url": f"/api/v1/bulletins/{bulletin.id}/attachments/{a.id}"}
                         for a in bulletin.attachments],
+        **extra,
     }
 
 
@@ -60,7 +74,7 @@ def _filters(statement):
 #: their children cost more than everything else a partner's poll does.
 FEED_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.body_html, Bulletin.classification,
                 Bulletin.tlp, Bulletin.status, Bulletin.version, Bulletin.author_org_id, Organisation.slug,
-                Bulletin.published_at, Bulletin.expires_at)
+                Bulletin.published_at, Bulletin.expires_at, Bulletin.pending_change)
 
 
 def feed_page(statement, reader: Any) -> dict[str, Any]:
@@ -110,6 +124,7 @@ def feed_page(statement, reader: Any) -> dict[str, Any]:
             "indicators": indicators[row.id], "typologies": sorted(typologies[row.id]), "status": row.status,
             "version": row.version, "author_org": row.slug, "published_at": iso(row.published_at),
             "expires_at": iso(row.expires_at), "attachments": attachments[row.id],
+            **({"pending_change": pending_change_json(row.pending_change)} if audience is not None else {}),
         })
     return {"items": items, "next_cursor": encode_cursor(rows[-1].id) if more and rows else None}
 

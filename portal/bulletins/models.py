@@ -13,6 +13,11 @@ from portal.vocabulary import Classification
 STATUSES = ("draft", "pending-review", "published", "withdrawn")
 
 
+def needs_second_publisher(classification: Classification, tlp: str | None) -> bool:
+    """The two-person rule: SENSITIVE or above, or TLP:RED."""
+    return classification >= Classification.SENSITIVE or tlp == "RED"
+
+
 class Bulletin(db.Model):
     """A threat bulletin written by one organisation for an audience of others."""
 
@@ -37,6 +42,10 @@ class Bulletin(db.Model):
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The reviewer's comment when a bulletin pending review is sent back to its author as a draft.
     review_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A published bulletin's change waiting for a second publisher (JSON: the proposed bulletin as
+    # input, its change note, who proposed it). The columns above stay the approved version, which
+    # is all recipients ever read — pages, API, search, exports and notifications alike.
+    pending_change: Mapped[str | None] = mapped_column(Text)
 
     author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     audience: Mapped[list["BulletinAudience"]] = relationship(
@@ -56,7 +65,14 @@ class Bulletin(db.Model):
     @property
     def needs_second_publisher(self) -> bool:
         """The two-person rule: SENSITIVE or above, or TLP:RED."""
-        return self.classification >= Classification.SENSITIVE or self.tlp == "RED"
+        return needs_second_publisher(self.classification, self.tlp)
+
+    @property
+    def proposed_change(self) -> dict | None:
+        """The change waiting for review on a published bulletin (see ``pending_change``)."""
+        import json
+
+        return json.loads(self.pending_change) if self.pending_change else None
 
     def audience_values(self, kind: str) -> list[str]:
         return sorted(a.value for a in self.audience if a.kind == kind)
@@ -112,6 +128,16 @@ class BulletinVersion(db.Model):
     change_note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulletinEditor(db.Model):
+    """Someone who wrote or changed the version of a bulletin that waits for review: none of them
+    may approve it (the two-person rule). Cleared when a version is approved or published."""
+
+    __tablename__ = "bulletin_editors"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 
 class BulletinAcknowledgement(db.Model):

@@ -3,19 +3,21 @@ recipients give. Each change is audited and notifies through the outbox in the s
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from portal import activity, policy
+from portal import activity, permissions, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator,
-    BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
+    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinEditor, BulletinFeedback,
+    BulletinIndicator, BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
+    needs_second_publisher,
 )
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed
@@ -24,7 +26,7 @@ from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.sanitise import clean_html
 from portal.types import utcnow
-from portal.vocabulary import TLP, Classification, OrganisationKind, Role
+from portal.vocabulary import TLP, Classification
 
 #: A rating's value in the author's relevance score.
 RATING_VALUES = {"useful": 1.0, "actioned": 1.0, "not-relevant": 0.0}
@@ -149,25 +151,29 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
         errors["audience.sectors"] = [_("Unknown sectors: %(names)s.", names=", ".join(unknown))]
     if unknown := [c for c in countries if c not in settings.countries]:
         errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
-    known_users = set(db.session.scalars(select(User.email).where(User.email.in_(users or [""]),
-                                                                  User.active.is_(True))))
+    org = author.organisation
+    # Partners share with government agencies and, if they choose, with peers of their own sector:
+    # one rule (permissions.may_address) for organisations, sectors, countries and named people.
+    known_users = set(db.session.scalars(select(User.email).join(Organisation, User.organisation_id == Organisation.id)
+                                         .where(User.email.in_(users or [""]), User.active.is_(True),
+                                                permissions.addressable_organisations(org))))
     if unknown := [u for u in users if u not in known_users]:
-        errors["audience.users"] = [_("No active user with these addresses: %(emails)s.", emails=", ".join(unknown))]
+        if permissions.may_address_countries(org):
+            errors["audience.users"] = [_("No active user with these addresses: %(emails)s.",
+                                          emails=", ".join(unknown))]
+        else:  # the same answer whether the person is unknown or out of reach: no one is confirmed
+            errors["audience.users"] = [_("No one your organisation may address (government agencies and your own "
+                                          "sector) has these addresses: %(emails)s.", emails=", ".join(unknown))]
     if tlp == TLP.RED.value and not users:
         errors["audience.users"] = [_("TLP:RED reaches named people only: name at least one in audience.users.")]
-    org = author.organisation
-    if org.kind != OrganisationKind.GOVERNMENT.value:
-        # Partners share with government agencies and, if they choose, with peers of their own sector.
-        wrong = [slug for slug, o in found.items() if o.kind != OrganisationKind.GOVERNMENT.value
-                 and o.sector != org.sector]
-        if wrong:
-            errors["audience.orgs"] = [_("Your organisation may share with government agencies and with peers in "
-                                         "its own sector only, not with: %(slugs)s.", slugs=", ".join(wrong))]
-        if [s for s in sectors if s != org.sector]:
-            errors["audience.sectors"] = [_("Your organisation may address only its own sector (%(sector)s).",
-                                            sector=org.sector)]
-        if countries:
-            errors["audience.countries"] = [_("Your organisation cannot address whole countries.")]
+    if wrong := [slug for slug, o in found.items() if not permissions.may_address(org, o)]:
+        errors["audience.orgs"] = [_("Your organisation may share with government agencies and with peers in "
+                                     "its own sector only, not with: %(slugs)s.", slugs=", ".join(wrong))]
+    if [s for s in sectors if not permissions.may_address_sector(org, s)]:
+        errors["audience.sectors"] = [_("Your organisation may address only its own sector (%(sector)s).",
+                                        sector=org.sector)]
+    if countries and not permissions.may_address_countries(org):
+        errors["audience.countries"] = [_("Your organisation cannot address whole countries.")]
     return ([("org", v) for v in orgs] + [("sector", v) for v in sectors] + [("country", v) for v in countries]
             + [("user", v) for v in users])
 
@@ -182,8 +188,34 @@ def _apply(bulletin: Bulletin, draft: Draft) -> None:
 
 
 def _require_publisher(user: User) -> None:
-    if Role.PUBLISHER not in user.roles:
+    if not permissions.may_write_bulletins(user):
         raise NotAllowed(_("Only a publisher may write bulletins."))
+
+
+# --- The two-person rule: who changed the version waiting for review -------------------------
+
+def editors_of(bulletin: Bulletin) -> set[int]:
+    """Everyone who wrote or changed the version of ``bulletin`` that waits for review."""
+    return set(db.session.scalars(select(BulletinEditor.user_id).where(BulletinEditor.bulletin_id == bulletin.id)))
+
+
+def _edited_by(bulletin: Bulletin, user: User) -> None:
+    if db.session.get(BulletinEditor, (bulletin.id, user.id)) is None:
+        db.session.add(BulletinEditor(bulletin_id=bulletin.id, user_id=user.id))
+
+
+def _reviewed(bulletin: Bulletin) -> None:
+    """A version was approved or published: nobody has changed the next one yet."""
+    db.session.execute(delete(BulletinEditor).where(BulletinEditor.bulletin_id == bulletin.id))
+    bulletin.pending_change = None
+
+
+def awaits_review(bulletin: Bulletin) -> bool:
+    """Pending review: never published yet, or a published bulletin's change (not sent back)."""
+    if bulletin.status == "pending-review":
+        return True
+    proposal = bulletin.proposed_change if bulletin.status == "published" else None
+    return bool(proposal and not proposal.get("sent_back"))
 
 
 def create(data: dict[str, Any], author: User) -> Bulletin:
@@ -195,6 +227,7 @@ def create(data: dict[str, Any], author: User) -> Bulletin:
     _apply(bulletin, draft)
     db.session.add(bulletin)
     db.session.flush()
+    _edited_by(bulletin, author)
     db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=1, title=bulletin.title,
                                    summary=bulletin.summary, body_html=bulletin.body_html,
                                    change_note="", created_by_id=author.id))
@@ -216,6 +249,7 @@ def _submit(bulletin: Bulletin, author: User) -> None:
 
 
 def _publish(bulletin: Bulletin, actor: User) -> None:
+    _reviewed(bulletin)
     bulletin.status, bulletin.published_at = "published", utcnow()
     trail.record("bulletin.publish", "bulletin", bulletin.id, bulletin.author_org.slug, actor=actor)
     activity.record(bulletin.author_org_id, "share")
@@ -223,18 +257,34 @@ def _publish(bulletin: Bulletin, actor: User) -> None:
 
 
 def approve(bulletin: Bulletin, reviewer: User) -> None:
-    """A second publisher of the author organisation approves a bulletin pending review."""
+    """A second publisher of the author organisation approves what waits for review: a bulletin
+    never published, or a published bulletin's change. The approver must be cleared for it and
+    must have changed nothing in it (permissions.may_approve_bulletin)."""
     if not policy.can_read_bulletin(reviewer, bulletin):
         raise LookupError
-    if reviewer.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in reviewer.roles:
+    if not permissions.may_review_bulletin(reviewer, bulletin):
         raise NotAllowed(_("Only a publisher of the author organisation may approve it."))
-    if bulletin.status != "pending-review":
+    if not awaits_review(bulletin):
         raise Conflict(_("This bulletin is not waiting for review."))
-    if reviewer.id == bulletin.created_by_id:
-        raise NotAllowed(_("A second publisher must approve it: you wrote it."))
+    proposal = bulletin.proposed_change if bulletin.status == "published" else None
+    editors = editors_of(bulletin)
+    if reviewer.id in editors or (bulletin.approved_by_id is None and reviewer.id == bulletin.created_by_id):
+        raise NotAllowed(_("A second publisher must approve it: you wrote or changed this version."))
+    proposed_level = Classification.parse(proposal["input"]["classification"]) if proposal else None
+    if not permissions.may_approve_bulletin(reviewer, bulletin, editors, proposed_level):
+        raise NotAllowed(_("This version is above your clearance: a publisher cleared for it must approve it."))
     bulletin.approved_by_id = reviewer.id
-    trail.record("bulletin.approve", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer)
-    _publish(bulletin, reviewer)
+    if proposal is None:
+        trail.record("bulletin.approve", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer)
+        _publish(bulletin, reviewer)
+        return
+    # Checked again as it stands now (a named person may have left since it was proposed).
+    draft = validate(proposal["input"], reviewer)
+    _new_version(bulletin, draft, proposal["change_note"], proposal.get("editor_id"))
+    _reviewed(bulletin)
+    trail.record("bulletin.approve", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer,
+                 version=bulletin.version)
+    notify("bulletin.amended", "bulletin", bulletin.id, actor=reviewer, version=bulletin.version)
 
 
 def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
@@ -245,6 +295,10 @@ def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
     _author_check(bulletin, user)
     if bulletin.status == "withdrawn":
         raise Conflict(_("A withdrawn bulletin cannot take attachments."))
+    if bulletin.status == "published" and bulletin.needs_second_publisher:
+        # Recipients would read the file at once, without the second publisher seeing it.
+        raise Conflict(_("A bulletin under the two-person rule takes files only before it is approved: attach "
+                         "them to a new bulletin, or withdraw this one and publish it again."))
     if upload is None or not getattr(upload, "filename", ""):
         raise Invalid({"file": [_("Choose a file to attach.")]})
     stored = attachments.store(upload.stream, upload.filename)  # raises attachments.Refused
@@ -253,6 +307,8 @@ def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
                              created_by_id=user.id)
     db.session.add(row)
     db.session.flush()
+    if bulletin.status != "published":
+        _edited_by(bulletin, user)  # a file is part of the version a second publisher approves
     trail.record("attachment.upload", "attachment", row.id, bulletin.author_org.slug, actor=user,
                  bulletin=bulletin.id, size=stored.size, sha256=stored.sha256)
     return row
@@ -262,17 +318,25 @@ def send_back(bulletin: Bulletin, reviewer: User, comment: Any) -> None:
     """A second publisher returns a bulletin pending review to its author, saying why."""
     if not policy.can_read_bulletin(reviewer, bulletin):
         raise LookupError
-    if reviewer.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in reviewer.roles:
+    if not permissions.may_review_bulletin(reviewer, bulletin):
         raise NotAllowed(_("Only a publisher of the author organisation may review it."))
-    if bulletin.status != "pending-review":
+    if not awaits_review(bulletin):
         raise Conflict(_("This bulletin is not waiting for review."))
     if not isinstance(comment, str) or not comment.strip() or len(comment) > 2000:
         raise Invalid({"comment": [_("Say what needs to change (at most 2000 characters).")]})
-    bulletin.status, bulletin.review_comment = "draft", comment.strip()
+    told = bulletin.created_by_id
+    if bulletin.status == "published":
+        # The approved version stays published; the change goes back to whoever proposed it.
+        proposal = bulletin.proposed_change
+        bulletin.pending_change = json.dumps({**proposal, "sent_back": True})
+        bulletin.review_comment = comment.strip()
+        told = proposal.get("editor_id") or told
+    else:
+        bulletin.status, bulletin.review_comment = "draft", comment.strip()
     trail.record("bulletin.send_back", "bulletin", bulletin.id, bulletin.author_org.slug, actor=reviewer)
-    if bulletin.created_by_id:
+    if told:
         notify("bulletin.answered", "bulletin", bulletin.id, actor=reviewer, author_org=True,
-               recipient_ids=[bulletin.created_by_id])
+               recipient_ids=[told])
 
 
 def _recipient_check(bulletin: Bulletin, user: User) -> None:
@@ -280,7 +344,7 @@ def _recipient_check(bulletin: Bulletin, user: User) -> None:
         raise LookupError
     if bulletin.status != "published":
         raise Conflict(_("Only a published bulletin can be acknowledged or rated."))
-    if user.organisation_id == bulletin.author_org_id:
+    if not permissions.may_respond_to_bulletin(user, bulletin):
         raise NotAllowed(_("Your own organisation wrote this bulletin."))
 
 
@@ -324,17 +388,24 @@ def give_feedback(bulletin: Bulletin, user: User, rating: Any, comment: Any) -> 
 def _author_check(bulletin: Bulletin, user: User) -> None:
     if not policy.can_read_bulletin(user, bulletin):
         raise LookupError
-    if user.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in user.roles:
+    if not permissions.may_change_bulletin(user, bulletin):
         raise NotAllowed(_("Only a publisher of the author organisation may change it."))
 
 
 def amend(bulletin: Bulletin, data: dict[str, Any], editor: User) -> Bulletin:
-    """A new version with a change note; recipients are told what changed."""
+    """A new version with a change note; recipients are told what changed.
+
+    The two-person rule holds for changes too: when the bulletin needed a second publisher before
+    the change or needs one after it (so lowering its classification does not escape review), a
+    published bulletin's change waits for review in ``pending_change`` while recipients go on
+    reading the approved version. Whoever changes a version waiting for review may not approve it."""
     _author_check(bulletin, editor)
     if bulletin.status == "withdrawn":
         raise Conflict(_("A withdrawn bulletin cannot be amended."))
     note = data.get("change_note")
-    merged = {**_as_input(bulletin), **{k: v for k, v in data.items() if k != "change_note"}}
+    proposal = bulletin.proposed_change if bulletin.status == "published" else None
+    base = proposal["input"] if proposal else _as_input(bulletin)
+    merged = {**base, **{k: v for k, v in data.items() if k not in ("change_note", "publish")}}
     errors: dict[str, list[str]] = {}
     try:
         draft = validate(merged, editor)
@@ -344,26 +415,60 @@ def amend(bulletin: Bulletin, data: dict[str, Any], editor: User) -> Bulletin:
         errors["change_note"] = [_("Say briefly what changed and why (at most 2000 characters).")]
     if errors:
         raise Invalid(errors)
-    was_published = bulletin.status == "published"
-    _apply(bulletin, draft)
-    bulletin.version += 1
-    bulletin.updated_at = utcnow()
-    db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=bulletin.version, title=bulletin.title,
-                                   summary=bulletin.summary, body_html=bulletin.body_html,
-                                   change_note=note.strip(), created_by_id=editor.id))
+    if bulletin.status == "published":
+        if (proposal is not None or bulletin.needs_second_publisher
+                or needs_second_publisher(draft.values["classification"], draft.values["tlp"])):
+            # Recipients keep the approved version; the change waits for a second publisher.
+            bulletin.pending_change = json.dumps({"input": _draft_input(draft), "change_note": note.strip(),
+                                                  "editor_id": editor.id})
+            bulletin.review_comment = ""
+            _edited_by(bulletin, editor)
+            trail.record("bulletin.amend", "bulletin", bulletin.id, bulletin.author_org.slug, actor=editor,
+                         version=bulletin.version, pending_review=True)
+            trail.record("bulletin.submit_for_review", "bulletin", bulletin.id, bulletin.author_org.slug,
+                         actor=editor)
+            return bulletin
+        _new_version(bulletin, draft, note.strip(), editor.id)
+        trail.record("bulletin.amend", "bulletin", bulletin.id, bulletin.author_org.slug, actor=editor,
+                     version=bulletin.version)
+        notify("bulletin.amended", "bulletin", bulletin.id, actor=editor, version=bulletin.version)
+        return bulletin
+    _new_version(bulletin, draft, note.strip(), editor.id)
+    _edited_by(bulletin, editor)
     trail.record("bulletin.amend", "bulletin", bulletin.id, bulletin.author_org.slug, actor=editor,
                  version=bulletin.version)
-    if was_published and bulletin.needs_second_publisher and bulletin.approved_by_id is None:
-        bulletin.status = "pending-review"  # raised above the line: a second publisher looks again
-    elif was_published:
-        notify("bulletin.amended", "bulletin", bulletin.id, actor=editor, version=bulletin.version)
     if data.get("publish") is True and bulletin.status == "draft":
         _submit(bulletin, editor)
     return bulletin
 
 
+def _new_version(bulletin: Bulletin, draft: Draft, note: str, editor_id: int | None) -> None:
+    _apply(bulletin, draft)
+    bulletin.version += 1
+    bulletin.updated_at = utcnow()
+    db.session.add(BulletinVersion(bulletin_id=bulletin.id, version=bulletin.version, title=bulletin.title,
+                                   summary=bulletin.summary, body_html=bulletin.body_html,
+                                   change_note=note, created_by_id=editor_id))
+
+
+_AUDIENCE_KEYS = {"org": "orgs", "sector": "sectors", "country": "countries", "user": "users"}
+
+
+def _draft_input(draft: Draft) -> dict[str, Any]:
+    """A validated draft as the input that produces it again (what a pending change stores)."""
+    values = draft.values
+    return {
+        "title": values["title"], "summary": values["summary"], "body_html": values["body_html"],
+        "classification": values["classification"].label, "tlp": values["tlp"],
+        "audience": {plural: sorted(v for k, v in draft.audience if k == kind) for kind, plural in _AUDIENCE_KEYS.items()},
+        "indicators": [{"type": k, "value": v} for k, v, _n in draft.indicators],
+        "typologies": list(draft.typologies),
+        "expires_at": values["expires_at"].isoformat() if values.get("expires_at") else None,
+    }
+
+
 def _as_input(bulletin: Bulletin) -> dict[str, Any]:
-    keys = {"org": "orgs", "sector": "sectors", "country": "countries", "user": "users"}
+    keys = _AUDIENCE_KEYS
     return {
         "title": bulletin.title, "summary": bulletin.summary, "body_html": bulletin.body_html,
         "classification": bulletin.classification.label, "tlp": bulletin.tlp,
@@ -382,6 +487,7 @@ def withdraw(bulletin: Bulletin, user: User, reason: Any) -> Bulletin:
         raise Conflict(_("This bulletin is already withdrawn."))
     was_published = bulletin.status == "published"
     bulletin.status, bulletin.withdrawn_reason, bulletin.updated_at = "withdrawn", reason.strip(), utcnow()
+    bulletin.pending_change = None
     trail.record("bulletin.withdraw", "bulletin", bulletin.id, bulletin.author_org.slug, actor=user)
     if was_published:
         # Recipients can no longer read it, so the notice names only the reference (see topics).

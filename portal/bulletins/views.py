@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
 from portal.bulletins import filters, service
@@ -22,7 +22,7 @@ from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
 from portal.types import utcnow
-from portal.vocabulary import TLP, Classification, Role
+from portal.vocabulary import TLP, Classification
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 PAGE_SIZE = 50
@@ -77,13 +77,15 @@ def show(bulletin_id: int):
     context: dict[str, Any] = {
         "bulletin": bulletin, "own": own, "form": ActionForm(), "ratings": FEEDBACK_RATINGS,
         "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
-        "show_audience": policy.sees_bulletin_audience(user, bulletin), "is_publisher": Role.PUBLISHER in user.roles,
+        "show_audience": policy.sees_bulletin_audience(user, bulletin),
+        "is_publisher": permissions.may_change_bulletin(user, bulletin),
         "typology_labels": dict(current_app.extensions["portal_settings"].typologies),
         "versions": db.session.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin.id,
                                                                      BulletinVersion.version > 1)
                                        .order_by(BulletinVersion.version.desc())).all(),
     }
     if own:
+        context.update(_review_context(user, bulletin))
         context["acknowledgements"] = db.session.scalars(select(BulletinAcknowledgement).where(
             BulletinAcknowledgement.bulletin_id == bulletin.id)).all()
         context["feedback"] = db.session.scalars(select(BulletinFeedback).where(
@@ -94,16 +96,35 @@ def show(bulletin_id: int):
     return render_template("bulletins/show.html", **context)
 
 
+def _review_context(user, bulletin: Bulletin) -> dict[str, Any]:
+    """For the author organisation: the change waiting for review, and whether this reader may
+    approve it or send it back (permissions.may_approve_bulletin)."""
+    proposal = bulletin.proposed_change if bulletin.status == "published" else None
+    waiting = service.awaits_review(bulletin)
+    level = Classification.parse(proposal["input"]["classification"]) if proposal else None
+    return {
+        "proposal": proposal, "proposed_classification": level,
+        "may_approve": waiting and permissions.may_approve_bulletin(user, bulletin, service.editors_of(bulletin), level),
+    }
+
+
 @bp.get("/review")
 def review():
-    """Bulletins of the reader's organisation waiting for a second publisher."""
+    """Bulletins of the reader's organisation waiting for a second publisher: never published
+    yet, or a published bulletin's change (recipients read the approved version meanwhile)."""
     user = policy.reader()
-    if Role.PUBLISHER not in user.roles:
+    if not permissions.may_write_bulletins(user):
         abort(404)
-    pending = db.session.scalars(policy.readable_bulletins(user).where(
-        Bulletin.author_org_id == user.organisation_id, Bulletin.status == "pending-review")
+    candidates = db.session.scalars(policy.readable_bulletins(user).where(
+        Bulletin.author_org_id == user.organisation_id,
+        or_(Bulletin.status == "pending-review",
+            (Bulletin.status == "published") & Bulletin.pending_change.is_not(None)))
         .order_by(Bulletin.id.desc())).all()
-    return render_template("bulletins/review.html", bulletins=pending)
+    pending = [b for b in candidates if service.awaits_review(b)]
+    trail.record("bulletin.list", "bulletin", count=len(pending), view="review")
+    page = render_template("bulletins/review.html", bulletins=pending)
+    db.session.commit()
+    return page
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -130,20 +151,25 @@ def form_data(form) -> dict[str, Any]:
     }
 
 
-def audience_preview(data: dict[str, Any]) -> dict[str, Any]:
-    """Who and how many would receive it, computed as the notification engine will."""
+def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
+    """Who and how many would receive it, computed as the notification engine will — counting
+    only people the author may address (permissions.may_address: the rule that refuses the rest)."""
     from portal.bulletins.models import BulletinAudience
     from portal.notifications.topics import BulletinTopic
 
     audience = data.get("audience") or {}
+    org = author.organisation
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
     probe.audience = [BulletinAudience(kind=k, value=str(v).lower() if k != "country" else str(v).upper())
                       for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"),
-                                     ("user", "users")) for v in audience.get(key, [])]
+                                     ("user", "users")) for v in audience.get(key, [])
+                      if (k != "sector" or permissions.may_address_sector(org, str(v).lower()))
+                      and (k != "country" or permissions.may_address_countries(org))]
     with db.session.no_autoflush:
         statement = BulletinTopic().addressed_to(probe, OutboxMessage(payload="{}")).subquery()
         rows = db.session.execute(select(Organisation.name, func.count()).join(
-            statement, statement.c.organisation_id == Organisation.id).group_by(Organisation.name)
+            statement, statement.c.organisation_id == Organisation.id)
+            .where(permissions.addressable_organisations(org)).group_by(Organisation.name)
             .order_by(Organisation.name)).all()
     if probe in db.session:
         db.session.expunge(probe)
@@ -156,14 +182,14 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
             "classifications": [c.label for c in Classification if c <= user.clearance],
             "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
             "typologies": settings.typologies, "indicator_types": list(TYPES),
-            "preview": audience_preview(form_data(values)) if values else None}
+            "preview": audience_preview(form_data(values), user) if values else None}
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @recent_auth_required
 def new():
     user = policy.reader()
-    if Role.PUBLISHER not in user.roles:
+    if not permissions.may_write_bulletins(user):
         abort(404)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -191,7 +217,7 @@ def new():
 def edit(bulletin_id: int):
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
-    if user.organisation_id != bulletin.author_org_id or Role.PUBLISHER not in user.roles:
+    if not permissions.may_change_bulletin(user, bulletin):
         abort(404)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -201,15 +227,24 @@ def edit(bulletin_id: int):
             try:
                 service.amend(bulletin, form_data(request.form), user)
                 db.session.commit()
-                flash(_("Bulletin amended (version %(n)s).", n=bulletin.version), "info")
+                if service.awaits_review(bulletin) and bulletin.status == "published":
+                    flash(_("Your change waits for a second publisher; recipients keep reading the approved "
+                            "version until then."), "info")
+                else:
+                    flash(_("Bulletin amended (version %(n)s).", n=bulletin.version), "info")
                 return redirect(url_for("bulletins.show", bulletin_id=bulletin.id))
             except (service.Invalid, service.Conflict) as problem:
                 db.session.rollback()
                 errors = getattr(problem, "fields", {"status": [str(problem)]})
         return render_template("bulletins/compose.html", **_compose_context(user, request.form, errors, bulletin)), \
             400 if errors else 200
-    values = _form_values(bulletin)
-    return render_template("bulletins/compose.html", **_compose_context(user, values, errors, bulletin))
+    proposal = bulletin.proposed_change if bulletin.status == "published" else None
+    values = _form_values(proposal["input"] if proposal else service._as_input(bulletin))
+    # The form shows the bulletin's content (or the change waiting for review): a read, recorded.
+    trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, view="edit")
+    page = render_template("bulletins/compose.html", **_compose_context(user, values, errors, bulletin))
+    db.session.commit()
+    return page
 
 
 class _Values(dict):
@@ -220,15 +255,17 @@ class _Values(dict):
         return value if isinstance(value, list) else [value]
 
 
-def _form_values(bulletin: Bulletin) -> _Values:
+def _form_values(data: dict[str, Any]) -> _Values:
+    """The compose form's fields from a bulletin as input (``service._as_input``, or a pending change)."""
+    audience = data.get("audience") or {}
     return _Values({
-        "title": bulletin.title, "summary": bulletin.summary, "body": bulletin.body_html,
-        "classification": bulletin.classification.label, "tlp": bulletin.tlp,
-        "orgs": ", ".join(bulletin.audience_values("org")), "sectors": bulletin.audience_values("sector"),
-        "countries": bulletin.audience_values("country"), "users": ", ".join(bulletin.audience_values("user")),
-        "indicators": "\n".join(f"{i.type}: {i.value}" for i in bulletin.indicators),
-        "typologies": bulletin.typology_codes,
-        "expires_at": bulletin.expires_at.date().isoformat() if bulletin.expires_at else "",
+        "title": data["title"], "summary": data["summary"], "body": data["body_html"],
+        "classification": data["classification"], "tlp": data["tlp"],
+        "orgs": ", ".join(audience.get("orgs", [])), "sectors": audience.get("sectors", []),
+        "countries": audience.get("countries", []), "users": ", ".join(audience.get("users", [])),
+        "indicators": "\n".join(f"{i['type']}: {i['value']}" for i in data.get("indicators", [])),
+        "typologies": data.get("typologies", []),
+        "expires_at": (data.get("expires_at") or "")[:10],
     })
 
 

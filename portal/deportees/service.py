@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import delete, or_, select
 
-from portal import activity, keyring
+from portal import activity, keyring, permissions
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.deportees.models import (
@@ -32,7 +32,7 @@ from portal.references import next_reference
 from portal.submissions.linking import fold_name
 from portal.submissions.validation import DOCUMENT_TYPES, countries
 from portal.types import utcnow
-from portal.vocabulary import COUNTRY_TIME_ZONES, OrganisationKind, Role
+from portal.vocabulary import COUNTRY_TIME_ZONES, OrganisationKind
 
 MAX_TEXT, MAX_NAMES, MAX_PHOTO = 20_000, 10, 2 * 1024 * 1024
 PHOTO_KINDS = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -69,10 +69,7 @@ def routable(org: Organisation, country: str) -> bool:
     return org.country == country or org.sector == "regional-centre"
 
 
-def may_issue(user: User) -> bool:
-    org = user.organisation
-    return (user.may_read and Role.PUBLISHER in user.roles and org.kind == OrganisationKind.GOVERNMENT.value
-            and org.country == "NZ")
+may_issue = permissions.may_issue_deportee_notification
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -292,7 +289,7 @@ def issue(data: dict[str, Any], user: User) -> DeporteeNotification:
 
 def _recipient_row(notification: DeporteeNotification, user: User) -> DeporteeNotificationRecipient:
     row = next((r for r in notification.recipients if r.organisation_id == user.organisation_id), None)
-    if row is None:
+    if row is None or not permissions.may_receive_deportee_notification(user, notification):
         raise NotAllowed(_("Only a receiving organisation acknowledges or updates a notification."))
     return row
 

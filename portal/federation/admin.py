@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
 from portal.extensions import db
@@ -16,7 +16,6 @@ from portal.federation.registration import apply, validate_provider
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
-from portal.vocabulary import Role
 
 bp = Blueprint("idp_admin", __name__, url_prefix="/admin/identity-providers")
 
@@ -39,7 +38,7 @@ class ProviderForm(FlaskForm):
 
 def _require_admin():
     user = policy.reader()
-    if Role.ADMIN not in user.roles:
+    if not permissions.may_register_identity_provider(user):
         abort(404)
     return user
 

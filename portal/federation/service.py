@@ -20,6 +20,7 @@ from authlib.integrations.flask_client import FlaskOAuth2App, FlaskIntegration
 from flask import current_app
 from sqlalchemy import select
 
+from portal import permissions
 from portal.accounts.models import User
 from portal.extensions import db
 from portal.federation.models import ExternalIdentity, IdentityProvider
@@ -29,7 +30,7 @@ from portal.vocabulary import Classification, Role
 #: Signing algorithms we accept for ID tokens.
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 #: Roles a trusted provider may assert; portal-wide powers are granted in the portal only.
-CLAIMABLE_ROLES = frozenset({Role.VIEWER, Role.SUBMITTER, Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN})
+CLAIMABLE_ROLES = frozenset(Role) - permissions.PORTAL_ROLES
 ROLES_CLAIM, CLEARANCE_CLAIM = "portal_roles", "portal_clearance"
 METADATA_MAX_AGE = dt.timedelta(hours=1)
 SCOPE = "openid email profile"

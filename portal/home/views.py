@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
@@ -31,12 +31,10 @@ def index():
         policy.readable_bulletins(user).order_by(policy.Bulletin.id.desc()).limit(5)
     ).all()
     waiting = 0
-    if roles & {Role.ORG_ADMIN, Role.ADMIN}:
+    if permissions.may_administer_users(user):
         # In-portal notice of people awaiting approval (by e-mail once notifications land).
-        waiting_q = select(func.count()).select_from(User).where(User.pending.is_(True), User.active.is_(True))
-        if Role.ADMIN not in roles:
-            waiting_q = waiting_q.where(User.organisation_id == user.organisation_id)
-        waiting = db.session.scalar(waiting_q) or 0
+        waiting = db.session.scalar(select(func.count()).select_from(User).where(
+            User.pending.is_(True), User.active.is_(True), permissions.manageable_users(user))) or 0
     trail.record("bulletin.list", "bulletin", count=len(recent), view="home")
     page = render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
                            waiting=waiting)

@@ -5,11 +5,11 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from portal import policy
+from portal import permissions, policy
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.admin.forms import CheckboxList
@@ -21,7 +21,6 @@ from portal.notifications.delivery import retry_dead
 from portal.notifications.webhooks import address_problem
 from portal.outbox import EVENTS, MODES, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
 from portal.types import utcnow
-from portal.vocabulary import Role
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 50
@@ -31,10 +30,32 @@ class PostForm(FlaskForm):
     """A form with only its CSRF token, for buttons."""
 
 
+#: The badge counts at most this many unread items (each checked against the policy).
+UNREAD_CAP = 500
+
+
+def _objects(pairs) -> dict[tuple[str, str], object]:
+    """The objects messages are about, one query per kind: ``{(object_type, object_id): object}``."""
+    wanted: dict[str, set[str]] = {}
+    for kind, object_id in pairs:
+        wanted.setdefault(kind, set()).add(object_id)
+    return {(kind, object_id): obj for kind, ids in wanted.items() if kind in TOPICS
+            for object_id, obj in TOPICS[kind].load_many(sorted(ids)).items()}
+
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Delivery).where(
-        Delivery.user_id == user.id, Delivery.channel == "inbox", Delivery.status == "sent",
-        Delivery.read_at.is_(None))) or 0
+    """Unread inbox items the reader may still read: the read policy holds for counts too, so an
+    item about something the reader lost access to (withdrawn clearance, a report moved on) is
+    not counted, exactly as the inbox shows it without its subject."""
+    pairs = db.session.execute(
+        select(OutboxMessage.object_type, OutboxMessage.object_id).join(Delivery, Delivery.message_id == OutboxMessage.id)
+        .where(Delivery.user_id == user.id, Delivery.channel == "inbox", Delivery.status == "sent",
+               Delivery.read_at.is_(None)).order_by(Delivery.created_at.desc()).limit(UNREAD_CAP)).all()
+    if not pairs:
+        return 0
+    objects = _objects(pairs)
+    return sum(1 for kind, object_id in pairs
+               if (obj := objects.get((kind, object_id))) is not None and TOPICS[kind].readable(user, obj))
 
 
 @bp.get("/inbox")
@@ -44,11 +65,7 @@ def inbox():
                                                      Delivery.status == "sent")
                               .order_by(Delivery.created_at.desc()).limit(PAGE_SIZE)).all()
     # One query per kind of object on the page, not one per item.
-    wanted: dict[str, set[str]] = {}
-    for delivery in rows:
-        wanted.setdefault(delivery.message.object_type, set()).add(delivery.message.object_id)
-    objects = {(kind, object_id): obj for kind, ids in wanted.items() if kind in TOPICS
-               for object_id, obj in TOPICS[kind].load_many(sorted(ids)).items()}
+    objects = _objects((d.message.object_type, d.message.object_id) for d in rows)
     items = []
     for delivery in rows:
         message = delivery.message
@@ -137,7 +154,7 @@ class EndpointForm(FlaskForm):
 
 def _org_admin() -> User:
     user = policy.reader()
-    if Role.ORG_ADMIN not in user.roles:
+    if not permissions.may_manage_webhooks(user):
         abort(404)
     return user
 
@@ -197,7 +214,7 @@ def deactivate_webhook(endpoint_id: int):
 @bp.get("/admin/deliveries")
 def dead_letters():
     user = policy.reader()
-    if Role.ADMIN not in user.roles:
+    if not permissions.may_manage_dead_letters(user):
         abort(404)
     rows = db.session.execute(
         select(Delivery, OutboxMessage.event, User.email, WebhookEndpoint.url)
@@ -211,7 +228,7 @@ def dead_letters():
 @bp.post("/admin/deliveries/retry")
 def retry_dead_letters():
     user = policy.reader()
-    if Role.ADMIN not in user.roles or not PostForm().validate_on_submit():
+    if not permissions.may_manage_dead_letters(user) or not PostForm().validate_on_submit():
         abort(404)
     ids = request.form.getlist("delivery")
     count = retry_dead(ids)

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal import attachments as store
-from portal import policy
+from portal import permissions
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
@@ -20,7 +20,7 @@ from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence
 from portal.types import utcnow
-from portal.vocabulary import OrganisationKind, Role
+from portal.vocabulary import OrganisationKind
 
 SCORES = (0, 1, 2, 3, 4)
 
@@ -45,14 +45,12 @@ def is_partner(org: Organisation) -> bool:
     return org.kind != OrganisationKind.GOVERNMENT.value
 
 
-def may_edit_self(user: User, assessment: Assessment) -> bool:
-    return (user.may_read and user.organisation_id == assessment.organisation_id and Role.ORG_ADMIN in user.roles
-            and assessment.status == "draft")
+may_edit_self = permissions.may_edit_self_assessment
 
 
 def open_draft(user: User) -> Assessment:
     """The organisation's assessment in progress, or a new one (org admins of partners)."""
-    if not (user.may_read and Role.ORG_ADMIN in user.roles and is_partner(user.organisation)):
+    if not permissions.may_start_self_assessment(user):
         raise NotAllowed(_("Org admins of partner organisations complete the self-assessment."))
     draft = db.session.scalar(select(Assessment).where(Assessment.organisation_id == user.organisation_id,
                                                        Assessment.status.in_(["draft", "submitted"])))
@@ -132,7 +130,7 @@ def submit(assessment: Assessment, user: User) -> None:
 
 def rate(assessment: Assessment, assessor: User, values: dict[str, Any]) -> None:
     """Score each criterion, write improvement actions, award a tier with an expiry."""
-    if not policy.is_assessor(assessor):
+    if not permissions.may_assess(assessor):
         raise NotAllowed(_("Only assessors rate partners."))
     if assessment.status != "submitted":
         raise Conflict(_("Only a submitted self-assessment can be rated."))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal import activity
+from portal import activity, permissions
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
@@ -18,16 +18,12 @@ from portal.outbox import notify
 from portal.references import next_reference
 from portal.rfis.models import REPLY_KINDS, InformationRequest, RequestMessage
 from portal.types import utcnow
-from portal.vocabulary import OrganisationKind, Role
 
 MAX_TEXT = 10_000
-ANSWERING_ROLES = frozenset({Role.SUBMITTER, Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN})
+ANSWERING_ROLES = permissions.ANSWERING_ROLES
 
 
-def may_request(user: User) -> bool:
-    """Agencies ask: analysts and publishers of government organisations."""
-    return bool(user.may_read and user.organisation.kind == OrganisationKind.GOVERNMENT.value
-                and user.roles & {Role.ANALYST, Role.PUBLISHER})
+may_request = permissions.may_request_information
 
 
 def _text(errors: dict[str, list[str]], name: str, value: Any, message: str) -> str:
@@ -80,12 +76,12 @@ def reply(request: InformationRequest, user: User, kind: Any, body: Any) -> Requ
     if kind not in REPLY_KINDS:
         raise Invalid({"kind": [_("Choose: answer, decline, clarify or clarification.")]})
     if kind in ("answer", "decline", "clarify"):
-        if not holder or not user.roles & ANSWERING_ROLES:
+        if not permissions.may_answer_information_request(user, request):
             raise NotAllowed(_("Only the holding organisation answers, declines or asks for clarification."))
         if request.status in ("answered", "declined"):
             raise Conflict(_("This request is already closed."))
     else:
-        if user.organisation_id != request.requesting_org_id or not may_request(user):
+        if not permissions.may_clarify_information_request(user, request):
             raise NotAllowed(_("Only the requesting agency clarifies its request."))
         if request.status != "clarification-requested":
             raise Conflict(_("No clarification was asked for."))

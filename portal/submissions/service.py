@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import activity
+from portal import activity, permissions
 from portal import attachments as store
 from portal.accounts.models import User, UserRole
 from portal.audit import trail
@@ -50,8 +50,7 @@ def content_hash(submission: Submission) -> str:
     return hashlib.sha256(canonical(document)).hexdigest()
 
 
-def may_submit(user: User) -> bool:
-    return user.may_read and bool(user.roles & {Role.SUBMITTER, Role.ORG_ADMIN})
+may_submit = permissions.may_submit_reports
 
 
 def _existing(user: User, key: str) -> Submission | None:
@@ -243,8 +242,7 @@ def delete_draft(draft: SubmissionDraft) -> None:
 
 # --- Triage ----------------------------------------------------------------------------------
 
-def is_triager(user: User, submission: Submission) -> bool:
-    return Role.ANALYST in user.roles and user.organisation_id == submission.recipient_org_id
+is_triager = permissions.may_triage_submission
 
 
 def _require_triager(user: User, submission: Submission) -> None:
@@ -257,7 +255,7 @@ def analysts_for(submission: Submission) -> list[User]:
     analysts = select(UserRole.user_id).where(UserRole.role == Role.ANALYST.value)
     users = db.session.scalars(select(User).where(User.organisation_id == submission.recipient_org_id,
                                                   User.id.in_(analysts)).order_by(User.email)).all()
-    return [u for u in users if u.may_read and u.clearance >= submission.classification]
+    return [u for u in users if permissions.may_be_assigned_submission(u, submission)]
 
 
 def assign(submission: Submission, user: User, assignee_id: Any) -> None:
