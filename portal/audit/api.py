@@ -24,6 +24,7 @@ from portal.api.scopes import ScopedRoutes
 from portal.audit import log as audit_log
 from portal.audit import merkle, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditSigningKey
+from portal.converters import MAX_BIG_ID
 from portal.extensions import db
 from portal.vocabulary import Role
 
@@ -109,7 +110,7 @@ def audit_our_content():
                  .where(AuditEntry.object_org == user.organisation.slug, AuditEntry.object_type.in_(CONTENT_TYPES))
                  .order_by(AuditEntry.id.desc()).limit(limit + 1))
     if cursor := request.args.get("cursor"):
-        statement = statement.where(AuditEntry.id < decode_cursor(cursor))
+        statement = statement.where(AuditEntry.id < decode_cursor(cursor, MAX_BIG_ID))
     rows = db.session.execute(statement).all()
     more, rows = len(rows) > limit, rows[:limit]
     checkpoint = audit_log.latest_checkpoint()
