@@ -234,9 +234,9 @@ def _delivery():
     return SimpleNamespace(id="d-1", message=SimpleNamespace(event="bulletin.published"))
 
 
-def test_class_webhook_address_check_dns_rebinding_is_closed_by_pinning(app, monkeypatch):
+def test_webhook_request_goes_to_the_first_answer_with_the_host_name(app, monkeypatch):
     """The name first resolves to where the receiver listens; a second lookup would answer another
-    address. The request goes to the address that was checked, with the name as Host."""
+    address. The request goes to the first answer, with the name as Host."""
     receiver = HttpReceiver()
     port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
     resolver = Resolver({"hooks.partner.example": ["127.0.0.1", "127.0.0.2"]})
@@ -253,17 +253,25 @@ def test_class_webhook_address_check_dns_rebinding_is_closed_by_pinning(app, mon
     assert receiver.requests[0]["body"] == b'{"id": "d-1"}'
 
 
-def test_class_webhook_address_check_a_rebinding_answer_is_never_used_in_production(app, production,
-                                                                                     monkeypatch):
-    resolver = Resolver({"hooks.partner.example": ["10.0.0.7", "8.8.8.8"]})
+def test_class_webhook_address_check_dns_rebinding_is_closed_by_pinning(app, production, monkeypatch,
+                                                                        https_receiver):
+    """Production: the name first resolves to a public address (the check passes), then to the
+    loopback address where a server listens. Only the checked address may be connected to."""
+    port, seen = https_receiver
+    resolver = Resolver({"hooks.partner.example": ["8.8.8.8", "127.0.0.1"]})
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    sent = []
-    monkeypatch.setattr(webhooks, "send_pinned", lambda *args: sent.append(args) or 200)
+    connected: list[str] = []
+    monkeypatch.setattr(webhooks, "send_pinned", lambda parsed, address, *args: connected.append(address) or 204,
+                        raising=False)
     monkeypatch.setattr(webhooks, "body_for", lambda *args: b"{}")
-    ok, error = webhooks.post(SimpleNamespace(url="https://hooks.partner.example/h", secret="s"), _delivery(),
+    webhooks.post(SimpleNamespace(url=f"https://hooks.partner.example:{port}/h", secret="s"), _delivery(), None, None)
+    assert seen == [], "the request went to the address of a second lookup (DNS rebinding)"
+    assert connected == ["8.8.8.8"] and resolver.lookups == ["hooks.partner.example"]
+    # A name whose answers include a non-public address is refused before any connection.
+    resolver.names["mixed.partner.example"] = ["10.0.0.7"]
+    ok, error = webhooks.post(SimpleNamespace(url="https://mixed.partner.example/h", secret="s"), _delivery(),
                               None, None)
-    assert not ok and error.startswith("refused") and not sent
-    assert resolver.lookups == ["hooks.partner.example"]
+    assert not ok and error.startswith("refused") and connected == ["8.8.8.8"]
 
 
 def _certificate(tmp_path, name: str) -> tuple[str, str]:
@@ -288,7 +296,10 @@ def _certificate(tmp_path, name: str) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def test_class_webhook_address_check_pinned_https_still_verifies_the_certificate_name(app, monkeypatch, tmp_path):
+@pytest.fixture
+def https_receiver(tmp_path, monkeypatch):
+    """An https server on 127.0.0.1 whose certificate names hooks.partner.example (trusted for the
+    test through REQUESTS_CA_BUNDLE); yields its port and the headers of each request it got."""
     cert, key = _certificate(tmp_path, "hooks.partner.example")
     seen: list[dict[str, str]] = []
 
@@ -307,18 +318,20 @@ def test_class_webhook_address_check_pinned_https_still_verifies_the_certificate
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_port
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    yield server.server_port, seen
+    server.shutdown()
+
+
+def test_webhook_pinned_https_still_verifies_the_certificate_name(app, monkeypatch, https_receiver):
+    port, seen = https_receiver
     monkeypatch.setattr(socket, "getaddrinfo", Resolver({"hooks.partner.example": ["127.0.0.1"],
                                                          "other.partner.example": ["127.0.0.1"]}))
     monkeypatch.setattr(webhooks, "body_for", lambda *args: b"{}")
-    try:
-        good = webhooks.post(SimpleNamespace(url=f"https://hooks.partner.example:{port}/h", secret="s"),
-                             _delivery(), None, None)
-        wrong_name = webhooks.post(SimpleNamespace(url=f"https://other.partner.example:{port}/h", secret="s"),
-                                   _delivery(), None, None)
-    finally:
-        server.shutdown()
+    good = webhooks.post(SimpleNamespace(url=f"https://hooks.partner.example:{port}/h", secret="s"),
+                         _delivery(), None, None)
+    wrong_name = webhooks.post(SimpleNamespace(url=f"https://other.partner.example:{port}/h", secret="s"),
+                               _delivery(), None, None)
     assert good == (True, "")
     assert seen[0]["Host"] == f"hooks.partner.example:{port}"
     assert not wrong_name[0] and ("certificate" in wrong_name[1].lower() or "hostname" in wrong_name[1].lower())
