@@ -56,15 +56,14 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address carries and is delivered to: IPv4-mapped (::ffff:a.b.c.d),
-    NAT64 (64:ff9b::/96), 6to4 (2002::/16) or Teredo's client; None for a plain IPv6 address."""
+    NAT64 (64:ff9b::/96) or 6to4 (2002::/16); None for any other IPv6 address (Teredo's 2001::/32
+    is not global, so it is refused whatever it carries)."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     if ip in NAT64:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.sixtofour is not None:
         return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
     return None
 
 
@@ -97,17 +96,23 @@ class AddressRefused(Exception):
     """A webhook address that may not be used; the message says why, in the reader's language."""
 
 
-def pinned_address(url: str) -> tuple[Any, str]:
-    """``url`` parsed, and the one address to connect to for this attempt. Every address the name
-    resolves to must be public (unless the settings allow private ones), so no request reaches the
-    portal's own network; the request then goes to the checked address and no other, which closes
-    DNS rebinding (a second lookup that answers differently is never made)."""
+def _parsed(url: str) -> Any:
     settings = current_app.extensions["portal_settings"]
     parsed = urlparse(url)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise AddressRefused(_("not an http(s) URL"))
     if settings.production and parsed.scheme != "https":
         raise AddressRefused(_("webhooks must use https"))
+    return parsed
+
+
+def pinned_address(url: str) -> tuple[Any, str]:
+    """``url`` parsed, and the one address to connect to for this attempt. Every address the name
+    resolves to must be public (unless the settings allow private ones), so no request reaches the
+    portal's own network; the request then goes to the checked address and no other, which closes
+    DNS rebinding (a second lookup that answers differently is never made)."""
+    settings = current_app.extensions["portal_settings"]
+    parsed = _parsed(url)
     try:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         addresses = resolve(parsed.hostname, port)
@@ -121,10 +126,15 @@ def pinned_address(url: str) -> tuple[Any, str]:
 
 
 def address_problem(url: str) -> str | None:
-    """Why a webhook URL may not be used, or None. Production refuses anything but https, and any
-    address that is not public (no requests into the portal's own network)."""
+    """Why a webhook URL may not be used, or None (when it is registered; each delivery checks
+    again). Production refuses anything but https, and any address that is not public (no requests
+    into the portal's own network); where private addresses are allowed, the name need not resolve
+    yet."""
     try:
-        pinned_address(url)
+        if current_app.extensions["portal_settings"].webhooks_may_reach_private_addresses:
+            _parsed(url)
+        else:
+            pinned_address(url)
     except AddressRefused as refused:
         return str(refused)
     return None
