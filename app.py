@@ -34,12 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_host=settings.proxy_hops)
 
-    from portal import i18n, security
+    from portal import converters, i18n, security
     from portal.extensions import csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))
     security.init_app(app)  # its gate runs before CSRF checks
+    converters.init_app(app)  # before any route: ids beyond 64 bits and NUL bytes are 404
     csrf.init_app(app)
     i18n.init_app(app)
 

@@ -81,8 +81,10 @@ def gate() -> Any:
         return None
     if is_api_request():
         from portal.api.auth import authenticate_bearer
+        from portal.api.scopes import authorise_scope
 
-        return authenticate_bearer()
+        # The token first, then its scope for this route's family and method: one place for both.
+        return authenticate_bearer() or authorise_scope()
     if current_user.is_authenticated and not _session_expired():
         user = current_user._get_current_object()
         if user.pending and request.endpoint not in PENDING_ENDPOINTS:

@@ -1,6 +1,8 @@
 """The JSON API under ``/api/v1``: bearer tokens only, CONTRACT.md's error and list formats.
 
-Each feature keeps its routes in its own ``api.py``, registered on this blueprint.
+Each feature keeps its routes in its own ``api.py``, registered on this blueprint through a
+``ScopedRoutes(bp, family)`` that names the group's token scope family once; ``portal/api/scopes.py``
+then decides read or write from the method for every request (see there).
 """
 from __future__ import annotations
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 
-from flask import abort, g, request
+from flask import g, request
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.models import ApiToken, User, hash_token
-from portal.api.errors import ApiError, api_error
+from portal.api.errors import api_error
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -89,11 +89,3 @@ def _address_allowed(networks: str, address: str) -> bool:
             return True
     return False
 
-
-def require_scope(scope: str) -> None:
-    """A token with scopes may only do what they name; one without acts with its user's rights."""
-    token = g.get("api_token")
-    if token is None:
-        abort(401)
-    if token.scopes and scope not in token.scopes:
-        raise ApiError(403, f"This token lacks the scope {scope!r}.")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
+from typing import Any
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -12,19 +15,99 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 MAX_JSON_BYTES = 1024 * 1024
+#: No payload of this API nests deeper than a few levels; 32 leaves room and refuses "[[[[…".
+MAX_JSON_DEPTH = 32
+#: Integers in a body are ids or counts: anything beyond a signed 64-bit column is refused here.
+MAX_JSON_INT = 2**63 - 1
+
+
+def read_body(limit: int) -> bytes:
+    """The request body, read at most ``limit`` bytes at a time, whatever its framing (a
+    ``Content-Length``, or chunked with none): 413 as soon as it is larger, never after."""
+    from flask import request
+
+    from portal.api.errors import ApiError
+
+    too_large = ApiError(413, f"The body is larger than {limit // 1024} KiB.")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    stream, parts, size = request.stream, [], 0
+    while True:
+        part = stream.read(min(64 * 1024, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise too_large
+    return b"".join(parts)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_json_value(value: Any) -> dict[str, list[str]]:
+    """Problems with a parsed JSON value that no field may carry, by field path: nesting deeper
+    than :data:`MAX_JSON_DEPTH`, integers beyond 64 bits, non-finite numbers, and text that a
+    database cannot store (NUL, unpaired surrogates). Iterative: the depth is checked, not trusted."""
+    problems: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        name = path or "body"
+        if depth > MAX_JSON_DEPTH:
+            problems.setdefault(name, []).append(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not _storable(key):
+                    problems.setdefault(name, []).append("A key holds a character that cannot be stored.")
+                    continue
+                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                stack.append((child, f"{path}.{index}" if path else str(index), depth + 1))
+        elif isinstance(item, str):
+            if not _storable(item):
+                problems.setdefault(name, []).append("Holds a character that cannot be stored (NUL or a lone surrogate).")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if abs(item) > MAX_JSON_INT:
+                problems.setdefault(name, []).append("The number is too large.")
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.setdefault(name, []).append("The number is too large.")
+    return problems
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_body(limit: int = MAX_JSON_BYTES) -> dict:
-    """The request's JSON object, or the contract's 415 / 413 / 400."""
+    """The request's JSON object, or the contract's 415 / 413 / 400. Every API body is read here,
+    so the size limit, the nesting cap and the checks of :func:`check_json_value` hold for all."""
     from flask import request
 
     from portal.api.errors import ApiError
 
     if request.mimetype != "application/json":
         raise ApiError(415)
-    if (request.content_length or 0) > limit:
-        raise ApiError(413, f"The body is larger than {limit // 1024} KiB.")
-    data = request.get_json(silent=True)
+    raw = read_body(limit)
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise ApiError(400, "The body is not valid JSON.", {"body": ["Send a JSON object."]}) from None
     if not isinstance(data, dict):
         raise ApiError(400, "The body is not a JSON object.", {"body": ["Send a JSON object."]})
+    problems = check_json_value(data)
+    if problems:
+        raise ApiError(400, "The body holds values no field accepts; nothing was stored.", problems)
     return data

@@ -17,23 +17,24 @@ from sqlalchemy import select
 
 from portal import policy
 from portal.api import bp
-from portal.api.auth import require_scope
 from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
+from portal.api.scopes import ScopedRoutes
 from portal.audit import log as audit_log
 from portal.audit import merkle, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditSigningKey
+from portal.converters import MAX_BIG_ID
 from portal.extensions import db
 from portal.vocabulary import Role
 
-SCOPE = "audit:read"
+#: Proofs and who-read-what: the audit:read scope (there is nothing to write here).
+routes = ScopedRoutes(bp, "audit")
 #: The kinds of object whose accesses an organisation's admins may see (its content).
 CONTENT_TYPES = ("bulletin", "submission", "deportee_notification", "attachment")
 
 
 def _reader(*roles: Role) -> Any:
-    require_scope(SCOPE)
     user = policy.reader()
     if not any(role in user.roles for role in roles):
         raise ApiError(404)
@@ -46,7 +47,7 @@ def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
             "created_at": iso(checkpoint.created_at)}
 
 
-@bp.get("/audit/public-keys")
+@routes.get("/audit/public-keys")
 def audit_public_keys():
     """Every key that ever signed a checkpoint, retired ones included."""
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
@@ -58,7 +59,7 @@ def audit_public_keys():
     return body
 
 
-@bp.get("/audit/checkpoints")
+@routes.get("/audit/checkpoints")
 def audit_checkpoints():
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
     limit = read_limit()
@@ -84,7 +85,7 @@ def _size_arg(name: str) -> int:
     return size
 
 
-@bp.get("/audit/consistency")
+@routes.get("/audit/consistency")
 def audit_consistency():
     """RFC 9162 consistency proof between the checkpoints of sizes ``from`` and ``to``."""
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
@@ -98,7 +99,7 @@ def audit_consistency():
     return {"from": first, "to": second, "proof": [p.hex() for p in proof]}
 
 
-@bp.get("/audit/our-content")
+@routes.get("/audit/our-content")
 def audit_our_content():
     """Who read, listed, downloaded or exported this organisation's content, newest first, each
     row with its leaf bytes and, once a checkpoint covers it, its inclusion proof."""
@@ -109,7 +110,7 @@ def audit_our_content():
                  .where(AuditEntry.object_org == user.organisation.slug, AuditEntry.object_type.in_(CONTENT_TYPES))
                  .order_by(AuditEntry.id.desc()).limit(limit + 1))
     if cursor := request.args.get("cursor"):
-        statement = statement.where(AuditEntry.id < decode_cursor(cursor))
+        statement = statement.where(AuditEntry.id < decode_cursor(cursor, MAX_BIG_ID))
     rows = db.session.execute(statement).all()
     more, rows = len(rows) > limit, rows[:limit]
     checkpoint = audit_log.latest_checkpoint()

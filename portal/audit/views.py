@@ -13,6 +13,7 @@ from portal import policy
 from portal.audit import trail
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit.models import AuditEntry
+from portal.dates import parse_day
 from portal.extensions import db
 from portal.i18n import current_time_zone
 from portal.vocabulary import Role
@@ -35,7 +36,7 @@ def _used(filters: dict[str, str]) -> dict[str, str]:
 
 def _local_midnight(value: str, days: int = 0) -> dt.datetime | None:
     try:
-        day = dt.date.fromisoformat(value)
+        day = parse_day(value)
     except ValueError:
         return None
     local = dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=current_time_zone())

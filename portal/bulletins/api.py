@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal import policy
 from portal.api import bp
-from portal.api.auth import require_scope
+from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
@@ -19,6 +19,9 @@ from portal.bulletins.models import (
 )
 from portal.extensions import db
 from portal.organisations.models import Organisation
+
+#: Every route here needs the bulletins:read scope to read and bulletins:write to change anything.
+routes = ScopedRoutes(bp, "bulletins")
 
 
 AUDIENCE_PLURALS = {"org": "orgs", "sector": "sectors", "country": "countries", "user": "users"}
@@ -129,9 +132,8 @@ def feed_page(statement, reader: Any) -> dict[str, Any]:
     return {"items": items, "next_cursor": encode_cursor(rows[-1].id) if more and rows else None}
 
 
-@bp.get("/bulletins")
+@routes.get("/bulletins")
 def list_bulletins():
-    require_scope("bulletins:read")
     user = policy.reader()
     page = feed_page(_filters(policy.readable_bulletins(user)), user)
     trail.record("bulletin.list", "bulletin", count=len(page["items"]), via="api",
@@ -141,9 +143,8 @@ def list_bulletins():
     return page
 
 
-@bp.post("/bulletins")
+@routes.post("/bulletins")
 def create_bulletin():
-    require_scope("bulletins:write")
     user = policy.reader()
     data = json_body()
     with refusals("The bulletin is invalid; nothing was stored."):
@@ -152,9 +153,8 @@ def create_bulletin():
     return bulletin_json(bulletin, user), 201
 
 
-@bp.get("/bulletins/<int:bulletin_id>")
+@routes.get("/bulletins/<int:bulletin_id>")
 def get_bulletin(bulletin_id: int):
-    require_scope("bulletins:read")
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="api")
@@ -174,24 +174,21 @@ def _act(bulletin_id: int, action) -> Any:
     return result, bulletin, user
 
 
-@bp.post("/bulletins/<int:bulletin_id>/approve")
+@routes.post("/bulletins/<int:bulletin_id>/approve")
 def approve_bulletin(bulletin_id: int):
-    require_scope("bulletins:write")
     _, bulletin, user = _act(bulletin_id, service.approve)
     return bulletin_json(bulletin, user)
 
 
-@bp.post("/bulletins/<int:bulletin_id>/acknowledge")
+@routes.post("/bulletins/<int:bulletin_id>/acknowledge")
 def acknowledge_bulletin(bulletin_id: int):
-    require_scope("bulletins:read")
     ack, bulletin, user = _act(bulletin_id, service.acknowledge)
     return {"bulletin": bulletin.id, "organisation": user.organisation.slug,
             "acknowledged_at": iso(ack.acknowledged_at)}
 
 
-@bp.post("/bulletins/<int:bulletin_id>/feedback")
+@routes.post("/bulletins/<int:bulletin_id>/feedback")
 def bulletin_feedback(bulletin_id: int):
-    require_scope("bulletins:read")
     data = json_body()
     feedback, bulletin, user = _act(bulletin_id, lambda b, u: service.give_feedback(
         b, u, data.get("rating"), data.get("comment")))
@@ -199,18 +196,16 @@ def bulletin_feedback(bulletin_id: int):
             "comment": feedback.comment}, 201
 
 
-@bp.patch("/bulletins/<int:bulletin_id>")
+@routes.patch("/bulletins/<int:bulletin_id>")
 def amend_bulletin(bulletin_id: int):
     """Amend (a new version; ``change_note`` required). Extension of CONTRACT.md."""
-    require_scope("bulletins:write")
     data = json_body()
     bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, data, u))
     return bulletin_json(bulletin, user)
 
 
-@bp.post("/bulletins/<int:bulletin_id>/withdraw")
+@routes.post("/bulletins/<int:bulletin_id>/withdraw")
 def withdraw_bulletin(bulletin_id: int):
-    require_scope("bulletins:write")
     data = json_body()
     bulletin, _, user = _act(bulletin_id, lambda b, u: service.withdraw(b, u, data.get("reason")))
     return bulletin_json(bulletin, user)
@@ -222,9 +217,8 @@ def question_json(question) -> dict[str, Any]:
                          for m in question.messages]}
 
 
-@bp.get("/bulletins/<int:bulletin_id>/questions")
+@routes.get("/bulletins/<int:bulletin_id>/questions")
 def list_questions(bulletin_id: int):
-    require_scope("bulletins:read")
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     items = [question_json(q) for q in service.questions_for(user, bulletin)]
@@ -233,18 +227,16 @@ def list_questions(bulletin_id: int):
     return {"items": items, "next_cursor": None}
 
 
-@bp.post("/bulletins/<int:bulletin_id>/questions")
+@routes.post("/bulletins/<int:bulletin_id>/questions")
 def ask_question(bulletin_id: int):
     """A recipient asks the author privately (only the two organisations see the thread)."""
-    require_scope("bulletins:read")
     data = json_body()
     question, _, _ = _act(bulletin_id, lambda b, u: service.ask(b, u, data.get("body")))
     return question_json(question), 201
 
 
-@bp.post("/bulletins/<int:bulletin_id>/questions/<int:question_id>/messages")
+@routes.post("/bulletins/<int:bulletin_id>/questions/<int:question_id>/messages")
 def answer_question(bulletin_id: int, question_id: int):
-    require_scope("bulletins:read")
     data = json_body()
 
     def answer(bulletin, user):
@@ -260,9 +252,8 @@ def answer_question(bulletin_id: int, question_id: int):
     return question_json(question), 201
 
 
-@bp.get("/bulletins/<int:bulletin_id>/sightings")
+@routes.get("/bulletins/<int:bulletin_id>/sightings")
 def list_sightings(bulletin_id: int):
-    require_scope("bulletins:read")
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     items = [{"id": s.id, "org": s.organisation.slug, "indicator": s.indicator_id, "seen_at": iso(s.seen_at),
@@ -271,21 +262,19 @@ def list_sightings(bulletin_id: int):
     return {"items": items, "next_cursor": None}
 
 
-@bp.post("/bulletins/<int:bulletin_id>/sightings")
+@routes.post("/bulletins/<int:bulletin_id>/sightings")
 def report_sighting(bulletin_id: int):
     """'We saw this' — when, optionally which indicator, and a short context."""
-    require_scope("bulletins:read")
     data = json_body()
     sighting, _, _ = _act(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
     return {"id": sighting.id, "seen_at": iso(sighting.seen_at)}, 201
 
 
-@bp.post("/bulletins/<int:bulletin_id>/attachments")
+@routes.post("/bulletins/<int:bulletin_id>/attachments")
 def upload_attachment(bulletin_id: int):
     """multipart/form-data with a ``file`` part; 413 when too large, 415 when not an accepted kind."""
     from portal import attachments
 
-    require_scope("bulletins:write")
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "Send the file as multipart/form-data, in a part named 'file'.")
 
@@ -300,9 +289,8 @@ def upload_attachment(bulletin_id: int):
             "sha256": row.sha256, "url": f"/api/v1/bulletins/{bulletin.id}/attachments/{row.id}"}, 201
 
 
-@bp.get("/bulletins/<int:bulletin_id>/attachments/<int:attachment_id>")
+@routes.get("/bulletins/<int:bulletin_id>/attachments/<int:attachment_id>")
 def download_attachment(bulletin_id: int, attachment_id: int):
     from portal.bulletins.views import send_attachment
 
-    require_scope("bulletins:read")
     return send_attachment(bulletin_id, attachment_id)

@@ -1,13 +1,13 @@
 """The feed's filters, shared by the bulletin pages and the API."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Mapping
 
 from sqlalchemy import Select, select
 
 from portal import search
 from portal.bulletins.models import Bulletin, BulletinTypology
+from portal.dates import FIRST_YEAR, LAST_YEAR, OutOfRange, parse_instant
 from portal.organisations.models import Organisation
 from portal.vocabulary import TLP, Classification
 
@@ -38,9 +38,10 @@ def apply(statement: Select, args: Mapping[str, Any]) -> tuple[Select, dict[str,
     for name, operator in (("since", "__ge__"), ("until", "__lt__")):
         if value := args.get(name):
             try:
-                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+                moment = parse_instant(value)
                 statement = statement.where(getattr(Bulletin.published_at, operator)(moment))
+            except OutOfRange:
+                problems[name] = [f"Give a date from {FIRST_YEAR} to {LAST_YEAR}."]
             except ValueError:
                 problems[name] = ["Give an ISO 8601 date or time."]
     if (q := str(args.get("q", "")).strip()) and (matches := search.bulletin_matches(q)) is not None:

@@ -19,6 +19,7 @@ from portal.bulletins.models import (
     BulletinIndicator, BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
     needs_second_publisher,
 )
+from portal.dates import parse_instant
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
@@ -115,9 +116,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
     expires = data.get("expires_at")
     if expires not in (None, ""):
         try:
-            moment = dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = parse_instant(expires)
             if moment <= utcnow():
                 errors["expires_at"] = [_("The review or expiry date must be in the future.")]
             values["expires_at"] = moment
@@ -561,8 +560,7 @@ def report_sighting(bulletin: Bulletin, user: User, data: dict[str, Any]) -> Bul
     errors: dict[str, list[str]] = {}
     seen_at = None
     try:
-        seen_at = dt.datetime.fromisoformat(str(data.get("seen_at", "")).replace("Z", "+00:00"))
-        seen_at = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=dt.timezone.utc)
+        seen_at = parse_instant(data.get("seen_at"))
         if seen_at > utcnow() + dt.timedelta(minutes=5):
             errors["seen_at"] = [_("A sighting cannot be in the future.")]
     except ValueError:

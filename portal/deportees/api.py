@@ -6,7 +6,7 @@ from flask import current_app, request
 
 from portal import policy
 from portal.api import bp
-from portal.api.auth import require_scope
+from portal.api.scopes import ScopedRoutes
 from portal.api.errors import refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
@@ -14,6 +14,9 @@ from portal.audit import trail
 from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
 from portal.extensions import db
+
+#: Deportee notifications: notifications:read to read, notifications:write to change anything.
+routes = ScopedRoutes(bp, "notifications")
 
 
 def notification_json(notification: DeporteeNotification, reader: Any, full: bool = True) -> dict[str, Any]:
@@ -51,9 +54,8 @@ def _limit() -> int:
     return current_app.extensions["portal_settings"].attachment_max_bytes + 1024 * 1024
 
 
-@bp.get("/deportee-notifications")
+@routes.get("/deportee-notifications")
 def list_deportee_notifications():
-    require_scope("notifications:read")
     user = policy.reader()
     statement = policy.readable_deportee_notifications(user)
     if document := request.args.get("document"):
@@ -65,9 +67,8 @@ def list_deportee_notifications():
     return page
 
 
-@bp.post("/deportee-notifications")
+@routes.post("/deportee-notifications")
 def create_deportee_notification():
-    require_scope("notifications:write")
     user = policy.reader()
     data = json_body(limit=_limit())
     with refusals("The notification is invalid; nothing was stored."):
@@ -76,9 +77,8 @@ def create_deportee_notification():
     return notification_json(notification, user), 201
 
 
-@bp.get("/deportee-notifications/<int:notification_id>")
+@routes.get("/deportee-notifications/<int:notification_id>")
 def get_deportee_notification(notification_id: int):
-    require_scope("notifications:read")
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
     trail.record("deportee_notification.read", "deportee_notification", notification.id,
@@ -97,14 +97,12 @@ def _act(notification_id: int, action) -> Any:
     return notification_json(notification, user)
 
 
-@bp.post("/deportee-notifications/<int:notification_id>/acknowledge")
+@routes.post("/deportee-notifications/<int:notification_id>/acknowledge")
 def acknowledge_deportee_notification(notification_id: int):
-    require_scope("notifications:write")
     return _act(notification_id, service.acknowledge)
 
 
-@bp.post("/deportee-notifications/<int:notification_id>/updates")
+@routes.post("/deportee-notifications/<int:notification_id>/updates")
 def update_deportee_notification(notification_id: int):
-    require_scope("notifications:write")
     data = json_body()
     return _act(notification_id, lambda n, u: service.add_update(n, u, data.get("kind"), data.get("note"))), 201

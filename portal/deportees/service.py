@@ -23,6 +23,7 @@ from portal.deportees.models import (
     UPDATE_KINDS, DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
     DeporteeUpdate,
 )
+from portal.dates import parse_day, parse_instant
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.i18n import gettext as _
@@ -99,15 +100,10 @@ def _list(errors, name: str, value: Any) -> list[str]:
 
 def parse_arrival(value: Any) -> dt.datetime | None:
     """ISO 8601 date and time with an offset (or Z); None when it is not one."""
-    if not isinstance(value, str) or "T" not in value.upper():
-        return None
     try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_instant(value, require_time=True, require_offset=True)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(dt.timezone.utc)
 
 
 def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
@@ -142,7 +138,7 @@ def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
         person["date_of_birth"] = None
         if born not in (None, ""):
             try:
-                day = dt.date.fromisoformat(born) if isinstance(born, str) else None
+                day = parse_day(born)
             except ValueError:
                 day = None
             if day is None or day.year < 1900 or day > dt.date.today():

@@ -13,6 +13,7 @@ from portal import policy
 from portal.audit import trail
 from portal.deportees import service
 from portal.deportees.models import UPDATE_KINDS, DeporteeNotification, DeporteeNotificationRecipient
+from portal.dates import FIRST_YEAR, LAST_YEAR
 from portal.extensions import db
 from portal.pages import ActionForm, act
 from portal.i18n import gettext as _
@@ -62,7 +63,9 @@ def _form_data(form, files) -> dict[str, Any]:
     zone = service.local_zone(country)
     if arrival and zone is not None:
         try:
-            arrival = dt.datetime.fromisoformat(arrival).replace(tzinfo=zone).isoformat()
+            local = dt.datetime.fromisoformat(arrival)
+            if FIRST_YEAR <= local.year <= LAST_YEAR:  # else left as typed, for validation to name
+                arrival = local.replace(tzinfo=zone).isoformat()
         except ValueError:
             pass  # left as typed: validation names it
     person: dict[str, Any] = {"names": lines("names"), "aliases": lines("aliases"),

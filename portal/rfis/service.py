@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal import activity, permissions
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.dates import parse_day
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.i18n import gettext as _
@@ -49,7 +50,7 @@ def create(data: dict[str, Any], user: User) -> InformationRequest:
     classification = classification_for(data.get("classification"), user.clearance, errors, default="IN-CONFIDENCE")
     due = data.get("due")
     try:
-        due_day = dt.date.fromisoformat(due) if isinstance(due, str) and due else None
+        due_day = parse_day(due) if due else None
     except ValueError:
         due_day = None
     if due_day is None or due_day <= dt.date.today():

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from portal import policy
 from portal.api import bp as api_bp
-from portal.api.auth import require_scope
 from portal.api.errors import ApiError
 from portal.api.formats import iso
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.extensions import db
 from portal.i18n import gettext as _
@@ -31,6 +31,8 @@ from portal.scorecards.compute import (
 from portal.scorecards.models import MonthlyActivity
 
 bp = Blueprint("scorecards", __name__)
+#: The API route here reads only: scorecards:read.
+api_routes = ScopedRoutes(api_bp, "scorecards")
 LABELS = {"proactiveness": _l("Proactiveness"), "relevance": _l("Relevance"), "frequency": _l("Frequency"),
           "responsiveness": _l("Responsiveness"), "overall": _l("Overall")}
 
@@ -88,9 +90,8 @@ def _show(org: Organisation, user) -> Any:
     return page
 
 
-@api_bp.get("/scorecards/<slug>")
+@api_routes.get("/scorecards/<slug>")
 def api_scorecard(slug: str):
-    require_scope("scorecards:read")
     user = policy.reader()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None or not policy.sees_scorecard_of(user, org.id):

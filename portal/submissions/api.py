@@ -6,7 +6,7 @@ from flask import Response, current_app, request
 
 from portal import attachments, policy
 from portal.api import bp
-from portal.api.auth import require_scope
+from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
@@ -14,6 +14,9 @@ from portal.audit import trail
 from portal.extensions import db
 from portal.submissions import goaml, service
 from portal.submissions.models import Submission
+
+#: Every route here needs the submissions:read scope to read and submissions:write to change anything.
+routes = ScopedRoutes(bp, "submissions")
 
 
 def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
@@ -46,9 +49,8 @@ def _json_limit() -> int:
     return current_app.extensions["portal_settings"].attachment_max_bytes * 3 + 2 * 1024 * 1024
 
 
-@bp.get("/submissions")
+@routes.get("/submissions")
 def list_submissions():
-    require_scope("submissions:read")
     user = policy.reader()
     statement = policy.readable_submissions(user)
     if status := request.args.get("status"):
@@ -61,9 +63,8 @@ def list_submissions():
     return page
 
 
-@bp.post("/submissions")
+@routes.post("/submissions")
 def create_submission():
-    require_scope("submissions:write")
     user = policy.reader()
     data = json_body(limit=_json_limit())
     key = request.headers.get("Idempotency-Key")
@@ -85,9 +86,8 @@ def create_submission():
     return response
 
 
-@bp.get("/submissions/<reference>")
+@routes.get("/submissions/<reference>")
 def get_submission(reference: str):
-    require_scope("submissions:read")
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug, via="api")
@@ -96,9 +96,8 @@ def get_submission(reference: str):
     return body
 
 
-@bp.get("/submissions/<reference>/goaml")
+@routes.get("/submissions/<reference>/goaml")
 def submission_goaml(reference: str):
-    require_scope("submissions:read")
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
     try:

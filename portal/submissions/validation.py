@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.bulletins.indicators import IndicatorError, normalise
+from portal.dates import parse_day
 from portal.extensions import db
 from portal.problems import Invalid, classification_for
 from portal.i18n import gettext as _
@@ -106,7 +107,7 @@ class _Checker:
                 self.fail(name, _("This is required."))
             return None
         try:
-            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
+            day = parse_day(value)
         except ValueError:
             day = None
         if day is None:
@@ -267,7 +268,7 @@ def _transaction(check: _Checker, index: int, raw: Any, kinds: dict[str, str]) -
         if ref in (None, ""):
             out[end] = None
             continue
-        if ref not in kinds:
+        if not isinstance(ref, str) or ref not in kinds:  # a list or object is no subject id (and unhashable)
             check.fail(f"{at}.{end}", _("%(ref)s is not one of this report's subjects.", ref=str(ref)[:40]))
         elif kinds[ref] not in PARTY_KINDS:
             check.fail(f"{at}.{end}", _("Money moves from or to a person, an entity or an account, not a %(kind)s.",

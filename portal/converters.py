@@ -1,0 +1,63 @@
+"""URL converters that answer 404 for what no row can match, before any query is made.
+
+Werkzeug's ``int`` takes any run of digits (``\\d`` also matches other scripts' digits), so an id
+beyond the column's range reached the database and came back as a server error; its ``string`` takes a
+NUL byte, which PostgreSQL refuses. Installed for the whole application (pages and API alike).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
+
+#: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
+#: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
+MAX_ID = 2**31 - 1
+#: The same for BIGINT columns (the audit log's entries).
+MAX_BIG_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>``: ASCII digits only, from 0 to :data:`MAX_ID`; anything else is 404."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` and ``<string:…>``: no control characters (NUL above all) and at most 200
+    characters; anything else is 404."""
+
+    def to_python(self, value: str) -> str:
+        if len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValidationError()
+        return value
+
+
+def refuse_unstorable_query() -> Any:
+    """before_request: a query string whose names or values hold NUL is 400 (the API's error shape
+    under /api), before a view hands it to a database that cannot store it."""
+    bad = sorted({key for key, value in request.args.items(multi=True) if "\x00" in key or "\x00" in value})
+    if not bad:
+        return None
+    from portal.security import is_api_request
+
+    if is_api_request():
+        from portal.api.errors import api_error
+
+        return api_error(400, message="The query string holds a NUL character.",
+                         fields={key.replace("\x00", "") or "query": ["Holds a NUL character."] for key in bad})
+    abort(400)
+
+
+def init_app(app: Flask) -> None:
+    """Call before any route is registered (rules pick their converter when they are added), and
+    after the default-deny gate (so an anonymous visitor learns nothing new)."""
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = TextConverter
+    app.url_map.converters["string"] = TextConverter
+    app.before_request(refuse_unstorable_query)
