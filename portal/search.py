@@ -20,6 +20,10 @@ UNMODELLED = {"bulletins_fts", "bulletins_fts_data", "bulletins_fts_idx", "bulle
               "bulletins_fts_config", "bulletins_fts_content"}
 SEARCH_COLUMN = "search_vector"
 WORD = re.compile(r"\w+", re.UNICODE)
+#: A query's size limit (longer ones are refused with a 400), and what is kept of it: the first
+#: MAX_TERMS words, each cut to MAX_TERM_LENGTH characters (still matched as a prefix). The work a
+#: search does then depends on the index alone, never on what was typed.
+MAX_QUERY_LENGTH, MAX_TERMS, MAX_TERM_LENGTH = 500, 20, 64
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -35,8 +39,9 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 def words(query: str) -> list[str]:
     """The query's words, lower-cased and without accents (as both indexes store them)."""
+    query = query[:MAX_QUERY_LENGTH]
     folded = "".join(ch for ch in unicodedata.normalize("NFKD", query.lower()) if not unicodedata.combining(ch))
-    return WORD.findall(folded)[:20]
+    return [term[:MAX_TERM_LENGTH] for term in WORD.findall(folded)[:MAX_TERMS]]
 
 
 def bulletin_matches(query: str) -> ColumnElement[bool] | None:

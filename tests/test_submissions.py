@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import csv
+import io
 import re
 import threading
 from pathlib import Path
@@ -394,6 +396,57 @@ def test_goaml_export_validates_against_the_schema(client, people, schema, case)
     schema.assertValid(document)
     assert document.findtext("entity_reference") == reference
     assert document.findall("report_indicators/indicator")
+
+
+#: Every character XML 1.0 cannot carry: the C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF.
+NOT_XML = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r") + "\ufffe\uffff"
+#: The same but NUL, which a PostgreSQL text column cannot store (SQLite can: the unit check covers it).
+STORABLE = NOT_XML.replace("\x00", "")
+
+
+def test_class_control_characters_goaml_export_succeeds_and_validates(client, people, schema):
+    """Issue 13, class 7: a control character pasted into a report used to make the export a 500.
+    Each character XML cannot carry is now written as U+FFFD, and the document still validates."""
+    from portal.submissions.goaml import xml_text
+
+    assert xml_text("a" + NOT_XML + "\t\n\r\U0001f600") == "a" + "\ufffd" * len(NOT_XML) + "\t\n\r\U0001f600"
+    body = copy.deepcopy(EXAMPLE)
+    body["narrative"] = "Cash counted" + STORABLE + " at the branch."
+    body["subjects"][0]["notes"] = "Seen" + STORABLE
+    body["subjects"][0]["aliases"] = ["Big" + STORABLE + "T"]
+    body["subjects"][2]["name"] = "Blue" + STORABLE + "Reef Trading Ltd"
+    body["transactions"][0]["description"] = "Bag of notes" + STORABLE
+    created = _submit(client, people["submitter"], body)
+    assert created.status_code == 201, created.get_json()
+    reference = created.get_json()["reference"]
+    response = client.get(f"/api/v1/submissions/{reference}/goaml", headers=bearer(people["analyst"]))
+    assert response.status_code == 200, response.data[:500]
+    document = etree.fromstring(response.data)
+    schema.assertValid(document)
+    assert document.findtext("reason").startswith("Cash counted" + "\ufffd" * len(STORABLE) + " at the branch.")
+    description = document.findtext("transaction/transaction_description")  # its spaces were collapsed on input
+    assert description.startswith("Bag of notes\ufffd") and not set(description) & set(NOT_XML)
+    sign_in(client, people["analyst"])
+    page = client.get(f"/submissions/{reference}/goaml")
+    assert page.status_code == 200 and etree.fromstring(page.data).findtext("entity_reference") == reference
+
+
+def test_class_control_characters_csv_exports_carry_them(client, people):
+    """Issue 13, class 7: no CSV export fails on a control character (or on U+FFFE): each is
+    written as it is, quoted where it must be, and read back the same."""
+    from portal.audit import trail
+    from portal.csv_export import csv_text
+
+    cells = [NOT_XML, "=" + NOT_XML, "line\r\nbreak, \"quoted\"", "\x00"]
+    assert list(csv.reader(io.StringIO(csv_text(["a", "b", "c", "d"], [cells]))))[1] == \
+        [NOT_XML, "'=" + NOT_XML, "line\r\nbreak, \"quoted\"", "\x00"]
+    trail.record("submission.read", "submission", "SAR-2026-000001", "harbour-bank", reason="Why" + STORABLE)
+    db.session.commit()
+    sign_in(client, people["auditor"])
+    export = client.get("/audit/export.csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert "Why" + STORABLE in [row["reason"] for row in rows]
 
 
 def test_goaml_refuses_a_report_without_parties(client, people):

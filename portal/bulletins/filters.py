@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from sqlalchemy import Select, select
 
 from portal import search
+from portal.i18n import gettext as _
 from portal.bulletins.models import Bulletin, BulletinTypology
 from portal.dates import FIRST_YEAR, LAST_YEAR, OutOfRange, parse_instant
 from portal.organisations.models import Organisation
@@ -44,6 +45,9 @@ def apply(statement: Select, args: Mapping[str, Any]) -> tuple[Select, dict[str,
                 problems[name] = [f"Give a date from {FIRST_YEAR} to {LAST_YEAR}."]
             except ValueError:
                 problems[name] = ["Give an ISO 8601 date or time."]
-    if (q := str(args.get("q", "")).strip()) and (matches := search.bulletin_matches(q)) is not None:
+    q = str(args.get("q", "")).strip()
+    if len(q) > search.MAX_QUERY_LENGTH:
+        problems["q"] = [_("Search with at most %(n)s characters.", n=search.MAX_QUERY_LENGTH)]
+    elif q and (matches := search.bulletin_matches(q)) is not None:
         statement = statement.where(matches)  # full text, within what the policy already allows
     return statement, problems

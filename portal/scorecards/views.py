@@ -5,8 +5,6 @@ users see every organisation's; anyone else gets 404, exactly as if the organisa
 """
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import defaultdict
 from typing import Any
@@ -20,6 +18,7 @@ from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
+from portal.csv_export import csv_text
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -187,12 +186,8 @@ def system_health_csv(table: str):
         abort(404)
     period = _period()
     rows = health_tables(period)[table]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS[table])
-    for row in rows:
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    text = csv_text(HEADERS[table], rows)
     trail.record("system_health.export", "organisation", table=table, period=period)
     db.session.commit()
-    return Response(out.getvalue(), mimetype="text/csv", headers={
+    return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="system-health-{table}-{period}.csv"'})

@@ -5,6 +5,10 @@ With transactions, each becomes a ``<transaction>`` with ``t_from``/``t_to`` par
 persons, entities and accounts become the parties of an ``<activity>``. Subjects goAML has no place
 for (vessels, containers, flights, vehicles; phones and e-mails not tied to a person) are listed in
 the ``reason`` text so nothing the submitter said is lost.
+
+XML 1.0 cannot carry most C0 control characters (only tab, line feed and carriage return), nor
+U+FFFE, U+FFFF or lone surrogates: each such character in the report's text is written as U+FFFD
+(the replacement character), so a pasted control character never stops the export.
 """
 from __future__ import annotations
 
@@ -22,6 +26,15 @@ from portal.submissions.validation import PARTY_KINDS
 
 class NotExportable(ValueError):
     """goAML cannot carry this report (it names no person, entity or account)."""
+
+
+#: What XML 1.0 cannot carry (its ``Char`` production): replaced by U+FFFD.
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    """``value`` as text that XML 1.0 can carry."""
+    return NOT_XML.sub("\ufffd", str(value))
 
 
 def _settings() -> Any:
@@ -47,7 +60,7 @@ def _when(day: str | dt.date | dt.datetime) -> str:
 def _add(parent: etree._Element, tag: str, text: Any = None) -> etree._Element:
     element = etree.SubElement(parent, tag)
     if text is not None:
-        element.text = str(text)
+        element.text = xml_text(text)
     return element
 
 
