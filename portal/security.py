@@ -94,9 +94,9 @@ def gate() -> Any:
         session.clear()
     if request.endpoint is None:  # unknown URL: still no hint to an anonymous visitor
         return redirect(url_for("auth.login"))
-    next_path = request.full_path if request.method == "GET" else None
-    if next_path and next_path.endswith("?"):
-        next_path = next_path[:-1]
+    from portal.accounts.views import safe_next
+
+    next_path = safe_next(request.full_path.removesuffix("?")) if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path) if next_path and next_path != "/" else url_for("auth.login"))
 
 

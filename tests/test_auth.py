@@ -155,6 +155,64 @@ def test_open_redirect_is_refused(client, world):
     assert response.headers["Location"] == "/"
 
 
+def _hidden_next(html):
+    import html as html_module
+    import re
+
+    found = re.search(r'name="next" type="hidden" value="([^"]*)"|name="next" value="([^"]*)"', html)
+    return html_module.unescape((found.group(1) or found.group(2) or "") if found else "")
+
+
+def test_class_open_redirect_sign_in_stays_on_the_site(app, world):
+    """Every hostile ``next`` — in the sign-in link, and posted directly — lands on this site."""
+    from urllib.parse import unquote
+
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    prefilled, answers = {}, {}
+    for value in HOSTILE + list(SAME_SITE):
+        browser = app.test_client()
+        page = browser.get("/login?next=" + value).get_data(as_text=True)
+        prefilled[value] = _hidden_next(page) or "/"
+        response = browser.post("/login", data={"email": user.email, "password": PASSWORD, "next": unquote(value),
+                                                "csrf_token": csrf_from(page)})
+        assert response.status_code == 302, value
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(prefilled)
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE  # same-site paths still honoured
+
+
+def test_class_open_redirect_reauthentication_stays_on_the_site(client, world):
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    answers = {}
+    for value in HOSTILE + list(SAME_SITE):
+        page = client.get("/reauth?next=" + value).get_data(as_text=True)
+        response = client.post("/reauth?next=" + value, data={"password": PASSWORD, "csrf_token": csrf_from(page)})
+        assert response.status_code == 302, (value, response.status_code)
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
+
+
+def test_class_open_redirect_safe_next_refuses_every_hostile_value():
+    from urllib.parse import unquote
+
+    from portal.accounts.views import safe_next
+    from tests.redirects import HOSTILE, SAME_SITE
+
+    assert len(HOSTILE) >= 30
+    assert {value: safe_next(unquote(value)) for value in HOSTILE} == dict.fromkeys(HOSTILE)
+    assert {value: safe_next(unquote(value)) for value in SAME_SITE} == SAME_SITE
+    assert safe_next("/bulletins?q=T\u0101maki") == "/bulletins?q=T%C4%81maki"
+
+
 def test_next_path_is_honoured(client, world):
     user = world.user("v@bank-a.example", world.org("bank-a"))
     redirect = client.get("/bulletins")

@@ -45,6 +45,9 @@ def is_recent() -> bool:
 
 
 def reauth_redirect(next_path: str) -> Any:
+    from portal.accounts.views import safe_next
+
+    next_path = safe_next(next_path) or url_for("home.index")
     method = session.get("auth_method", "")
     if method.startswith("oidc:"):
         return redirect(url_for("federation.login", name=method[5:], reauth="1", next=next_path))
