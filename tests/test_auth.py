@@ -273,3 +273,54 @@ def test_totp_secret_is_sealed_at_rest_and_legacy_clear_secrets_are_sealed_on_us
     assert client.get("/").status_code == 200
     db.session.refresh(user)
     assert user.totp_secret_sealed.startswith("v2.") and user.totp_secret == secret
+
+
+# --- Re-authentication under the same lockout and throttle as signing in (issue 13, class 7) ----
+
+def _reauth(client, password, code=None):
+    page = client.get("/reauth?next=/profile").get_data(as_text=True)
+    data = {"password": password, "csrf_token": csrf_from(page)}
+    if code is not None:
+        data["code"] = code
+    return client.post("/reauth?next=/profile", data=data)
+
+
+def test_class_reauthentication_ignores_lockout_repeated_failures_lock_the_account(client, world, app):
+    user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].login_max_failures
+    for _ in range(limit):
+        assert _reauth(client, "wrong password", "000000").status_code == 401
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    # Locked: the right password and a fresh code no longer re-authenticate, and nothing is recorded as done.
+    refused = _reauth(client, PASSWORD, next_code(user))
+    assert refused.status_code == 401 and "temporarily locked" in refused.get_data(as_text=True)
+    assert _actions("auth.reauthenticate") == 0
+    reasons = db.session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "auth.login.failure")).all()
+    assert "account locked" in reasons
+    # ... and signing in elsewhere is locked too: one count for both doors.
+    assert _post_login(client.application.test_client(), user.email, PASSWORD).status_code == 401
+
+
+def test_class_reauthentication_ignores_lockout_address_throttle_applies(client, world, app):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].address_max_failures
+    guesser = client.application.test_client()
+    for i in range(limit):
+        _post_login(guesser, f"guess{i}@bank-a.example", "whatever password")
+    response = _reauth(client, PASSWORD)
+    assert response.status_code == 429
+    assert _actions("auth.reauthenticate") == 0
+
+
+def test_class_reauthentication_ignores_lockout_failures_count_towards_sign_in_throttle(client, world, app):
+    """Failed re-authentications are counted where sign-in counts them: they throttle the address."""
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    other = world.user("w@bank-a.example", world.org("bank-b"))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].address_max_failures
+    for _ in range(limit):
+        assert _reauth(client, "wrong password").status_code in (401, 429)
+    assert _post_login(client.application.test_client(), other.email, PASSWORD).status_code == 429

@@ -213,15 +213,19 @@ def reauth():
         del form.code
     status = 200
     if form.validate_on_submit():
-        ok = service.verify_password_for(user, form.password.data or "")
-        if ok and user.totp_secret:
-            ok = service.verify_totp(user, user.totp_secret, form.code.data or "")
-        if ok:
+        # The same lockout and per-address throttle as signing in, counted in the database.
+        outcome = service.reauthenticate(user, form.password.data or "",
+                                         form.code.data if user.totp_secret else None, request.remote_addr or "")
+        if outcome is service.SignIn.OK:
             session_auth.mark_reauthenticated(user, "password+totp" if user.totp_secret else "password")
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
-        service.record_second_factor_failure(user)
-        flash(_("That did not match. Check your password and the newest code, and try again."), "error")
-        status = 401
+        if outcome is service.SignIn.THROTTLED:
+            flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
+            status = 429
+        else:
+            flash(_("That did not match, or your account is temporarily locked after repeated failures. Check "
+                    "your password and the newest code, and try again in a few minutes."), "error")
+            status = 401
     elif form.is_submitted():
         status = 400
     return render_template("auth/reauth.html", form=form), status

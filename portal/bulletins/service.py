@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
@@ -149,10 +150,11 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
         errors["audience.sectors"] = [_("Unknown sectors: %(names)s.", names=", ".join(unknown))]
     if unknown := [c for c in countries if c not in settings.countries]:
         errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
-    known_users = set(db.session.scalars(select(User.email).where(User.email.in_(users or [""]),
-                                                                  User.active.is_(True))))
-    if unknown := [u for u in users if u not in known_users]:
-        errors["audience.users"] = [_("No active user with these addresses: %(emails)s.", emails=", ".join(unknown))]
+    # Named people are checked as e-mail addresses only, never against the accounts: the answer must
+    # not tell an author which addresses have an account (a named address without one reaches nobody).
+    users, malformed = _email_addresses(users)
+    if malformed:
+        errors["audience.users"] = [_("These are not e-mail addresses: %(values)s.", values=", ".join(malformed))]
     if tlp == TLP.RED.value and not users:
         errors["audience.users"] = [_("TLP:RED reaches named people only: name at least one in audience.users.")]
     org = author.organisation
@@ -170,6 +172,18 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
             errors["audience.countries"] = [_("Your organisation cannot address whole countries.")]
     return ([("org", v) for v in orgs] + [("sector", v) for v in sectors] + [("country", v) for v in countries]
             + [("user", v) for v in users])
+
+
+def _email_addresses(values: list[str]) -> tuple[list[str], list[str]]:
+    """(normalised addresses, values that are not e-mail addresses)."""
+    good: set[str] = set()
+    bad: list[str] = []
+    for value in values:
+        try:
+            good.add(validate_email(value, check_deliverability=False).normalized.lower())
+        except EmailNotValidError:
+            bad.append(value[:100])
+    return sorted(good), bad
 
 
 def _apply(bulletin: Bulletin, draft: Draft) -> None:

@@ -131,15 +131,18 @@ def form_data(form) -> dict[str, Any]:
 
 
 def audience_preview(data: dict[str, Any]) -> dict[str, Any]:
-    """Who and how many would receive it, computed as the notification engine will."""
+    """Who and how many would receive it, computed as the notification engine will — except named
+    people, who are counted as written: resolving them would tell the author which addresses have an
+    account, and where."""
     from portal.bulletins.models import BulletinAudience
     from portal.notifications.topics import BulletinTopic
 
     audience = data.get("audience") or {}
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
     probe.audience = [BulletinAudience(kind=k, value=str(v).lower() if k != "country" else str(v).upper())
-                      for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"),
-                                     ("user", "users")) for v in audience.get(key, [])]
+                      for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"))
+                      for v in audience.get(key, [])]
+    named = len({str(v).strip().lower() for v in audience.get("users", []) if str(v).strip()})
     with db.session.no_autoflush:
         statement = BulletinTopic().addressed_to(probe, OutboxMessage(payload="{}")).subquery()
         rows = db.session.execute(select(Organisation.name, func.count()).join(
@@ -147,7 +150,7 @@ def audience_preview(data: dict[str, Any]) -> dict[str, Any]:
             .order_by(Organisation.name)).all()
     if probe in db.session:
         db.session.expunge(probe)
-    return {"people": sum(n for _, n in rows), "organisations": len(rows), "by_organisation": rows}
+    return {"people": sum(n for _, n in rows), "organisations": len(rows), "by_organisation": rows, "named": named}
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
