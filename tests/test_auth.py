@@ -247,11 +247,17 @@ def test_pages_have_no_inline_script_style_or_remote_assets(client, world):
         assert "http://" not in html.replace('xmlns="http://', "") and "https://" not in html
 
 
-def test_session_idle_timeout(client, world, app):
+def test_session_idle_timeout(client, world, app, monkeypatch):
+    import datetime as dt
+
+    from portal.accounts import sessions
+    from portal.types import utcnow
+
+    now = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: now)
     user = world.user("v@bank-a.example", world.org("bank-a"))
     sign_in(client, user)
-    with client.session_transaction() as session:
-        session["seen_at"] -= app.extensions["portal_settings"].session_idle_minutes * 60 + 5
+    now += dt.timedelta(minutes=app.extensions["portal_settings"].session_idle_minutes, seconds=5)
     assert client.get("/").status_code == 302
 
 

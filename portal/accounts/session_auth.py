@@ -20,10 +20,10 @@ from portal.types import utcnow
 def start_session(user: User, method: str, next_path: str | None) -> Any:
     from portal.accounts.views import safe_next
 
-    session.clear()  # no fixation: a fresh session for the signed-in user
+    session.clear()  # no fixation: a new user for this session means a new id (portal/accounts/sessions.py)
     login_user(user)
     now = utcnow().timestamp()
-    session.update(auth_at=now, seen_at=now, auth_method=method)
+    session.update(auth_at=now, auth_method=method)
     session.permanent = True
     service.record_sign_in(user, method)
     return redirect(safe_next(next_path) or url_for("home.index"))
