@@ -117,7 +117,10 @@ def init_app(app: Flask) -> None:
 
     sessions.init_app(app)  # sessions live in the database, the cookie holds only their id
     login_manager.init_app(app)
-    login_manager.session_protection = "strong"
+    # Flask-Login's own "session protection" stays off: on signed-in sessions (always permanent) it
+    # only ever marked them not "fresh", which nothing reads, and it would rewrite anonymous sessions
+    # on every request. Sessions are rows bound to a random id; recent sign-in is session_auth's.
+    login_manager.session_protection = None
     # Registered before CSRFProtect so an anonymous request is refused before anything else.
     app.before_request(gate)
     app.after_request(security_headers)

@@ -120,6 +120,11 @@ def test_class_sessions_outlive_sign_out_second_factor_reset_ends_every_other_se
     sign_in(other, user)
     sign_in(client, user)
     old_secret = user.totp_secret
+    # The two sign-ins used up the current time steps, and each step works once whatever the secret:
+    # forget them, as if a minute had passed.
+    db.session.refresh(user)
+    user.totp_last_step = None
+    db.session.commit()
     page = client.get("/profile/totp")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -231,6 +236,36 @@ def test_class_sessions_outlive_sign_out_idle_expiry_on_a_controlled_clock(clien
     clock.advance(minutes=idle, seconds=1)
     assert not signed_in(client)
     assert sessions_of(user) == 0  # the expired row went with it
+
+
+def test_class_sessions_outlive_sign_out_pages_write_their_session_at_most_once_a_minute(client, world, bank, app,
+                                                                                        monkeypatch):
+    from sqlalchemy import event
+
+    clock = Clock(monkeypatch)
+    user = world.user("v@bank-a.example", bank)
+    sign_in(client, user)
+    anonymous = app.test_client()
+    writes: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if "browser_sessions" in statement and statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        for _ in range(3):
+            assert client.get("/profile").status_code == 200 and client.get("/bulletins").status_code == 200
+        assert writes == []  # reading pages writes nothing
+        clock.advance(seconds=61)
+        client.get("/profile")
+        client.get("/bulletins")
+        assert writes == ["UPDATE"]  # one "last seen" a minute
+        for _ in range(3):
+            assert anonymous.get("/login").status_code == 200
+        assert writes == ["UPDATE", "INSERT"]  # an anonymous visitor: one row for the form's CSRF token
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_class_sessions_outlive_sign_out_absolute_expiry_on_a_controlled_clock(client, world, bank, app, monkeypatch):

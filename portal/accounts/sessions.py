@@ -142,7 +142,10 @@ class DatabaseSession(SessionMixin):
         return self.mapping[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.mapping[key] = value
+        values = self.mapping
+        if isinstance(value, (str, int, float, bool, type(None))) and key in values and values[key] == value:
+            return  # the same plain value again: nothing to write
+        values[key] = value
         self.modified = True
 
     def __delitem__(self, key: str) -> None:
@@ -161,6 +164,17 @@ class DatabaseSession(SessionMixin):
     def clear(self) -> None:
         self.mapping.clear()
         self.modified = True
+
+    @property  # type: ignore[override]
+    def permanent(self) -> bool:
+        """Always: the cookie lasts the absolute lifetime, and the database decides when the session
+        ends. (Flask-Login's "strong" protection would otherwise rewrite an anonymous session on
+        every request; signed-in sessions were always permanent.)"""
+        return True
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        pass
 
     def renew_id(self) -> None:
         """Keep this session's values under a new id (e.g. after ending all of its user's sessions)."""
