@@ -221,6 +221,7 @@ def test_class_sessions_outlive_sign_out_idle_expiry_on_a_controlled_clock(clien
     idle = app.extensions["portal_settings"].session_idle_minutes
     user = world.user("v@bank-a.example", bank)
     sign_in(client, user)
+    assert signed_in(client)  # the first page after signing in stores the new session's CSRF token
     row = db.session.scalars(select(BrowserSession).where(BrowserSession.user_id == user.id)).one()
     seen = row.last_seen_at
     clock.advance(seconds=30)
@@ -245,6 +246,7 @@ def test_class_sessions_outlive_sign_out_pages_write_their_session_at_most_once_
     clock = Clock(monkeypatch)
     user = world.user("v@bank-a.example", bank)
     sign_in(client, user)
+    assert signed_in(client)  # the first page after signing in stores the new session's CSRF token
     anonymous = app.test_client()
     writes: list[str] = []
 
