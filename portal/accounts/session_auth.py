@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask_login import login_user
+from flask_wtf.csrf import generate_csrf
 
 from portal.accounts import service
 from portal.accounts.models import User
@@ -25,6 +26,10 @@ def start_session(user: User, method: str, next_path: str | None) -> Any:
     now = utcnow().timestamp()
     session.update(auth_at=now, auth_method=method)
     session.permanent = True
+    # A fresh CSRF token, stored with the new session rather than by the next page (the one this
+    # request's form made belongs to the session just ended).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     service.record_sign_in(user, method)
     return redirect(safe_next(next_path) or url_for("home.index"))
 
