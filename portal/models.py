@@ -1,5 +1,5 @@
 """Imports every model so that SQLAlchemy's metadata (and Alembic) knows all tables."""
-from portal.accounts.models import ApiToken, User, UserRole  # noqa: F401
+from portal.accounts.models import ApiToken, BrowserSession, User, UserRole  # noqa: F401
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditLogState, AuditNode, AuditSigningKey  # noqa: F401
 from portal.bulletins.models import (  # noqa: F401
     Bulletin, BulletinAcknowledgement, BulletinAttachment, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,

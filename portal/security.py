@@ -9,12 +9,11 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
-from portal.types import utcnow
 
 #: The only endpoints an anonymous visitor may reach. Keep this list short.
 PUBLIC_ENDPOINTS = frozenset({
@@ -51,28 +50,11 @@ def is_api_request() -> bool:
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    user_id, _, nonce = session_id.partition(":")
-    if not user_id.isdigit() or not nonce:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_nonce != nonce or not user.is_active:
-        return None
-    return user
+def load_user(user_id: str) -> User | None:
+    """The user of this request's session row (looked up with it, in one query), if still active."""
+    from portal.accounts.sessions import signed_in_user
 
-
-def _session_expired() -> bool:
-    """Idle and absolute session lifetimes, checked on every request."""
-    settings = current_app.extensions["portal_settings"]
-    now = utcnow().timestamp()
-    started = session.get("auth_at", 0)
-    seen = session.get("seen_at", 0)
-    if now - started > settings.session_absolute_hours * 3600:
-        return True
-    if now - seen > settings.session_idle_minutes * 60:
-        return True
-    session["seen_at"] = now
-    return False
+    return signed_in_user(user_id)
 
 
 def gate() -> Any:
@@ -85,26 +67,23 @@ def gate() -> Any:
 
         # The token first, then its scope for this route's family and method: one place for both.
         return authenticate_bearer() or authorise_scope()
-    if current_user.is_authenticated and not _session_expired():
+    if current_user.is_authenticated:
         user = current_user._get_current_object()
         if user.pending and request.endpoint not in PENDING_ENDPOINTS:
             return redirect(url_for("auth.pending"))
         g.portal_user = user
         return None
-    if current_user.is_authenticated:
-        logout_user()
-        session.clear()
     if request.endpoint is None:  # unknown URL: still no hint to an anonymous visitor
         return redirect(url_for("auth.login"))
-    next_path = request.full_path if request.method == "GET" else None
-    if next_path and next_path.endswith("?"):
-        next_path = next_path[:-1]
+    from portal.accounts.views import safe_next
+
+    next_path = safe_next(request.full_path.removesuffix("?")) if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path) if next_path and next_path != "/" else url_for("auth.login"))
 
 
 def security_headers(response: Response) -> Response:
     policy = CONTENT_SECURITY_POLICY
-    if session.get("oidc") and response.mimetype == "text/html":
+    if response.mimetype == "text/html" and session.get("oidc"):
         # The sign-out form is redirected to the identity provider (RP-initiated logout).
         from portal.federation.views import logout_origin
 
@@ -136,8 +115,14 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
         REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
     )
+    from portal.accounts import sessions
+
+    sessions.init_app(app)  # sessions live in the database, the cookie holds only their id
     login_manager.init_app(app)
-    login_manager.session_protection = "strong"
+    # Flask-Login's own "session protection" stays off: on signed-in sessions (always permanent) it
+    # only ever marked them not "fresh", which nothing reads, and it would rewrite anonymous sessions
+    # on every request. Sessions are rows bound to a random id; recent sign-in is session_auth's.
+    login_manager.session_protection = None
     # Registered before CSRFProtect so an anonymous request is refused before anything else.
     app.before_request(gate)
     app.after_request(security_headers)

@@ -282,6 +282,15 @@ def sign_in(client: Any, user: User, password: str = PASSWORD) -> Any:
     return response
 
 
+def sign_out(client: Any) -> None:
+    """Sign out through the real form (a POST with its CSRF token), as the sign-out button does."""
+    page = client.get("/logout")
+    if page.status_code != 200:
+        return  # not signed in
+    response = client.post("/logout", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302, response.status_code
+
+
 def register_idp(provider: OpenIDProvider, org_slug: str, name: str = "harbour", **extra: Any) -> Any:
     """Register the test provider for an organisation, as `idps add` does."""
     from portal.federation.models import IdentityProvider

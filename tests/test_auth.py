@@ -155,6 +155,64 @@ def test_open_redirect_is_refused(client, world):
     assert response.headers["Location"] == "/"
 
 
+def _hidden_next(html):
+    import html as html_module
+    import re
+
+    found = re.search(r'name="next" type="hidden" value="([^"]*)"|name="next" value="([^"]*)"', html)
+    return html_module.unescape((found.group(1) or found.group(2) or "") if found else "")
+
+
+def test_class_open_redirect_sign_in_stays_on_the_site(app, world):
+    """Every hostile ``next`` — in the sign-in link, and posted directly — lands on this site."""
+    from urllib.parse import unquote
+
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    prefilled, answers = {}, {}
+    for value in HOSTILE + list(SAME_SITE):
+        browser = app.test_client()
+        page = browser.get("/login?next=" + value).get_data(as_text=True)
+        prefilled[value] = _hidden_next(page) or "/"
+        response = browser.post("/login", data={"email": user.email, "password": PASSWORD, "next": unquote(value),
+                                                "csrf_token": csrf_from(page)})
+        assert response.status_code == 302, value
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(prefilled)
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE  # same-site paths still honoured
+
+
+def test_class_open_redirect_reauthentication_stays_on_the_site(client, world):
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    answers = {}
+    for value in HOSTILE + list(SAME_SITE):
+        page = client.get("/reauth?next=" + value).get_data(as_text=True)
+        response = client.post("/reauth?next=" + value, data={"password": PASSWORD, "csrf_token": csrf_from(page)})
+        assert response.status_code == 302, (value, response.status_code)
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
+
+
+def test_class_open_redirect_safe_next_refuses_every_hostile_value():
+    from urllib.parse import unquote
+
+    from portal.accounts.views import safe_next
+    from tests.redirects import HOSTILE, SAME_SITE
+
+    assert len(HOSTILE) >= 30
+    assert {value: safe_next(unquote(value)) for value in HOSTILE} == dict.fromkeys(HOSTILE)
+    assert {value: safe_next(unquote(value)) for value in SAME_SITE} == SAME_SITE
+    assert safe_next("/bulletins?q=T\u0101maki") == "/bulletins?q=T%C4%81maki"
+
+
 def test_next_path_is_honoured(client, world):
     user = world.user("v@bank-a.example", world.org("bank-a"))
     redirect = client.get("/bulletins")
@@ -189,11 +247,17 @@ def test_pages_have_no_inline_script_style_or_remote_assets(client, world):
         assert "http://" not in html.replace('xmlns="http://', "") and "https://" not in html
 
 
-def test_session_idle_timeout(client, world, app):
+def test_session_idle_timeout(client, world, app, monkeypatch):
+    import datetime as dt
+
+    from portal.accounts import sessions
+    from portal.types import utcnow
+
+    now = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: now)
     user = world.user("v@bank-a.example", world.org("bank-a"))
     sign_in(client, user)
-    with client.session_transaction() as session:
-        session["seen_at"] -= app.extensions["portal_settings"].session_idle_minutes * 60 + 5
+    now += dt.timedelta(minutes=app.extensions["portal_settings"].session_idle_minutes, seconds=5)
     assert client.get("/").status_code == 302
 
 
@@ -215,3 +279,54 @@ def test_totp_secret_is_sealed_at_rest_and_legacy_clear_secrets_are_sealed_on_us
     assert client.get("/").status_code == 200
     db.session.refresh(user)
     assert user.totp_secret_sealed.startswith("v2.") and user.totp_secret == secret
+
+
+# --- Re-authentication under the same lockout and throttle as signing in (issue 13, class 7) ----
+
+def _reauth(client, password, code=None):
+    page = client.get("/reauth?next=/profile").get_data(as_text=True)
+    data = {"password": password, "csrf_token": csrf_from(page)}
+    if code is not None:
+        data["code"] = code
+    return client.post("/reauth?next=/profile", data=data)
+
+
+def test_class_reauthentication_ignores_lockout_repeated_failures_lock_the_account(client, world, app):
+    user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].login_max_failures
+    for _ in range(limit):
+        assert _reauth(client, "wrong password", "000000").status_code == 401
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    # Locked: the right password and a fresh code no longer re-authenticate, and nothing is recorded as done.
+    refused = _reauth(client, PASSWORD, next_code(user))
+    assert refused.status_code == 401 and "temporarily locked" in refused.get_data(as_text=True)
+    assert _actions("auth.reauthenticate") == 0
+    reasons = db.session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "auth.login.failure")).all()
+    assert "account locked" in reasons
+    # ... and signing in elsewhere is locked too: one count for both doors.
+    assert _post_login(client.application.test_client(), user.email, PASSWORD).status_code == 401
+
+
+def test_class_reauthentication_ignores_lockout_address_throttle_applies(client, world, app):
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].address_max_failures
+    guesser = client.application.test_client()
+    for i in range(limit):
+        _post_login(guesser, f"guess{i}@bank-a.example", "whatever password")
+    response = _reauth(client, PASSWORD)
+    assert response.status_code == 429
+    assert _actions("auth.reauthenticate") == 0
+
+
+def test_class_reauthentication_ignores_lockout_failures_count_towards_sign_in_throttle(client, world, app):
+    """Failed re-authentications are counted where sign-in counts them: they throttle the address."""
+    user = world.user("v@bank-a.example", world.org("bank-a"))
+    other = world.user("w@bank-a.example", world.org("bank-b"))
+    sign_in(client, user)
+    limit = app.extensions["portal_settings"].address_max_failures
+    for _ in range(limit):
+        assert _reauth(client, "wrong password").status_code in (401, 429)
+    assert _post_login(client.application.test_client(), other.email, PASSWORD).status_code == 429

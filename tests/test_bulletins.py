@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -567,3 +568,46 @@ def test_class_partner_reaches_other_sectors_by_naming_people(client, world, org
     assert allowed.status_code == 201, allowed.get_json()
     agency = post(client, people["aroha"][1], good(**red, audience={"users": ["rangi@port.example"]}))
     assert agency.status_code == 201  # an agency addresses anyone
+
+
+# --- Named people: no answer tells which addresses have an account (issue 13, class 7) ----------
+
+def _answer(response):
+    """What an author learns from an answer, leaving out what names this one bulletin."""
+    body = response.get_json()
+    if "error" in body:
+        return response.status_code, body
+    return response.status_code, {k: body.get(k) for k in ("status", "version", "classification", "tlp")}
+
+
+@pytest.mark.parametrize("variant", [{}, {"classification": "SECRET"}, {"tlp": "RED"}])
+def test_class_no_such_user_error_enumerates_accounts_audience_users_answer_alike(client, people, variant):
+    """A named person who has an account and one who has none get the same answer, valid or not."""
+    def attempt(address):
+        body = good(audience={"orgs": ["harbour-bank"], "users": [address]}, publish=False, **variant)
+        return _answer(post(client, people["aroha"][1], body))
+
+    existing = attempt("nadia@fiu.example")
+    absent = attempt("nobody-here@fiu.example")
+    assert existing == absent
+    inactive_user = people["rangi"][0]
+    inactive_user.active = False
+    db.session.commit()
+    assert attempt("rangi@port.example") == absent
+    # What an author needs is still checked: a value that is not an e-mail address is refused.
+    malformed = post(client, people["aroha"][1], good(audience={"orgs": ["harbour-bank"], "users": ["nadia at fiu"]}))
+    assert malformed.status_code == 400 and "nadia at fiu" in " ".join(
+        malformed.get_json()["error"]["fields"]["audience.users"])
+
+
+def test_class_no_such_user_error_enumerates_accounts_preview_counts_named_people_as_written(client, people):
+    from tests.test_bulletin_pages import compose
+
+    sign_in(client, people["aroha"][0])
+
+    def preview(users):
+        text = compose(client, action="preview", users=users).get_data(as_text=True)
+        return re.sub(r'name="csrf_token"[^>]*>', "", text).replace(users, "ADDRESS")
+
+    assert preview("nadia@fiu.example") == preview("nobody-here@fiu.example")
+    assert "It also goes to the 1 person you named" in preview("nobody-here@fiu.example")

@@ -334,3 +334,41 @@ def test_rp_initiated_logout(client, world, harbour, idp, oidc_provider):
     assert location.startswith(oidc_provider.issuer + "/session/end")
     assert "id_token_hint=" in location and "post_logout_redirect_uri=http%3A%2F%2Flocalhost%2Flogin" in location
     assert client.get("/").status_code == 302
+
+
+# --- Open redirects through the provider (issue 13, class 4) -----------------------------------
+
+def test_class_open_redirect_oidc_sign_in_stays_on_the_site(app, world, harbour, idp, oidc_provider):
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    world.user("ben@harbourbank.example", harbour, ("submitter",))
+    answers = {}
+    for value in HOSTILE + list(SAME_SITE):
+        browser = app.test_client()
+        start = browser.get("/auth/oidc/harbour/login?next=" + value)
+        assert start.status_code == 302, value
+        callback = oidc_provider.authorize(start.headers["Location"], "ben")
+        response = browser.get(callback.removeprefix("http://localhost"))
+        assert response.status_code == 302, (value, response.get_data(as_text=True)[:300])
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
+
+
+def test_class_open_redirect_oidc_reauthentication_stays_on_the_site(client, world, harbour, idp, oidc_provider):
+    from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
+
+    world.user("ben@harbourbank.example", harbour, ("submitter",))
+    oidc_sign_in(client, oidc_provider, "ben")
+    answers = {}
+    for value in HOSTILE + list(SAME_SITE):
+        start = client.get("/auth/oidc/harbour/login?reauth=1&next=" + value)
+        assert start.status_code == 302 and "max_age=0" in start.headers["Location"], value
+        callback = oidc_provider.authorize(start.headers["Location"], "ben")
+        response = client.get(callback.removeprefix("http://localhost"))
+        assert response.status_code == 302, (value, response.get_data(as_text=True)[:300])
+        answers[value] = response.headers["Location"]
+    assert_all_stay_here(answers)
+    assert all(answers[value] == "/" for value in HOSTILE)
+    assert {value: answers[value] for value in SAME_SITE} == SAME_SITE

@@ -18,7 +18,7 @@ from portal.rfis.models import InformationRequest
 from portal.scorecards import compute
 from portal.scorecards.models import Scorecard
 from portal.types import utcnow
-from tests.conftest import bearer, csrf_from, sign_in
+from tests.conftest import bearer, csrf_from, sign_in, sign_out
 
 LATER = dt.timedelta(minutes=5)
 
@@ -142,7 +142,7 @@ def test_scorecards_are_visible_to_their_organisation_and_oversight_only(client,
     assert client.get("/system-health").status_code == 404
     own = client.get("/scorecards").get_data(as_text=True)
     assert "Bank B" in own and "Bank A" not in own  # the sector's distribution carries no names
-    client.get("/logout")
+    sign_out(client)
     oversight = client.application.test_client()
     sign_in(oversight, people["analyst"])
     assert oversight.get("/scorecards/bank-a").status_code == 200
@@ -171,7 +171,7 @@ def test_request_for_information_answered_declined_clarified_and_audited(client,
     assert response.status_code == 302
     item = db.session.scalar(select(InformationRequest))
     path = f"/requests/{item.id}"
-    client.get("/logout")
+    sign_out(client)
     holder = client.application.test_client()
     sign_in(holder, people["a"])
     token = csrf_from(holder.get(path).get_data(as_text=True))
@@ -209,7 +209,7 @@ def test_request_needs_basis_grounds_and_an_agency(client, people):
     page = refused.get_data(as_text=True)
     assert "legal_basis" in page and "grounds" in page and "due" in page
     assert db.session.scalar(select(func.count()).select_from(InformationRequest)) == 0
-    client.get("/logout")
+    sign_out(client)
     bank = client.application.test_client()
     sign_in(bank, people["a"])
     assert bank.get("/requests/new").status_code == 404

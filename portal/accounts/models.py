@@ -43,7 +43,8 @@ class User(db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Part of the session identifier: changing it ends every session of this user.
+    # Changed whenever all of the user's sessions are ended (portal/accounts/sessions.py), so that a
+    # sign-in half done (password given, code not yet) cannot be finished either.
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -76,7 +77,7 @@ class User(db.Model):
         return self.is_active and not self.pending
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        return str(self.id)
 
     TOTP_PURPOSE = "totp-secret"
 
@@ -170,3 +171,25 @@ class ApiToken(db.Model):
 
     def usable(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class BrowserSession(db.Model):
+    """A browser's session, kept in the database so that every host agrees on it and ending it is
+    final: the cookie carries only a random id, of which only the SHA-256 is stored here.
+
+    ``user_id`` is set once signed in; a change of user always gets a new row and a new id
+    (portal/accounts/sessions.py). ``started_at`` counts the absolute lifetime (the sign-in for a
+    signed-in session), ``last_seen_at`` the idle one (written at most once a minute)."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The session's values (CSRF token, sign-in steps, re-authentication time, OIDC state, flashed
+    # messages) as Flask's tagged JSON.
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    user: Mapped[User | None] = relationship(lazy="raise")

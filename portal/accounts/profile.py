@@ -1,12 +1,14 @@
 """The signed-in user's own settings: language, time zone, password, second factor."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from portal.accounts import service
+from portal.accounts.session_auth import recent_auth_required
+from portal.accounts.sessions import end_sessions_of, keep_current_session
 from portal.accounts.forms import CodeForm, PasswordChangeForm, ProfileForm
-from portal.accounts.passwords import hash_password, password_problem, verify_password
+from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.views import totp_qr_data_uri
 from portal.audit import trail
 from portal.extensions import db
@@ -47,21 +49,30 @@ def change_password():
     user = current_user._get_current_object()
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not verify_password(user.password_hash, form.current_password.data or ""):
-            flash(_("Your current password is not right."), "error")
+        # Proving the current password is a re-authentication: same lockout and throttle as signing in.
+        outcome = service.reauthenticate(user, form.current_password.data or "", None, request.remote_addr or "")
+        if outcome is service.SignIn.THROTTLED:
+            flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
+        elif outcome is not service.SignIn.OK:
+            flash(_("Your current password is not right, or your account is temporarily locked after repeated "
+                    "failures. Try again in a few minutes."), "error")
         elif problem := password_problem(form.new_password.data or ""):
             flash(problem, "error")
         else:
             user.password_hash = hash_password(form.new_password.data or "")
+            end_sessions_of(user)  # a copied cookie, or a session left open elsewhere, ends here
             trail.record("user.password.change", "user", user.id, user.organisation.slug)
             db.session.commit()
-            flash(_("Your password is changed."), "info")
+            keep_current_session()
+            flash(_("Your password is changed. You are signed out everywhere else."), "info")
     return redirect(url_for("profile.index"))
 
 
 @bp.route("/totp", methods=["GET", "POST"])
+@recent_auth_required
 def totp():
-    """Set up (or replace) the authenticator app from the profile."""
+    """Set up (or replace) the authenticator app from the profile: only with a recent sign-in, and it
+    ends the user's other sessions."""
     user = current_user._get_current_object()
     secret = session.get("enrol_secret") or service.new_totp_secret()
     session["enrol_secret"] = secret
@@ -69,10 +80,13 @@ def totp():
     if form.validate_on_submit():
         if service.verify_totp(user, secret, form.code.data or ""):
             user.totp_secret = secret
+            end_sessions_of(user)
             trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug)
             db.session.commit()
+            keep_current_session()
             session.pop("enrol_secret", None)
-            flash(_("Your authenticator app is set up. You will be asked for a code when you sign in."), "info")
+            flash(_("Your authenticator app is set up. You will be asked for a code when you sign in. "
+                    "You are signed out everywhere else."), "info")
             return redirect(url_for("profile.index"))
         flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
     return render_template("auth/enrol_totp.html", form=form, secret=secret, user=user,

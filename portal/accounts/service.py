@@ -154,6 +154,32 @@ def verify_password_for(user: User, password: str) -> bool:
     return verify_password(user.password_hash, password)
 
 
+def reauthenticate(user: User, password: str, code: str | None, source_ip: str) -> SignIn:
+    """A signed-in person proves it is still them (password, and the code when ``code`` is not None):
+    under the same per-address throttle and account lockout as signing in, counted the same way
+    (``auth.login.failure`` entries and the user's failure count). Commits its audit entries; on
+    success the caller records the re-authentication."""
+    if address_throttled(source_ip):
+        trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=user.email,
+                     reason="address throttled", step="re-authentication")
+        db.session.commit()
+        return SignIn.THROTTLED
+    if user.locked_until is not None and user.locked_until > utcnow():
+        verify_password(None, password)  # same work as a real attempt
+        trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=user.email,
+                     reason="account locked", step="re-authentication")
+        db.session.commit()
+        return SignIn.LOCKED
+    ok = verify_password(user.password_hash, password)
+    if ok and code is not None:
+        ok = verify_totp(user, user.totp_secret or "", code)
+    if not ok:
+        _count_failure(user, "wrong password or second-factor code", step="re-authentication")
+        return SignIn.BAD_CREDENTIALS
+    user.failed_logins = 0
+    return SignIn.OK
+
+
 def record_sign_in(user: User, method: str) -> None:
     user.failed_logins = 0
     user.locked_until = None
@@ -164,13 +190,17 @@ def record_sign_in(user: User, method: str) -> None:
 
 def record_second_factor_failure(user: User) -> None:
     """A wrong TOTP code counts towards the same lockout as a wrong password."""
+    _count_failure(user, "wrong second-factor code")
+
+
+def _count_failure(user: User, reason: str, **details: Any) -> None:
     settings = current_app.extensions["portal_settings"]
     user.failed_logins += 1
     if user.failed_logins >= settings.login_max_failures:
         user.locked_until = utcnow() + dt.timedelta(minutes=settings.lockout_minutes)
         user.failed_logins = 0
     trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=user.email,
-                 reason="wrong second-factor code")
+                 reason=reason, **details)
     db.session.commit()
 
 

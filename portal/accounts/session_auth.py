@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask_login import login_user
+from flask_wtf.csrf import generate_csrf
 
 from portal.accounts import service
 from portal.accounts.models import User
@@ -20,11 +21,15 @@ from portal.types import utcnow
 def start_session(user: User, method: str, next_path: str | None) -> Any:
     from portal.accounts.views import safe_next
 
-    session.clear()  # no fixation: a fresh session for the signed-in user
+    session.clear()  # no fixation: a new user for this session means a new id (portal/accounts/sessions.py)
     login_user(user)
     now = utcnow().timestamp()
-    session.update(auth_at=now, seen_at=now, auth_method=method)
+    session.update(auth_at=now, auth_method=method)
     session.permanent = True
+    # A fresh CSRF token, stored with the new session rather than by the next page (the one this
+    # request's form made belongs to the session just ended).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     service.record_sign_in(user, method)
     return redirect(safe_next(next_path) or url_for("home.index"))
 
@@ -45,6 +50,9 @@ def is_recent() -> bool:
 
 
 def reauth_redirect(next_path: str) -> Any:
+    from portal.accounts.views import safe_next
+
+    next_path = safe_next(next_path) or url_for("home.index")
     method = session.get("auth_method", "")
     if method.startswith("oidc:"):
         return redirect(url_for("federation.login", name=method[5:], reauth="1", next=next_path))

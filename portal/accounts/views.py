@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import base64
 import io
+import re
+import unicodedata
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -22,11 +25,45 @@ bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the second factor
 
 
+#: Characters never accepted in a redirect target. Browsers drop tabs and newlines anywhere in a
+#: URL, trim controls and spaces at its ends and read a backslash as a slash, so ``/\t/evil.example``
+#: or ``/\\evil.example`` would take the reader to another site: such a target is refused, not repaired.
+_NEVER_IN_NEXT = frozenset("\\") | frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
+
+
+def _dangerous(text: str) -> bool:
+    return any(ch in _NEVER_IN_NEXT or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+               for ch in text)
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never an absolute URL or a protocol-relative one."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if a browser resolves it to a path of this site, else None.
+
+    Accepted: an absolute path (``/…``) without scheme or host, whose path part — even after
+    percent-decoding (repeatedly) and Unicode compatibility folding — neither starts with ``//``,
+    nor holds a dot segment, a backslash, a control, whitespace or a character outside ASCII.
+    Refused rather than repaired: ``//evil.example``, ``/\\evil.example``, ``/%09/evil.example``,
+    ``/%2F/evil.example``, ``/%5Cevil.example``, ``/／evil.example``, ``javascript:…``, ``http://…``
+    and the like. Anything outside ASCII in the query is percent-encoded in the answer."""
+    if not isinstance(target, str) or not target or len(target) > 2048:
         return None
-    return target
+    if _dangerous(target) or not target.startswith("/"):
+        return None
+    path = re.split(r"[?#]", target, maxsplit=1)[0]
+    decoded = path
+    for _round in range(4):  # %252F is %2F once decoded, and / twice
+        decoded = unicodedata.normalize("NFKC", unquote(decoded))
+        if not decoded.isascii() or _dangerous(decoded) or decoded.startswith("//"):
+            return None
+        if {".", ".."} & set(decoded.split("/")):  # /.//evil.example resolves to the path //evil.example
+            return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    # What a browser does with it, as a last check: resolved against this site, it stays here.
+    if urlsplit(urljoin("https://portal.invalid/", target)).netloc != "portal.invalid":
+        return None
+    return quote(target, safe="".join(chr(c) for c in range(0x21, 0x7f)))
 
 
 def _pending_user() -> User | None:
@@ -176,15 +213,19 @@ def reauth():
         del form.code
     status = 200
     if form.validate_on_submit():
-        ok = service.verify_password_for(user, form.password.data or "")
-        if ok and user.totp_secret:
-            ok = service.verify_totp(user, user.totp_secret, form.code.data or "")
-        if ok:
+        # The same lockout and per-address throttle as signing in, counted in the database.
+        outcome = service.reauthenticate(user, form.password.data or "",
+                                         form.code.data if user.totp_secret else None, request.remote_addr or "")
+        if outcome is service.SignIn.OK:
             session_auth.mark_reauthenticated(user, "password+totp" if user.totp_secret else "password")
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
-        service.record_second_factor_failure(user)
-        flash(_("That did not match. Check your password and the newest code, and try again."), "error")
-        status = 401
+        if outcome is service.SignIn.THROTTLED:
+            flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
+            status = 429
+        else:
+            flash(_("That did not match, or your account is temporarily locked after repeated failures. Check "
+                    "your password and the newest code, and try again in a few minutes."), "error")
+            status = 401
     elif form.is_submitted():
         status = 400
     return render_template("auth/reauth.html", form=form), status

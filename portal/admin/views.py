@@ -2,14 +2,13 @@
 and never grants a clearance above its own. Neither reads content by virtue of the role."""
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import permissions, policy
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
+from portal.accounts.sessions import end_sessions_of, end_sessions_of_organisation
 from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
@@ -86,6 +85,8 @@ def edit_organisation(org_id: int):
         if not errors:
             for key, value in values.items():
                 setattr(org, key, value)
+            if org.active and not form.active.data:
+                end_sessions_of_organisation(org.id)  # its members' sessions end now
             org.active = bool(form.active.data)
             trail.record("organisation.update", "organisation", org.id, org.slug, **values, active=org.active)
             db.session.commit()
@@ -183,7 +184,7 @@ def edit_user(user_id: int):
             subject.time_zone = values["time_zone"]
             subject.display_name = values["display_name"]
             if subject.active and not form.active.data:
-                subject.session_nonce = secrets.token_hex(16)  # end their sessions now
+                end_sessions_of(subject)  # end their sessions now
             subject.active = bool(form.active.data)
             if subject.pending and form.approve.data:
                 subject.pending = False

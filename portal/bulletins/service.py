@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, select
 
@@ -151,16 +152,19 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
     if unknown := [c for c in countries if c not in settings.countries]:
         errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
     org = author.organisation
-    # Partners share with government agencies and, if they choose, with peers of their own sector:
-    # one rule (permissions.may_address) for organisations, sectors, countries and named people.
-    known_users = set(db.session.scalars(select(User.email).join(Organisation, User.organisation_id == Organisation.id)
-                                         .where(User.email.in_(users or [""]), User.active.is_(True),
-                                                permissions.addressable_organisations(org))))
-    if unknown := [u for u in users if u not in known_users]:
-        if permissions.may_address_countries(org):
-            errors["audience.users"] = [_("No active user with these addresses: %(emails)s.",
-                                          emails=", ".join(unknown))]
-        else:  # the same answer whether the person is unknown or out of reach: no one is confirmed
+    # Named people are checked as e-mail addresses first: for an author who may address anyone, that
+    # is all, so no answer tells which addresses have an account (one without reaches nobody).
+    users, malformed = _email_addresses(users)
+    if malformed:
+        errors["audience.users"] = [_("These are not e-mail addresses: %(values)s.", values=", ".join(malformed))]
+    elif not permissions.may_address_countries(org):
+        # Partners share with government agencies and, if they choose, with peers of their own sector:
+        # one rule (permissions.may_address) for organisations, sectors, countries and named people.
+        # The same answer whether the person is unknown or out of reach: no one outside it is confirmed.
+        known_users = set(db.session.scalars(
+            select(User.email).join(Organisation, User.organisation_id == Organisation.id)
+            .where(User.email.in_(users or [""]), User.active.is_(True), permissions.addressable_organisations(org))))
+        if unknown := [u for u in users if u not in known_users]:
             errors["audience.users"] = [_("No one your organisation may address (government agencies and your own "
                                           "sector) has these addresses: %(emails)s.", emails=", ".join(unknown))]
     if tlp == TLP.RED.value and not users:
@@ -175,6 +179,18 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
         errors["audience.countries"] = [_("Your organisation cannot address whole countries.")]
     return ([("org", v) for v in orgs] + [("sector", v) for v in sectors] + [("country", v) for v in countries]
             + [("user", v) for v in users])
+
+
+def _email_addresses(values: list[str]) -> tuple[list[str], list[str]]:
+    """(normalised addresses, values that are not e-mail addresses)."""
+    good: set[str] = set()
+    bad: list[str] = []
+    for value in values:
+        try:
+            good.add(validate_email(value, check_deliverability=False).normalized.lower())
+        except EmailNotValidError:
+            bad.append(value[:100])
+    return sorted(good), bad
 
 
 def _apply(bulletin: Bulletin, draft: Draft) -> None:

@@ -152,8 +152,9 @@ def form_data(form) -> dict[str, Any]:
 
 
 def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
-    """Who and how many would receive it, computed as the notification engine will — counting
-    only people the author may address (permissions.may_address: the rule that refuses the rest)."""
+    """Who and how many would receive it, computed as the notification engine will — counting only
+    people the author may address (permissions.may_address: the rule that refuses the rest), and
+    named people as written: resolving them would tell the author which addresses have an account."""
     from portal.bulletins.models import BulletinAudience
     from portal.notifications.topics import BulletinTopic
 
@@ -161,10 +162,11 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
     org = author.organisation
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
     probe.audience = [BulletinAudience(kind=k, value=str(v).lower() if k != "country" else str(v).upper())
-                      for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"),
-                                     ("user", "users")) for v in audience.get(key, [])
+                      for k, key in (("org", "orgs"), ("sector", "sectors"), ("country", "countries"))
+                      for v in audience.get(key, [])
                       if (k != "sector" or permissions.may_address_sector(org, str(v).lower()))
                       and (k != "country" or permissions.may_address_countries(org))]
+    named = len({str(v).strip().lower() for v in audience.get("users", []) if str(v).strip()})
     with db.session.no_autoflush:
         statement = BulletinTopic().addressed_to(probe, OutboxMessage(payload="{}")).subquery()
         rows = db.session.execute(select(Organisation.name, func.count()).join(
@@ -173,7 +175,7 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
             .order_by(Organisation.name)).all()
     if probe in db.session:
         db.session.expunge(probe)
-    return {"people": sum(n for _, n in rows), "organisations": len(rows), "by_organisation": rows}
+    return {"people": sum(n for _, n in rows), "organisations": len(rows), "by_organisation": rows, "named": named}
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:

@@ -154,7 +154,7 @@ def callback(name: str):
         trail.record("auth.oidc.link", "user", user.id, provider.organisation.slug, actor=user,
                      provider=provider.name)
     db.session.commit()
-    response = session_auth.start_session(user, f"oidc:{provider.name}", pending.get("next"))
+    response = session_auth.start_session(user, f"oidc:{provider.name}", _safe_next(pending.get("next")))
     session["oidc"] = {"provider": provider.name, "id_token": token.get("id_token", "")}
     return response
 
@@ -169,7 +169,7 @@ def _finish_reauth(provider, claims: dict[str, Any], pending: dict[str, Any]) ->
     if not isinstance(auth_time, (int, float)) or utcnow().timestamp() - auth_time > REAUTH_WINDOW_SECONDS:
         raise ProviderProblem("reauth-too-old", f"auth_time={auth_time!r}")
     session_auth.mark_reauthenticated(user, f"oidc:{provider.name}")
-    return redirect(pending.get("next") or url_for("home.index"))
+    return redirect(_safe_next(pending.get("next")) or url_for("home.index"))
 
 
 def _safe_next(target: str | None) -> str | None:
