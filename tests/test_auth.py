@@ -173,7 +173,11 @@ def test_class_open_redirect_sign_in_stays_on_the_site(app, world):
     prefilled, answers = {}, {}
     for value in HOSTILE + list(SAME_SITE):
         browser = app.test_client()
-        page = browser.get("/login?next=" + value).get_data(as_text=True)
+        first = browser.get("/login?next=" + value)
+        if first.status_code == 400:  # a NUL in the query: refused where requests are parsed (class 8)
+            assert "Location" not in first.headers, value
+            first = browser.get("/login")
+        page = first.get_data(as_text=True)
         prefilled[value] = _hidden_next(page) or "/"
         response = browser.post("/login", data={"email": user.email, "password": PASSWORD, "next": unquote(value),
                                                 "csrf_token": csrf_from(page)})
@@ -190,14 +194,20 @@ def test_class_open_redirect_reauthentication_stays_on_the_site(client, world):
 
     user = world.user("v@bank-a.example", world.org("bank-a"))
     sign_in(client, user)
-    answers = {}
+    answers, refused = {}, set()
     for value in HOSTILE + list(SAME_SITE):
-        page = client.get("/reauth?next=" + value).get_data(as_text=True)
+        first = client.get("/reauth?next=" + value)
+        if first.status_code == 400:  # a NUL in the query: refused where requests are parsed (class 8)
+            assert "Location" not in first.headers, value
+            refused.add(value)
+            continue
+        page = first.get_data(as_text=True)
         response = client.post("/reauth?next=" + value, data={"password": PASSWORD, "csrf_token": csrf_from(page)})
         assert response.status_code == 302, (value, response.status_code)
         answers[value] = response.headers["Location"]
     assert_all_stay_here(answers)
-    assert all(answers[value] == "/" for value in HOSTILE)
+    assert all(answers[value] == "/" for value in HOSTILE if value not in refused)
+    assert refused <= {v for v in HOSTILE if "%00" in v}  # only what the parser refuses outright
     assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
 
 

@@ -251,7 +251,10 @@ def test_class_audience_preview_counts_people_the_author_may_not_address(client,
     assert "This would reach 5 people in 2 organisations" in wide  # customs (2), the bank (3): no port
     red = compose(client, action="preview", tlp="RED", orgs="",
                   users="rangi@port.example, aroha@customs.example").get_data(as_text=True)
-    assert "Port of Tamaki" not in red and "This would reach 1 people in 1 organisations" in red
+    # Named people are counted as written, never resolved (resolving them would tell which addresses
+    # have an account): no organisation, the port's least of all, is counted for them.
+    assert "Port of Tamaki" not in red and "This would reach 0 people in 0 organisations" in red
+    assert "It also goes to the 2 people you named" in red
 
 
 def test_class_unrecorded_reads_edit_and_review_pages_record_the_access(client, app, cast):

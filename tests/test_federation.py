@@ -342,17 +342,21 @@ def test_class_open_redirect_oidc_sign_in_stays_on_the_site(app, world, harbour,
     from tests.redirects import HOSTILE, SAME_SITE, assert_all_stay_here
 
     world.user("ben@harbourbank.example", harbour, ("submitter",))
-    answers = {}
+    answers, refused = {}, set()
     for value in HOSTILE + list(SAME_SITE):
         browser = app.test_client()
         start = browser.get("/auth/oidc/harbour/login?next=" + value)
+        if start.status_code == 400:  # a NUL in the query: refused where requests are parsed (class 8)
+            assert "Location" not in start.headers and "%00" in value, value
+            refused.add(value)
+            continue
         assert start.status_code == 302, value
         callback = oidc_provider.authorize(start.headers["Location"], "ben")
         response = browser.get(callback.removeprefix("http://localhost"))
         assert response.status_code == 302, (value, response.get_data(as_text=True)[:300])
         answers[value] = response.headers["Location"]
     assert_all_stay_here(answers)
-    assert all(answers[value] == "/" for value in HOSTILE)
+    assert all(answers[value] == "/" for value in HOSTILE if value not in refused)
     assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
 
 
@@ -361,14 +365,18 @@ def test_class_open_redirect_oidc_reauthentication_stays_on_the_site(client, wor
 
     world.user("ben@harbourbank.example", harbour, ("submitter",))
     oidc_sign_in(client, oidc_provider, "ben")
-    answers = {}
+    answers, refused = {}, set()
     for value in HOSTILE + list(SAME_SITE):
         start = client.get("/auth/oidc/harbour/login?reauth=1&next=" + value)
+        if start.status_code == 400:  # a NUL in the query: refused where requests are parsed (class 8)
+            assert "Location" not in start.headers and "%00" in value, value
+            refused.add(value)
+            continue
         assert start.status_code == 302 and "max_age=0" in start.headers["Location"], value
         callback = oidc_provider.authorize(start.headers["Location"], "ben")
         response = client.get(callback.removeprefix("http://localhost"))
         assert response.status_code == 302, (value, response.get_data(as_text=True)[:300])
         answers[value] = response.headers["Location"]
     assert_all_stay_here(answers)
-    assert all(answers[value] == "/" for value in HOSTILE)
+    assert all(answers[value] == "/" for value in HOSTILE if value not in refused)
     assert {value: answers[value] for value in SAME_SITE} == SAME_SITE
