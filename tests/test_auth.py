@@ -181,11 +181,15 @@ def test_class_open_redirect_sign_in_stays_on_the_site(app, world):
         prefilled[value] = _hidden_next(page) or "/"
         response = browser.post("/login", data={"email": user.email, "password": PASSWORD, "next": unquote(value),
                                                 "csrf_token": csrf_from(page)})
+        if "\x00" in unquote(value):  # a NUL in a posted field: refused where forms are parsed (class 8)
+            assert response.status_code == 400 and "Location" not in response.headers, value
+            continue
         assert response.status_code == 302, value
         answers[value] = response.headers["Location"]
     assert_all_stay_here(prefilled)
     assert_all_stay_here(answers)
-    assert all(answers[value] == "/" for value in HOSTILE)
+    assert all(answers[value] == "/" for value in HOSTILE if value in answers)
+    assert len(answers) >= len(HOSTILE) + len(SAME_SITE) - 1  # only the NUL was refused before sign-in
     assert {value: answers[value] for value in SAME_SITE} == SAME_SITE  # same-site paths still honoured
 
 

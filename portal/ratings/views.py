@@ -117,7 +117,7 @@ def rate(assessment_id: int):
     try:
         service.rate(assessment, user, request.form.to_dict())
         db.session.commit()
-        flash(_("Rated."), "success")
+        flash(_("The resilience rating of %(org)s is saved.", org=assessment.organisation.name), "success")
         return redirect(url_for("ratings.show", assessment_id=assessment_id))
     except service.Invalid as invalid:
         db.session.rollback()
