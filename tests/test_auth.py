@@ -70,7 +70,8 @@ def test_publisher_must_enrol_totp_before_signing_in(client, world):
     bad = client.post("/login/enrol", data={"code": "000000", "csrf_token": csrf_from(page)})
     assert bad.status_code == 400
     good = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
-    assert good.status_code == 302 and good.headers["Location"] == "/"
+    # Signed in, and shown the recovery codes once (tests/test_account_recovery.py).
+    assert good.status_code == 302 and good.headers["Location"] == "/profile/recovery-codes"
     db.session.refresh(user)
     assert user.totp_secret == secret
     assert client.get("/").status_code == 200

@@ -10,6 +10,7 @@ from sqlalchemy.orm import raiseload
 from portal import permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
+from portal.dates import from_form
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
@@ -146,7 +147,9 @@ def form_data(form) -> dict[str, Any]:
         "audience": {"orgs": _split(form.get("orgs", "")), "sectors": form.getlist("sectors"),
                      "countries": form.getlist("countries"), "users": _split(form.get("users", ""))},
         "indicators": indicators, "typologies": form.getlist("typologies"),
-        "expires_at": form.get("expires_at") or None, "change_note": form.get("change_note", ""),
+        # A day typed in the form is that day where the author is (portal/dates.py).
+        "expires_at": from_form(form.get("expires_at"), policy.reader().time_zone) if form.get("expires_at") else None,
+        "change_note": form.get("change_note", ""),
         "publish": form.get("action") == "publish",
     }
 
@@ -184,7 +187,32 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
             "classifications": [c.label for c in Classification if c <= user.clearance],
             "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
             "typologies": settings.typologies, "indicator_types": list(TYPES),
-            "preview": audience_preview(form_data(values), user) if values else None}
+            "preview": audience_preview(form_data(values), user) if values else None,
+            "review": review_notice(values, user, bulletin)}
+
+
+def review_notice(values: Any, author, bulletin=None) -> dict[str, Any]:
+    """What the composer says before publishing: which levels need a second publisher, whether the
+    one chosen does, and who in the author's own organisation could approve it."""
+    from portal.bulletins.models import needs_second_publisher
+
+    chosen: Classification | None = None
+    try:
+        chosen = Classification.parse(values.get("classification")) if values and values.get("classification") \
+            else (bulletin.classification if bulletin is not None else None)
+    except ValueError:
+        chosen = None
+    tlp = str((values.get("tlp") if values else None) or (bulletin.tlp if bulletin is not None else "") or "").upper()
+    needed = chosen is not None and needs_second_publisher(chosen, tlp)
+    probe = bulletin if bulletin is not None else Bulletin(author_org_id=author.organisation_id,
+                                                           created_by_id=author.id,
+                                                           classification=chosen or Classification.SENSITIVE)
+    with db.session.no_autoflush:
+        reviewers = service.eligible_reviewers(probe, chosen or Classification.SENSITIVE)
+    if probe in db.session:
+        db.session.expunge(probe)
+    return {"needed": needed, "level": chosen.label if chosen is not None else "", "tlp": tlp,
+            "reviewers": [person.display_name or person.email for person in reviewers if person.id != author.id]}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -392,7 +420,9 @@ def reply(bulletin_id: int, question_id: int):
 
 @bp.post("/<int:bulletin_id>/sightings")
 def sighting(bulletin_id: int):
-    data = {"seen_at": request.form.get("seen_at", ""), "context": request.form.get("context", "")}
+    # Typed as wall-clock time where the reader is (portal/dates.py).
+    data = {"seen_at": from_form(request.form.get("seen_at", ""), policy.reader().time_zone),
+            "context": request.form.get("context", "")}
     if request.form.get("indicator", "").isdigit():
         data["indicator"] = int(request.form["indicator"])
     return _action(bulletin_id, lambda b, u: service.report_sighting(b, u, data),
