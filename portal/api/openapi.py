@@ -64,6 +64,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                        "201": {"description": "Created", "content": {"application/json": {
                                            "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}},
             },
+            "/bulletins/import/misp": {"post": {
+                "summary": "Import a MISP event (its JSON export, at most 2 MiB) as a draft bulletin of the caller's "
+                           "organisation, for its publishers to review, give an audience and publish",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "description": "A MISP event: {\"Event\": {\"info\", \"Attribute\", …}}"}}}},
+                "responses": {**_responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 413, 415),
+                              "201": {"description": "Created (a draft)", "content": {"application/json": {
+                                  "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}}},
             "/bulletins/{id}": {
                 "get": {"summary": "One bulletin", "parameters": [ID],
                         "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)},
