@@ -27,7 +27,7 @@ class Bulletin(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stable across versions: the MISP event uuid (and a STIX report id) of this bulletin. Nullable
-    # in the database only so that SQLite keeps its full-text triggers (migration 0017).
+    # in the database only so that SQLite keeps its full-text triggers (migration 0019).
     uuid: Mapped[str] = mapped_column(String(36), unique=True, index=True, nullable=True,
                                       default=lambda: str(uuid_.uuid4()))
     author_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
