@@ -222,6 +222,8 @@ def register_all() -> None:
     register_topic("user", AccountTopic())
     register_topic("information_request", InformationRequestTopic())
     register_topic("assessment", AssessmentTopic())
+    from portal.scorecards.topics import register as register_scorecards
+    register_scorecards()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),
         ("bulletin.amended", _l("A bulletin you received is amended")),
