@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import attachments, policy
+from portal import attachments, permissions, policy
 from portal.audit import trail
 from portal.extensions import db
 from portal.pages import ActionForm, flash_fields, send_stored
@@ -35,6 +35,10 @@ def index():
                                               .order_by(Assessment.submitted_at)).all()
     if context["oversight"]:
         context["overview"] = service.overview()
+    context["eligibility"] = context["marks"] = None
+    if permissions.may_see_procurement_eligibility(user):
+        from portal.scorecards import consequences
+        context["eligibility"], context["marks"] = consequences.eligibility_of_all(), consequences.marks()
     trail.record("rating.list", "assessment")
     page = render_template("ratings/index.html", **context)
     db.session.commit()
