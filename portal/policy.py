@@ -223,30 +223,46 @@ def member_may_read(organisation_id, classification, named_email=None) -> Column
     return member.exists()
 
 
-def bulletin_recipient_pairs():
-    """``(bulletin_id, organisation_id)`` of every published bulletin and each organisation whose
-    members it is addressed to (by organisation, sector or country; a TLP:RED bulletin by named
-    people only), other than the author, where some active member may read it. A select."""
+def member_clearances():
+    """``(organisation_id, clearance)``: the highest clearance among each active organisation's
+    active, approved members — what "some member may read" needs for a whole organisation at once.
+    A subquery."""
+    from portal.accounts.models import User
     from portal.organisations.models import Organisation
 
-    published = and_(Bulletin.status == "published", Bulletin.author_org_id != Organisation.id)
-    by_group = (select(Bulletin.id.label("bulletin_id"), Organisation.id.label("organisation_id"))
-                .join(BulletinAudience, BulletinAudience.bulletin_id == Bulletin.id)
-                .join(Organisation, or_(
-                    and_(BulletinAudience.kind == "org", BulletinAudience.value == Organisation.slug),
-                    and_(BulletinAudience.kind == "sector", BulletinAudience.value == Organisation.sector),
-                    and_(BulletinAudience.kind == "country", BulletinAudience.value == Organisation.country)))
-                .where(published, Bulletin.tlp != TLP.RED.value, Organisation.active.is_(True),
-                       member_may_read(Organisation.id, Bulletin.classification)))
+    return (select(User.organisation_id.label("organisation_id"), func.max(User.clearance).label("clearance"))
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(User.active.is_(True), User.pending.is_(False), Organisation.active.is_(True))
+            .group_by(User.organisation_id).subquery())
+
+
+def bulletin_recipient_pairs(*criteria: ColumnElement[bool]):
+    """``(bulletin_id, organisation_id)`` of every published bulletin (further narrowed by
+    ``criteria`` on ``Bulletin``) and each organisation it is addressed to (by organisation, sector
+    or country; a TLP:RED bulletin by named people only), other than the author, where some active
+    member may read it. A select; each way of addressing is one indexed join."""
     from portal.accounts.models import User
+    from portal.organisations.models import Organisation
+
+    cleared = member_clearances()
+    published = [Bulletin.status == "published", Bulletin.tlp != TLP.RED.value, *criteria]
+    by_group = [
+        select(Bulletin.id.label("bulletin_id"), Organisation.id.label("organisation_id"))
+        .join(BulletinAudience, and_(BulletinAudience.bulletin_id == Bulletin.id, BulletinAudience.kind == kind))
+        .join(Organisation, column == BulletinAudience.value)
+        .join(cleared, cleared.c.organisation_id == Organisation.id)
+        .where(*published, Bulletin.author_org_id != Organisation.id, cleared.c.clearance >= Bulletin.classification)
+        for kind, column in (("org", Organisation.slug), ("sector", Organisation.sector),
+                             ("country", Organisation.country))]
     by_person = (select(Bulletin.id.label("bulletin_id"), Organisation.id.label("organisation_id"))
                  .join(BulletinAudience, and_(BulletinAudience.bulletin_id == Bulletin.id,
                                               BulletinAudience.kind == "user"))
                  .join(User, func.lower(User.email) == BulletinAudience.value)
                  .join(Organisation, Organisation.id == User.organisation_id)
-                 .where(published, Bulletin.tlp == TLP.RED.value, Organisation.active.is_(True),
+                 .where(Bulletin.status == "published", Bulletin.tlp == TLP.RED.value, *criteria,
+                        Bulletin.author_org_id != Organisation.id, Organisation.active.is_(True),
                         member_may_read(Organisation.id, Bulletin.classification, BulletinAudience.value)))
-    return union(by_group, by_person)
+    return union(*by_group, by_person)
 
 
 # --- Helpers for views ------------------------------------------------------------------------

@@ -277,22 +277,28 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
     months = fold_new_events(now)
     current = {periods.current(kind, now) for kind in periods.KINDS}
     touched = {key for m in months for key in periods.keys_of(m)} | current
-    open_now = outstanding_histograms(now)
+    aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
     written = {}
     for period in sorted(touched):
         at = as_of(period, now)
-        written[period] = store_period(period, now, open_now if at == now else None)
+        if at is not None and at not in aged:
+            aged[at] = outstanding_histograms(at)
+        written[period] = store_period(period, now, aged.get(at, {}))
     db.session.commit()
-    written.update(close_ended_periods(now))
+    for period, count in close_ended_periods(now, aged).items():
+        written[period] = written.get(period, 0) + count
     return {period: n for period, n in written.items() if n}
 
 
-def close_ended_periods(now: dt.datetime | None = None) -> dict[str, int]:
+def close_ended_periods(now: dt.datetime | None = None,
+                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None) -> dict[str, int]:
     """Close the last ended month, quarter and financial year, once each (a second run, or a second
-    scheduler, finds them closed). Each close commits on its own."""
+    scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
+    counted at some instants (a quarter and its last month end together)."""
     from portal.scorecards import consequences
 
     now = now or utcnow()
+    aged = {} if aged is None else aged
     written: dict[str, int] = {}
     for kind in periods.KINDS:
         period = periods.last_closed(kind, now)
@@ -302,7 +308,12 @@ def close_ended_periods(now: dt.datetime | None = None) -> dict[str, int]:
         try:
             db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
             db.session.flush()
-            written[period] = store_period(period, now, force=True)
+            if end not in aged:
+                # Before anything was recorded (the portal not yet in use) nothing can be open.
+                first = db.session.scalar(select(func.min(MonthlyActivity.month)))
+                started = first is not None and first <= months_of(period)[-1]
+                aged[end] = outstanding_histograms(end) if started else {}
+            written[period] = store_period(period, now, aged[end], force=True)
             consequences.period_closed(period, kind, now)
             db.session.commit()
         except IntegrityError:  # closed meanwhile by another process

@@ -47,15 +47,15 @@ def open_items(at: dt.datetime, target_hours: float, organisation_id: int | None
     due = at - dt.timedelta(hours=target_hours)
     items: list[OpenItem] = []
 
-    pairs = policy.bulletin_recipient_pairs().subquery()
+    pairs = policy.bulletin_recipient_pairs(
+        Bulletin.published_at <= due, or_(Bulletin.expires_at.is_(None), Bulletin.expires_at > at)).subquery()
     acknowledged = select(BulletinAcknowledgement.bulletin_id).where(
         BulletinAcknowledgement.bulletin_id == pairs.c.bulletin_id,
         BulletinAcknowledgement.organisation_id == pairs.c.organisation_id,
         BulletinAcknowledgement.acknowledged_at <= at).exists()
     statement = (select(pairs.c.organisation_id, pairs.c.bulletin_id, Bulletin.published_at)
                  .join(Bulletin, Bulletin.id == pairs.c.bulletin_id)
-                 .where(Bulletin.published_at <= due,
-                        or_(Bulletin.expires_at.is_(None), Bulletin.expires_at > at), ~acknowledged))
+                 .where(~acknowledged))
     if organisation_id is not None:
         statement = statement.where(pairs.c.organisation_id == organisation_id)
     items += [OpenItem(org, "bulletin", item, asked) for org, item, asked in db.session.execute(statement)]
