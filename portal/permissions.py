@@ -86,6 +86,16 @@ def may_create_user_in(actor: Any, organisation: Any) -> bool:
                                       and organisation.id == actor.organisation_id)
 
 
+def may_add_address(actor: Any, email: str, organisation_domains: set[str]) -> bool:
+    """A portal admin adds any address; an org-admin only addresses at its organisation's own
+    domains (those of its members and of its identity providers). Addresses are unique across the
+    portal, so "already exists" would otherwise tell an org-admin which addresses other
+    organisations' people have."""
+    if is_portal_admin(actor):
+        return True
+    return email.rsplit("@", 1)[-1].lower() in organisation_domains
+
+
 def may_grant_role(actor: Any, role: Role) -> bool:
     """``admin`` and ``auditor`` are granted by a portal admin alone; org-admins grant the others."""
     if is_portal_admin(actor):

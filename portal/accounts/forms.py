@@ -24,7 +24,9 @@ class CodeForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
-    locale = SelectField(_l("Language"))
+    locale = SelectField(_l("Language"), description=_l(
+        "The Māori, Samoan, Tongan, Fijian and Bislama translations were machine-drafted and await review by "
+        "native-speaking officers."))
     time_zone = SelectField(_l("Time zone"))
 
 
