@@ -23,7 +23,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -77,7 +76,7 @@ def send_notices(period: str) -> int:
     cards = _cards(period)
     before = _cards(periods.previous(period))
     already = set(db.session.scalars(select(ScorecardNotice.organisation_id).where(ScorecardNotice.period == period)))
-    count = 0
+    notices = []
     for org in db.session.scalars(select(Organisation).where(Organisation.active.is_(True))):
         card, target = cards.get(org.id), target_for(org.sector)
         if card is None or card.overall >= target or org.id in already:
@@ -86,16 +85,16 @@ def send_notices(period: str) -> int:
         details = {"scores": {d: getattr(card, d) for d in DIMENSIONS}, "open_items": card.open_items,
                    "previous_period": periods.previous(period),
                    "previous": {d: getattr(previous, d) for d in DIMENSIONS} if previous else None}
-        notice = ScorecardNotice(organisation_id=org.id, period=period, overall=card.overall, target=target,
-                                 details=details)
-        try:
-            with db.session.begin_nested():
-                db.session.add(notice)
-                db.session.flush()
-        except IntegrityError:  # told already (another scheduler)
-            continue
+        notices.append(ScorecardNotice(organisation_id=org.id, period=period, overall=card.overall, target=target,
+                                       details=details))
+    # Once: the close runs in the transaction that records the period closed (a second scheduler's
+    # close fails on that row and rolls back), and the unique key on (organisation, period) refuses
+    # a second notice whatever the caller.
+    db.session.add_all(notices)
+    db.session.flush()
+    for notice in notices:
         notify("scorecard.below-target", "scorecard_notice", notice.id)
-        count += 1
+    count = len(notices)
     return count
 
 
