@@ -266,3 +266,16 @@ def may_edit_self_assessment(actor: Any, assessment: Any) -> bool:
 
 def may_assess(actor: Any) -> bool:
     return policy.is_assessor(actor)
+
+
+# --- Scorecards' consequences ------------------------------------------------------------------
+
+def may_see_accountability_report(actor: Any) -> bool:
+    """The quarterly accountability report (every organisation's scores, trend, target): oversight
+    and procurement users, and portal admins (it holds scores, no content)."""
+    return bool(_active(actor) and (policy.is_oversight(actor) or Role.ADMIN in actor.roles))
+
+
+def may_see_procurement_eligibility(actor: Any) -> bool:
+    """Every partner's procurement eligibility and its reason: the same people."""
+    return may_see_accountability_report(actor)
