@@ -54,10 +54,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/bulletins": {
                 "get": {"summary": "Bulletins the caller may read, newest first",
                         "parameters": PAGING + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
-                            "q", "typology", "classification", "tlp", "since", "until")]
-                        + [{"name": "author_org", "in": "query", "style": "form", "explode": True,
-                            "description": "Author organisation slug; repeat for any of several",
-                            "schema": {"type": "array", "items": {"type": "string"}}}],
+                            "q", "typology", "classification", "tlp", "author_org", "since", "until")],
                         "responses": _responses(_list_of("Bulletin"), 400)},
                 "post": {"summary": "Write a bulletin (publisher); with publish=true it is published, or pending "
                                     "review when SENSITIVE or above or TLP:RED",
