@@ -381,15 +381,16 @@ def format_amount(value: int | float | str | Decimal | None, currency: str | Non
     return text
 
 
-def format_day(value: dt.date | dt.datetime | str | None, format: str = "medium") -> str:
+def format_day(value: dt.date | dt.datetime | str | None, format: str = "medium", tz: str | None = None) -> str:
     """A calendar day — a birth date, a due date, a "review by" date — as that same day for every
     reader: never moved into the reader's time zone (which would show a birthday a day early in
-    Honolulu). A stored instant standing for a day gives its UTC date, as it was typed; text that
-    is not ``YYYY-MM-DD`` is shown as it is."""
+    Honolulu). A stored instant standing for a day gives its date where it was typed: in ``tz``
+    (say, the author's), else in UTC; text that is not ``YYYY-MM-DD`` is shown as it is."""
     if value is None or value == "":
         return ""
     if isinstance(value, dt.datetime):
-        day = (value if value.tzinfo is None else value.astimezone(dt.timezone.utc)).date()
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        day = aware.astimezone(zone(tz) if tz else dt.timezone.utc).date()
     elif isinstance(value, dt.date):
         day = value
     else:
