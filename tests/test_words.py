@@ -202,6 +202,8 @@ def test_a_review_date_is_the_same_day_for_every_reader_and_the_bulletin_speaks_
                 assert word != code and word in text
             assert not standalone("money-laundering", text)
     assert "30 Mar 2027" not in visible(reading.get(f"/bulletins/{bulletin.id}").get_data(as_text=True))
+    # Amending shows the author the day they typed (stored as midnight in Auckland, the day before in UTC).
+    assert 'name="expires_at" type="date" value="2027-03-31"' in client.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
 
 
 def test_the_composer_offers_only_what_the_author_may_address(client, app, cast):
