@@ -1,6 +1,6 @@
 """Words for the portal's codes: one place that turns a stored code into what a person reads.
 
-``label(kind, code)`` answers in the reader's language (``portal/i18n.py``); templates write
+``label(code, kind)`` answers in the reader's language (``portal/i18n.py``); templates write
 ``{{ value|label('sex') }}``. Each word is a catalogue entry whose context is its kind, so that the
 same English word ("other", "open") can be translated differently where it means something else.
 A code the portal does not know is shown as it is, never hidden. Codes themselves stay in the JSON
