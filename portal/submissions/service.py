@@ -152,7 +152,7 @@ def _create(report: Report, user: User, reference: str, key: str | None, digest:
         "submitting_org": user.organisation.slug, "recipient_org": report.recipient.slug,
         "classification": report.classification.label, "typologies": report.typologies,
         "narrative": report.narrative, "subjects": report.subjects, "transactions": report.transactions,
-        "follows": report.follows.reference if report.follows else None,
+        "relations": report.relations, "follows": report.follows.reference if report.follows else None,
         "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in rows],
     }
     submission = Submission(
