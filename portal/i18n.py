@@ -19,6 +19,7 @@ import contextvars
 import datetime as dt
 import os
 import tempfile
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -340,8 +341,66 @@ def _pattern(formats: Any, format: str, value: dt.date, language: str) -> str:
     return babel_dates.untokenize_pattern(tokens)
 
 
-def format_number(value: int | float) -> str:
-    return babel_numbers.format_decimal(value, locale=formatting_locale(current_language()))
+def format_number(value: int | float | str | Decimal) -> str:
+    """A number with the reader's digit grouping and decimal sign (``9 500,5`` for a French reader)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return babel_numbers.format_decimal(number, locale=formatting_locale(current_language()))
+
+
+def format_amount(value: int | float | str | Decimal | None, currency: str | None) -> str:
+    """An amount of money as the reader writes it: ``NZ$9,500.00`` (English), ``9 500,00 $NZ``
+    (French). A bare ``$`` names no country on a portal shared across the Pacific, so it becomes
+    the English symbol that does (``NZ$``, ``US$``), else the ISO code. Unreadable input is shown
+    as it came."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return f"{value} {currency or ''}".strip()
+    locale = formatting_locale(current_language())
+    if not currency:
+        return babel_numbers.format_decimal(number, locale=locale)
+    code = str(currency).upper()
+    try:
+        text = babel_numbers.format_currency(number, code, locale=locale)
+    except (ValueError, babel_numbers.UnknownCurrencyError):
+        return f"{babel_numbers.format_decimal(number, locale=locale)} {code}"
+    symbol = locale.currency_symbols.get(code, code)
+    if symbol and not any(ch.isalpha() for ch in symbol):
+        for other in ("en", "en_NZ"):
+            candidate = Locale.parse(other).currency_symbols.get(code, "")
+            if any(ch.isalpha() for ch in candidate):
+                break
+        else:
+            candidate = code
+        text = text.replace(symbol, candidate, 1)
+    return text
+
+
+def format_day(value: dt.date | dt.datetime | str | None, format: str = "medium", tz: str | None = None) -> str:
+    """A calendar day — a birth date, a due date, a "review by" date — as that same day for every
+    reader: never moved into the reader's time zone (which would show a birthday a day early in
+    Honolulu). A stored instant standing for a day gives its date where it was typed: in ``tz``
+    (say, the author's), else in UTC; text that is not ``YYYY-MM-DD`` is shown as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        day = aware.astimezone(zone(tz) if tz else dt.timezone.utc).date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return str(value)
+    language = current_language()
+    locale = formatting_locale(language)
+    return babel_dates.format_date(day, format=_pattern(locale.date_formats, format, day, language), locale=locale)
 
 
 def init_app(app: Any) -> None:
@@ -351,6 +410,8 @@ def init_app(app: Any) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["amount"] = format_amount
+    app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals["pgettext"] = pgettext
     compile_catalogues(fallback_dir=Path(app.instance_path) / "translations")

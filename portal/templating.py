@@ -6,10 +6,10 @@ from typing import Any, Callable
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
-from portal import permissions
+from portal import labels, permissions
 from portal.i18n import lazy_gettext as _l
 from portal.settings_store import get_setting
-from portal.vocabulary import ROLE_LABELS, Role
+from portal.vocabulary import Role
 
 #: (endpoint, label, who sees it: the roles (empty = everyone signed in), or a permission)
 NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...] = (
@@ -41,10 +41,12 @@ def navigation_for(user: Any) -> list[tuple[str, Any]]:
 
 
 def init_app(app: Flask) -> None:
+    labels.init_app(app)
+
     @app.context_processor
     def layout_context() -> dict[str, Any]:
         if not has_request_context():  # an e-mail, rendered by a job
-            return {"ROLE_LABELS": ROLE_LABELS}
+            return {}
         if "demo_mode" not in g:
             try:
                 g.demo_mode = get_setting("demo_loaded") == "yes"
@@ -54,5 +56,4 @@ def init_app(app: Flask) -> None:
         return {
             "demo_mode": g.demo_mode,
             "navigation": navigation_for(user) if user else [],
-            "ROLE_LABELS": ROLE_LABELS,
         }

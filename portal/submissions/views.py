@@ -364,7 +364,6 @@ def show(reference: str):
         "submission": submission, "triager": triager, "form": ActionForm(),
         "feedback": service.feedback_for(submission), "outcomes": service.outcomes(),
         "subjects": {s["id"]: s for s in submission.subjects},
-        "typology_labels": dict(_settings().typologies),
         "follow_ups": db.session.scalars(policy.readable_submissions(user).where(
             Submission.follows_id == submission.id).order_by(Submission.id)).all(),
         "follows": db.session.scalar(policy.readable_submissions(user).where(
