@@ -69,6 +69,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    from portal.taxii import bp as taxii_bp
+
+    app.register_blueprint(taxii_bp)
+    csrf.exempt(taxii_bp)  # TAXII takes API tokens (Bearer or Basic) only, never the session cookie
     from portal.deportees import jobs as deportee_jobs
 
     from portal.scorecards import jobs as scorecard_jobs
