@@ -21,7 +21,6 @@ from werkzeug.serving import make_server
 from portal import policy
 from portal.activity import ActivityEvent
 from portal.audit.models import AuditEntry
-from portal.bulletins import service as bulletin_service
 from portal.bulletins.models import Bulletin, BulletinSighting
 from portal.extensions import db
 from portal.outbox import OutboxMessage
@@ -265,8 +264,8 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(app, client, 
     for limit in (5, 200):
         statements: list[str] = []
 
-        def count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+        def count(conn, cursor, statement, parameters, context, executemany, seen=statements):
+            seen.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", count)
         try:

@@ -19,15 +19,18 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('bulletins', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('readers_changed_at', sa.DateTime(), nullable=True))
+    # Added NOT NULL with a placeholder default, then filled: on SQLite a plain ADD COLUMN (an ALTER
+    # that rebuilt the table would drop the full-text triggers of 0006); PostgreSQL then drops the
+    # default (the application always sets the column).
+    op.add_column('bulletins', sa.Column('readers_changed_at', sa.DateTime(), nullable=False,
+                                         server_default='1970-01-01 00:00:00'))
     # The last of: created, amended or withdrawn (updated_at), published.
     op.execute("UPDATE bulletins SET readers_changed_at = CASE "
                "WHEN published_at IS NOT NULL AND (updated_at IS NULL OR published_at > updated_at) THEN published_at "
                "ELSE COALESCE(updated_at, created_at) END")
-    with op.batch_alter_table('bulletins', schema=None) as batch_op:
-        batch_op.alter_column('readers_changed_at', existing_type=sa.DateTime(), nullable=False)
-        batch_op.create_index('ix_bulletins_readers_changed_at_id', ['readers_changed_at', 'id'], unique=False)
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column('bulletins', 'readers_changed_at', server_default=None)
+    op.create_index('ix_bulletins_readers_changed_at_id', 'bulletins', ['readers_changed_at', 'id'], unique=False)
     with op.batch_alter_table('bulletin_sightings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stix_id', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_bulletin_sightings_stix_id'), ['stix_id'])
@@ -53,6 +56,5 @@ def downgrade():
     with op.batch_alter_table('bulletin_sightings', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_bulletin_sightings_stix_id'), type_='unique')
         batch_op.drop_column('stix_id')
-    with op.batch_alter_table('bulletins', schema=None) as batch_op:
-        batch_op.drop_index('ix_bulletins_readers_changed_at_id')
-        batch_op.drop_column('readers_changed_at')
+    op.drop_index('ix_bulletins_readers_changed_at_id', table_name='bulletins')
+    op.drop_column('bulletins', 'readers_changed_at')  # SQLite ≥ 3.35: a plain DROP COLUMN, triggers kept
