@@ -226,8 +226,9 @@ def test_pages_walk_the_whole_collection_without_gaps_or_repeats(client, scene):
         assert [o["id"] for o in paged] == [o["id"] for o in whole], limit
     response = taxii(client, OBJECTS, scene["ben_token"], limit=2)
     assert response.get_json()["more"] is True and len(response.get_json()["objects"]) == 2
-    for bad in ({"limit": "0"}, {"limit": "x"}, {"next": "not-ours"}, {"added_after": "yesterday"},
-                {"match[colour]": "red"}):
+    beyond = base64.urlsafe_b64encode(json.dumps(["2026-12-01T00:00:00Z", 2 ** 40, 0]).encode()).decode()
+    for bad in ({"limit": "0"}, {"limit": "x"}, {"next": "not-ours"}, {"next": beyond.rstrip("=")},
+                {"added_after": "yesterday"}, {"match[colour]": "red"}):
         assert taxii(client, OBJECTS, scene["ben_token"], **bad).status_code == 400, bad
 
 

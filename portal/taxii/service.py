@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select
 
 from portal import policy
+from portal.converters import MAX_ID
 from portal.bulletins.models import Bulletin, BulletinIndicator, BulletinTypology
 from portal.dates import parse_instant
 from portal.extensions import db
@@ -117,7 +118,7 @@ def decode_next(value: str) -> tuple[dt.datetime, int, int]:
         if len(value) > 120 or not re.fullmatch(r"[A-Za-z0-9_-]+", value):
             raise ValueError
         moment, bulletin_id, position = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if type(bulletin_id) is not int or type(position) is not int or not 0 <= bulletin_id < 2 ** 63 \
+        if type(bulletin_id) is not int or type(position) is not int or not 0 <= bulletin_id <= MAX_ID \
                 or not 0 <= position < 10_000:
             raise ValueError
         return parse_instant(moment, require_time=True), bulletin_id, position

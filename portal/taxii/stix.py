@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from portal.converters import MAX_ID
 from portal.vocabulary import Classification
 
 SPEC_VERSION = "2.1"
@@ -128,7 +129,7 @@ class Identifiers:
             return None
         kind = _KIND_NAMES.get(raw[6] & 0x0F) if raw[6] >> 4 == 4 else None
         key = int.from_bytes(raw[0:6], "big") ^ self.mask
-        if kind is None or key == 0:
+        if kind is None or not 1 <= key <= MAX_ID:  # a random UUID names no row (and must not reach the query)
             return None
         return DecodedId(kind, key)
 
