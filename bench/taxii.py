@@ -10,7 +10,8 @@
     memory backend filters, sorts and copies the whole collection for every page, so a whole walk of
     it would take hours); for the portal also a whole walk in pages of 1,000 (objects/s) and the
     first page from several clients at once. Target: the portal's throughput >= medallion's.
-(b) ``--bulletins`` (default 1,000,000) bulletins with their objects in the database and a reader
+(b) ``--bulletins`` (default 1,000,000) bulletins with their objects (``--indicators`` 8 each: ten
+    objects a bulletin, so that the page at 10,000 bulletins is full too) in the database and a reader
     (a Pacific police officer) who may read about 1 % of them: the first page of 1,000 objects at
     10,000 bulletins and again at the full count, in one run. Target: p95 at the full count within
     1.5x of p95 at 10,000. (The constant number of queries per page is tested in tests/test_taxii.py.)
@@ -200,7 +201,7 @@ def part_b(args: argparse.Namespace, workdir: Path) -> None:
         loaded = 0
         for size in sizes:
             started = time.perf_counter()
-            bl.load_bulletins(app, orgs, loaded, size, rng, indicators=INDICATORS)
+            bl.load_bulletins(app, orgs, loaded, size, rng, indicators=args.indicators)
             loaded = size
             took = time.perf_counter() - started
             bl.analyse(app)
@@ -237,6 +238,9 @@ def main() -> None:
     parser.add_argument("--walks", type=int, default=2, help="(a) whole walks per server (the best counts)")
     parser.add_argument("--max-seconds", type=float, default=180)
     parser.add_argument("--workers", type=int, default=2, help="(b) gunicorn workers")
+    parser.add_argument("--indicators", type=int, default=8,
+                        help="(b) indicators per bulletin (8: 10 objects each, so that the reader's page at "
+                             "10,000 bulletins is full too)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL (pgserver)")
