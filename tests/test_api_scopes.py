@@ -79,8 +79,8 @@ def _url(rule, values) -> str:
 
 
 def _api_rules(app):
-    """The JSON API's routes and TAXII's: both take tokens, both declare their scope family."""
-    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/taxii2/"))]
+    """The JSON API's, the feeds' and TAXII's routes: all take tokens, all declare their scope family."""
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/feeds/", "/taxii2/"))]
 
 
 def _refusal(response) -> tuple[str, str]:

@@ -1,6 +1,10 @@
-"""Bearer-token authentication for the API. The session cookie is never accepted here."""
+"""Token authentication for the API and the token-authenticated feeds (``/feeds/``). The session
+cookie is never accepted here. The API takes ``Authorization: Bearer TOKEN``; the feeds also take
+HTTP Basic with any user name and the token as password, which many feed clients only support."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import ipaddress
 from typing import Any, Callable
@@ -37,18 +41,33 @@ def _touch_token(session: Session) -> None:
                     execution_options={"synchronize_session": False})
 
 
-def authenticate_bearer():
-    """before_request for /api: 401 unless a usable token of an active user is presented."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return api_error(401)
-    return authenticate_token(value, api_error)
+def presented_token(*, basic: bool = False) -> str | None:
+    """The token in the Authorization header: Bearer, or (with ``basic``) HTTP Basic's password."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if basic and scheme.lower() == "basic" and value.strip():
+        try:
+            _user, colon, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return password if colon and password else None
+    return None
+
+
+def authenticate_bearer(*, basic: bool = False):
+    """before_request for /api (and, with ``basic``, the feeds): 401 unless a usable token of an
+    active user is presented."""
+    value = presented_token(basic=basic)
+    if value is None:
+        return _challenge(api_error(401), basic)
+    return authenticate_token(value, lambda status, message=None: _challenge(api_error(status, message=message),
+                                                                             basic))
 
 
 def authenticate_token(value: str, refuse: Callable[..., Any]):
     """Let the request act for the token ``value`` (sets ``g.portal_user`` and ``g.api_token``), or
-    answer ``refuse(401, message=…)``. For the API (Bearer) and TAXII (Bearer or HTTP Basic) alike."""
+    answer ``refuse(401, message=…)``. For the API, the feeds and TAXII alike."""
     # The token, its user, the user's organisation and roles: one query, read once per request.
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()))
                               .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
@@ -64,6 +83,13 @@ def authenticate_token(value: str, refuse: Callable[..., Any]):
     g.portal_user = token.user
     g.api_token = token
     return None
+
+
+def _challenge(response, basic: bool):
+    """A feed's 401 also offers HTTP Basic (api_error already offers Bearer)."""
+    if basic:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal", Basic realm="portal", charset="UTF-8"'
+    return response
 
 
 def _refused(token: ApiToken | None, reason: str) -> None:

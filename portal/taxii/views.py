@@ -1,8 +1,6 @@
 """TAXII 2.1 endpoints: load → check → answer, as the specification's sections 4 and 5 say."""
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -74,18 +72,10 @@ def is_taxii_request() -> bool:
 
 def authenticate() -> Response | None:
     """The gate for /taxii2: an API token as Bearer, or as the password of HTTP Basic; else 401."""
-    from portal.api.auth import authenticate_token
+    from portal.api.auth import authenticate_token, presented_token
     from portal.api.scopes import TAXII_OPEN_ENDPOINTS, authorise_scope
 
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    secret = ""
-    if scheme.lower() == "bearer":
-        secret = value.strip()
-    elif scheme.lower() == "basic":
-        try:
-            secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            secret = ""
+    secret = presented_token(basic=True)
     if not secret:
         return taxii_error(401, "Send an API token: 'Authorization: Bearer TOKEN', or HTTP Basic with the "
                                 "token as the password.")
