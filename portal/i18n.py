@@ -219,20 +219,38 @@ def is_time_zone(name: str) -> bool:
     return name in time_zone_names()
 
 
+def _translations() -> Any:
+    """The catalogue gettext reads for the current reader: the compiled one with the wordings
+    accepted at run time merged in (``portal/wording``), looked up once per request."""
+    from flask import current_app, g, has_app_context, has_request_context
+
+    language = current_language()
+    in_request = _reader.get() is None and has_request_context()
+    if in_request:
+        cached = g.get("_translations")
+        if cached is not None and cached[0] == language:
+            return cached[1]
+    wordings = current_app.extensions.get("portal_wordings") if has_app_context() else None
+    found = wordings.translations(language) if wordings is not None else translations_for(language)
+    if in_request:
+        g._translations = (language, found)
+    return found
+
+
 def gettext(message: str, **variables: Any) -> str:
-    text = translations_for(current_language()).ugettext(message)
+    text = _translations().ugettext(message)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    text = translations_for(current_language()).ungettext(singular, plural, num)
+    text = _translations().ungettext(singular, plural, num)
     return text % variables
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """A message whose meaning depends on ``context`` (``month``, ``weekday``, ``country``, …)."""
-    text = translations_for(current_language()).upgettext(context, message)
+    text = _translations().upgettext(context, message)
     return text % variables if variables else text
 
 
