@@ -30,6 +30,7 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+from flask import current_app, g, has_app_context, has_request_context
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -221,20 +222,19 @@ def is_time_zone(name: str) -> bool:
 
 def _translations() -> Any:
     """The catalogue gettext reads for the current reader: the compiled one with the wordings
-    accepted at run time merged in (``portal/wording``), looked up once per request."""
-    from flask import current_app, g, has_app_context, has_request_context
-
-    language = current_language()
-    in_request = _reader.get() is None and has_request_context()
-    if in_request:
+    accepted at run time merged in (``portal/wording``). Within a request it is looked up once (the
+    reader's language is fixed for the request), so a string costs one dictionary look-up as before."""
+    if _reader.get() is None and has_request_context():
         cached = g.get("_translations")
-        if cached is not None and cached[0] == language:
-            return cached[1]
+        if cached is None:
+            cached = g._translations = _catalogue(current_language())
+        return cached
+    return _catalogue(current_language())
+
+
+def _catalogue(language: str) -> Any:
     wordings = current_app.extensions.get("portal_wordings") if has_app_context() else None
-    found = wordings.translations(language) if wordings is not None else translations_for(language)
-    if in_request:
-        g._translations = (language, found)
-    return found
+    return wordings.translations(language) if wordings is not None else translations_for(language)
 
 
 def gettext(message: str, **variables: Any) -> str:
