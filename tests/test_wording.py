@@ -153,8 +153,8 @@ def test_suggestion_mode_lists_the_page_and_stores_only_the_message_and_wording(
     assert f'data-msgid="{key}"' in listing and 'href="/profile"' in listing
     assert message_key(None, "Your profile") in listing
     data = client.get("/translations/page.json").get_json()
-    assert {"key": key, "text": samoan(SKIP), "url": f"/translations/messages/{key}?next=/translations/page"} \
-        in data["items"]
+    assert {"key": key, "text": samoan(SKIP), "source": SKIP,
+            "url": f"/translations/messages/{key}?next=/translations/page"} in data["items"]
 
     response = post_form(client, "/translations/page", f"/translations/messages/{key}", {
         "language": "sm", "wording": "Alu saʻo i le mataupu autu", "action": "suggest",

@@ -113,7 +113,7 @@ def page_json():
     _translator(language)
     _path, found = _page_messages()
     return jsonify({"label": _("Suggest a better wording"),
-                    "items": [{"key": m.key, "text": current_wording(m, language),
+                    "items": [{"key": m.key, "text": current_wording(m, language), "source": m.msgid,
                                "url": url_for("wording.message", key=m.key, next=url_for("wording.page"))}
                               for m in found]})
 
