@@ -279,6 +279,8 @@ def test_confirming_and_accepting_raise_the_reviewed_share(client, people):
     assert post_form(client, url, url, {"language": "sm", "action": "confirm"}).status_code == 302
     url = f"/translations/messages/{message_key(None, 'Your profile')}"
     assert post_form(client, url, url, {"language": "sm", "action": "confirm"}).status_code == 302
+    assert post_form(client, url, url, {"language": "sm", "action": "confirm"}).status_code == 302  # again: no row
+    assert len(db.session.scalars(select(WordingSuggestion)).all()) == 2
     wordings().refresh(force=True)  # outside a request this process looks every CHECK_SECONDS only
     assert wordings().reviewed("sm") == (2, total)
     assert wordings().reviewed("to") == (0, total)

@@ -92,6 +92,12 @@ def confirm(author: Any, message: Message, language: str, current: str) -> Wordi
     """The translator says the wording in force (``current``) is right: the message counts as reviewed."""
     if not may_suggest(author, language):
         raise NotAllowed()
+    already = db.session.scalar(select(WordingSuggestion).where(
+        WordingSuggestion.kind == "confirm", WordingSuggestion.author_id == author.id,
+        WordingSuggestion.language == language, WordingSuggestion.context == message.context,
+        WordingSuggestion.msgid == message.msgid, WordingSuggestion.wording == current).limit(1))
+    if already is not None:
+        return already  # confirmed before, word for word: nothing changes
     _check_rate(author)
     now = utcnow()
     confirmation = WordingSuggestion(kind="confirm", language=language, context=message.context,
