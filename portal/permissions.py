@@ -61,6 +61,12 @@ def may_manage_user(actor: Any, subject: Any) -> bool:
             and subject.clearance <= actor.clearance)
 
 
+def may_reset_second_factor(actor: Any, subject: Any) -> bool:
+    """Reset a member's authenticator app and recovery codes (they lost both): whoever manages them
+    (:func:`may_manage_user`), never for themselves (a person replaces their own from the profile)."""
+    return may_manage_user(actor, subject) and actor.id != subject.id
+
+
 def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User``: the actor's organisation's members, less the portal's own accounts."""
     from portal.accounts.models import User, UserRole

@@ -21,6 +21,9 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.login",
     "auth.second_factor",
     "auth.enrol_totp",
+    # Password reset by e-mail: forms with CSRF like the sign-in page; they check their own state.
+    "auth.forgot_password",
+    "auth.reset_password",
     "health.healthz",
     "health.readyz",
     "federation.login",

@@ -22,6 +22,7 @@ def _url(rule: Rule) -> str:
 
 def test_allowlist_is_short_and_explicit():
     assert PUBLIC_ENDPOINTS == {"static", "auth.login", "auth.second_factor", "auth.enrol_totp",
+                                "auth.forgot_password", "auth.reset_password",
                                 "health.healthz", "health.readyz", "federation.login", "federation.callback"}
 
 

@@ -58,6 +58,37 @@ def _overflow(tab: Any) -> int:
     return tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
+def _walk(app: Any, tab: Any, live: str, email: str) -> list[str]:
+    """Sign ``email`` in and list the pages they reach: home, profile, each main-menu entry, and the
+    first item each of those pages lists (a bulletin, a report, a notification …)."""
+    user = _demo_user(email)
+    _signed_in(app, tab, live, user)
+    tab.goto(live + "/")
+    assert urlsplit(tab.url).path == "/", f"{email} is not signed in: {tab.url}"
+    paths = ["/", "/profile"] + [urlsplit(href).path for href in
+                                  tab.locator("nav.main-nav a").evaluate_all("as => as.map(a => a.href)")]
+    seen: list[str] = []
+    for path in paths:
+        if path in seen:
+            continue
+        seen.append(path)
+        tab.goto(live + path)
+        for href in tab.locator("main a").evaluate_all("as => as.map(a => a.getAttribute('href'))"):
+            target = urlsplit(urljoin(live + path, href or "")).path
+            if DETAIL.match(target) and target not in paths:
+                paths.append(target)
+                break
+    return seen
+
+
+def _reached_what_matters(visited: dict[str, list[str]]) -> None:
+    assert any(p.startswith("/bulletins/") for p in visited["ben.risk@harbourbank.example"]), visited
+    assert any(p.startswith("/submissions/") for p in visited["ben.risk@harbourbank.example"]), visited
+    assert any(p.startswith("/deportee-notifications/") for p in visited["sefo.officer@police.ws.example"]), visited
+    assert any(p.startswith("/admin") for p in visited["admin@portal.example"]), visited
+    assert sum(len(v) for v in visited.values()) >= 30, visited
+
+
 def test_no_page_scrolls_sideways_at_390_px(app, live_server, page):  # noqa: F811
     load_demo()
     page.set_viewport_size(PHONE)
@@ -66,25 +97,8 @@ def test_no_page_scrolls_sideways_at_390_px(app, live_server, page):  # noqa: F8
     visited: dict[str, list[str]] = {}
     too_wide: list[tuple[str, str, int]] = []
     for email in PEOPLE:
-        user = _demo_user(email)
-        _signed_in(app, page, live_server, user)
-        page.goto(live_server + "/")
-        assert urlsplit(page.url).path == "/", f"{email} is not signed in: {page.url}"
-        paths = ["/", "/profile"] + [urlsplit(href).path for href in
-                                      page.locator("nav.main-nav a").evaluate_all("as => as.map(a => a.href)")]
-        seen: list[str] = []
-        for path in paths:
-            if path in seen:
-                continue
-            seen.append(path)
-            page.goto(live_server + path)
-            # The first item a list links to (a bulletin, a report, a notification …) is a main page too.
-            for href in page.locator("main a").evaluate_all("as => as.map(a => a.getAttribute('href'))"):
-                target = urlsplit(urljoin(live_server + path, href or "")).path
-                if DETAIL.match(target) and target not in paths:
-                    paths.append(target)
-                    break
-        for path in seen:
+        visited[email] = _walk(app, page, live_server, email)
+        for path in visited[email]:
             response = page.goto(live_server + path)
             assert response is not None and response.status == 200, (email, path, response and response.status)
             excess = _overflow(page)
@@ -92,15 +106,38 @@ def test_no_page_scrolls_sideways_at_390_px(app, live_server, page):  # noqa: F8
                 too_wide.append((email, path, excess))
             slug = re.sub(r"[^a-z0-9]+", "-", f"{email.split('@')[0]}{path}".lower()).strip("-")
             page.screenshot(path=str(shots / f"{slug}.png"), full_page=True)
-        visited[email] = seen
-    # The walk reached the pages that matter on a phone, for each person.
-    assert any(p.startswith("/bulletins/") for p in visited["ben.risk@harbourbank.example"]), visited
-    assert any(p.startswith("/submissions/") for p in visited["ben.risk@harbourbank.example"]), visited
-    assert any(p.startswith("/deportee-notifications/") for p in visited["sefo.officer@police.ws.example"]), visited
-    assert "/admin/users" in visited["admin@portal.example"] or any(
-        p.startswith("/admin") for p in visited["admin@portal.example"]), visited
-    assert sum(len(v) for v in visited.values()) >= 30, visited
+    _reached_what_matters(visited)
     assert too_wide == [], f"pages wider than 390 px (person, page, excess px): {too_wide}"
+
+
+#: axe-core's rules for WCAG 2.0, 2.1 and 2.2 at levels A and AA, and its best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+
+
+def test_axe_finds_no_accessibility_violation_on_any_main_page_in_english_or_samoan(app, live_server, page):  # noqa: F811
+    """Every page of the walk above, for three English readers and a Samoan one (Sefo reads the
+    portal in Gagana Sāmoa), at desktop and phone widths: zero violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    load_demo()
+    axe = Axe()
+    visited: dict[str, list[str]] = {}
+    violations: list[str] = []
+    for email in PEOPLE:
+        visited[email] = _walk(app, page, live_server, email)
+        for size in ({"width": 1280, "height": 900}, PHONE):
+            page.set_viewport_size(size)
+            for path in visited[email]:
+                page.goto(live_server + path)
+                result = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                                "resultTypes": ["violations"]})
+                for violation in result.response["violations"]:
+                    targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]][:3]
+                    violations.append(f"{email} {size['width']}px {path}: {violation['id']} "
+                                      f"({violation['impact']}) {violation['help']} at {targets}")
+    assert page.evaluate("document.documentElement.lang") in ("en", "sm")
+    _reached_what_matters(visited)
+    assert violations == [], "\n".join(violations)
 
 
 def _pdf_pages(tab: Any, url: str, name: str) -> list[str]:

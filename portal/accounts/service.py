@@ -16,6 +16,7 @@ from portal.accounts.models import User
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.audit import trail
 from portal.audit.models import AuditEntry
+from portal.dates import time_zone_for_country
 from portal.extensions import db
 from portal.federation.models import IdentityProvider
 from portal.i18n import gettext as _
@@ -34,8 +35,10 @@ def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance."""
+def validate_user_fields(data: dict[str, Any], granter: User | None = None,
+                         default_time_zone: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance.
+    Without a time zone, ``default_time_zone`` (the organisation's country's) or the portal's."""
     settings = current_app.extensions["portal_settings"]
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -60,7 +63,7 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> t
     if locale not in settings.languages:
         errors["locale"] = [_("Choose one of the offered languages: %(langs)s.", langs=", ".join(settings.languages))]
     values["locale"] = locale
-    time_zone = str(data.get("time_zone") or settings.default_time_zone)
+    time_zone = str(data.get("time_zone") or default_time_zone or settings.default_time_zone)
     if not is_time_zone(time_zone):
         errors["time_zone"] = [_("%(tz)s is not a time zone; use a name such as Pacific/Apia.", tz=time_zone)]
     values["time_zone"] = time_zone
@@ -69,14 +72,18 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> t
 
 
 def validate_new_user(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    values, errors = validate_user_fields(data, granter)
     org = data.get("organisation")
+    slug = ""
     if org is None:
         slug = str(data.get("org") or "").strip().lower()
         org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
-        if org is None:
-            errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
-    if org is not None:
+    # A new person's time zone, unless given, is their organisation's country's (not Auckland for all).
+    settings = current_app.extensions["portal_settings"]
+    values, errors = validate_user_fields(
+        data, granter, time_zone_for_country(org.country, settings.default_time_zone) if org is not None else None)
+    if org is None:
+        errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
+    else:
         values["organisation"] = org
     try:
         email = validate_email(str(data.get("email") or ""), check_deliverability=False).normalized.lower()

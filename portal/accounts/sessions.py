@@ -343,3 +343,6 @@ def init_app(app: Flask) -> None:
 
     app.session_interface = DatabaseSessionInterface()
     jobs.register("sessions.purge", every=dt.timedelta(minutes=15))(purge_expired)
+    from portal.accounts import reset
+
+    jobs.register("password_resets.purge", every=dt.timedelta(hours=1))(reset.purge_expired)

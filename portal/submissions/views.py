@@ -13,7 +13,7 @@ from portal import attachments, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
-from portal.pages import ActionForm, act, flash_fields, send_stored
+from portal.pages import ActionForm, act, confirmation, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
@@ -262,6 +262,9 @@ def save(draft_id: int):
     elif action == "add-transaction":
         data["transactions"].append({"currency": _settings().goaml["currency_local"]})
     elif action == "delete":
+        if (page := confirmation(_("Delete this draft report? What it holds cannot be recovered."),
+                                 _("Delete the draft"), cancel=url_for("submissions.compose", draft_id=draft.id))):
+            return page
         service.delete_draft(draft)
         db.session.commit()
         flash(_("The draft was deleted."), "success")
