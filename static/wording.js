@@ -41,7 +41,8 @@
       var node = walker.currentNode;
       var text = node.nodeValue.trim();
       var parent = node.parentElement;
-      if (!text || !parent || parent.closest("script, style, option, textarea, title, .wording-mark")) { continue; }
+      if (!text || !parent || parent.closest("script, style, option, textarea, title, .wording-mark, .skip-link") ||
+          !parent.closest("header, nav, main, footer")) { continue; }
       if (Object.prototype.hasOwnProperty.call(exact, text)) { found.push([node, exact[text]]); continue; }
       for (var i = 0; i < matchers.length; i++) {
         if (matchers[i].exact === null && matchers[i].re.test(text)) { found.push([node, [matchers[i].item]]); break; }

@@ -10,6 +10,7 @@ from portal.wording.messages import message_key
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
 from tests.conftest import PASSWORD
 from tests.test_browser import ARTIFACTS, base_url, live_server, page  # noqa: F401  (fixtures)
+from tests.test_layout import AXE_TAGS
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +38,22 @@ def test_suggestion_mode_marks_messages_in_place(live_server, page, world):  # n
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "wording-suggestion-mode-390.png"), full_page=True)
 
+    # The marked page and every translation page: no accessibility violation (axe-core, WCAG 2.2 AA).
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = []
+    for path in ("/profile", "/translations/page", f"/translations/messages/{message_key(None, 'Your profile')}",
+                 "/translations"):
+        if path != "/profile":
+            page.goto(live_server + path)
+        else:
+            page.locator(".wording-mark").first.wait_for()
+        result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                          "resultTypes": ["violations"]})
+        violations += [f"{path}: {v['id']} {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
+                       for v in result.response["violations"]]
+    assert violations == [], "\n".join(violations)
+    page.goto(live_server + "/profile")
     page.locator(f"h1 .wording-mark[href*='{message_key(None, 'Your profile')}']").click()
     page.wait_for_url("**/translations/messages/**")
     page.locator("#wording").fill("Lau talaaga")
