@@ -40,7 +40,7 @@ TOUCH_RESOLUTION = dt.timedelta(minutes=1)
 
 #: Paths that never read or write a session: the API and feeds take bearer tokens only, the health
 #: checks must not touch the database, static files need nobody.
-SESSIONLESS_PREFIXES = ("/api/", "/static/")
+SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/")
 SESSIONLESS_PATHS = frozenset({"/api", "/healthz", "/readyz"})
 
 _serializer = TaggedJSONSerializer()
