@@ -162,7 +162,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "summary": "An organisation's sharing-maturity scorecard (its own, or any for oversight users)",
                 "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
                                {"name": "period", "in": "query", "schema": {"type": "string"},
-                                "description": "2026-Q4 or 2026-11; default the current quarter"}],
+                                "description": "2026-Q4, 2026-11 or FY2026/27 (in the reporting time zone); default the "
+                                               "current quarter"}],
                 "responses": _responses({"$ref": "#/components/schemas/Scorecard"}, 400, 404)}},
             "/deportee-notifications": {
                 "get": {"summary": "Deportee notifications the caller may read",
@@ -344,6 +345,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                        for k in ("proactiveness", "relevance", "frequency", "responsiveness", "overall", "target")},
                     "shares": {"type": "integer"}, "ratings": {"type": "integer"}, "responses": {"type": "integer"},
                     "median_response_hours": {"type": ["number", "null"]}, "computed_at": TIME,
+                    "open_items": {"type": "integer", "description": "items open past the target time, counted "
+                                   "in responsiveness at their age (at the close, for a closed period)"},
+                    "closed": {"type": "boolean"}, "meets_standard": {"type": "boolean"},
+                    "time_zone": {"type": "string", "description": "the reporting time zone of the periods"},
                 }},
                 "DeporteeNotificationInput": {"type": "object",
                                               "required": ["destination_country", "person", "removal", "legal_basis"],
