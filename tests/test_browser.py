@@ -127,6 +127,10 @@ def test_report_composer_saves_as_you_type_and_submits(live_server, page, world)
     draft = db.session.scalar(select(SubmissionDraft))
     assert draft.data["narrative"].startswith("Eleven cash deposits")
     page.get_by_role("button", name="Add: Person").click()
+    # The keyboard focus lands on the new subject's first field, not at the top of the page.
+    page.wait_for_url("**/submissions/drafts/*?focus=subject-0")
+    page.locator("#subjects-0-id").wait_for()
+    assert page.evaluate("document.activeElement.id") == "subjects-0-id"
     page.get_by_label("Names (one per line)").fill("Sione Taufa")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "composer.png"), full_page=True)

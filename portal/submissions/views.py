@@ -219,6 +219,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
         "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
         "field_label": field_label, "relation_roles": RELATION_ROLES, "transaction_target": TRANSACTION_TARGET,
+        "focus": "" if errors else request.args.get("focus", ""),
     }
     return render_template("submissions/compose.html", **context), status
 
@@ -297,7 +298,11 @@ def save(draft_id: int):
     if action != "submit":
         if action == "save":
             flash(_("Draft saved."), "success")
-        return redirect(url_for("submissions.compose", draft_id=draft.id) + _anchor(action, data))
+        anchor = _anchor(action, data)
+        # The new subject, transaction or relation gets the keyboard focus (autofocus on its first
+        # field, which also scrolls to it), not the top of the page. No #fragment: browsers skip
+        # autofocus when the address targets an element.
+        return redirect(url_for("submissions.compose", draft_id=draft.id, focus=anchor or None))
     try:
         submission, _replayed = service.submit(data, user, draft=draft)
     except service.Invalid as invalid:
@@ -312,11 +317,11 @@ def save(draft_id: int):
 
 def _anchor(action: str, data: dict[str, Any]) -> str:
     if action.startswith("add-subject:"):
-        return f"#subject-{len(data['subjects']) - 1}"
+        return f"subject-{len(data['subjects']) - 1}"
     if action == "add-transaction":
-        return f"#transaction-{len(data['transactions']) - 1}"
+        return f"transaction-{len(data['transactions']) - 1}"
     if action == "add-relation":
-        return f"#relation-{len(data['relations']) - 1}"
+        return f"relation-{len(data['relations']) - 1}"
     return ""
 
 
