@@ -85,6 +85,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)
+    from portal.wording import views as wording
+
+    wording.init_app(app)  # after the default-deny gate: its hooks see the signed-in user
     errors.init_app(app)
     cli.init_app(app)
     from portal.templating import init_app as init_templating

@@ -31,6 +31,7 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+from flask import current_app, g, has_app_context, has_request_context
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -220,20 +221,37 @@ def is_time_zone(name: str) -> bool:
     return name in time_zone_names()
 
 
+def _translations() -> Any:
+    """The catalogue gettext reads for the current reader: the compiled one with the wordings
+    accepted at run time merged in (``portal/wording``). Within a request it is looked up once (the
+    reader's language is fixed for the request), so a string costs one dictionary look-up as before."""
+    if _reader.get() is None and has_request_context():
+        cached = g.get("_translations")
+        if cached is None:
+            cached = g._translations = _catalogue(current_language())
+        return cached
+    return _catalogue(current_language())
+
+
+def _catalogue(language: str) -> Any:
+    wordings = current_app.extensions.get("portal_wordings") if has_app_context() else None
+    return wordings.translations(language) if wordings is not None else translations_for(language)
+
+
 def gettext(message: str, **variables: Any) -> str:
-    text = translations_for(current_language()).ugettext(message)
+    text = _translations().ugettext(message)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    text = translations_for(current_language()).ungettext(singular, plural, num)
+    text = _translations().ungettext(singular, plural, num)
     return text % variables
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """A message whose meaning depends on ``context`` (``month``, ``weekday``, ``country``, …)."""
-    text = translations_for(current_language()).upgettext(context, message)
+    text = _translations().upgettext(context, message)
     return text % variables if variables else text
 
 

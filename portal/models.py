@@ -24,3 +24,4 @@ from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEviden
 from portal.scorecards.models import MonthlyActivity, Scorecard  # noqa: F401,E402
 from portal.file_store import StoredFile, StoredFileChunk  # noqa: F401,E402
 from portal.taxii.models import TaxiiStatus  # noqa: F401,E402
+from portal.wording.models import TranslatorLanguage, WordingSuggestion  # noqa: F401,E402

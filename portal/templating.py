@@ -30,6 +30,7 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...]
     ("tokens.index", _l("API tokens"), frozenset()),
     ("notifications.webhooks", _l("Webhooks"), frozenset({Role.ORG_ADMIN})),
     ("notifications.dead_letters", _l("Failed deliveries"), frozenset({Role.ADMIN})),
+    ("wording.queue", _l("Suggested wordings"), frozenset({Role.ADMIN})),
 )
 
 
