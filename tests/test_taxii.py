@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import uuid
 from typing import Any, Iterator
@@ -279,6 +280,45 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(app, client, 
         counts[limit] = len([s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))])
     assert counts[5] == counts[200], counts
     assert counts[200] <= 8, counts
+
+
+def test_a_page_reads_only_the_bulletins_it_fills_and_pages_stay_full(client, scene):
+    """The page walks the readable bulletins until their objects fill it (not ``limit`` bulletins,
+    which for a reader who sees 1 % scanned a hundred rows a bulletin ten times too far)."""
+    author = scene["author"]
+    for n in range(8):
+        publish(client, author, f"Bulk {n}", {"sectors": ["banking"]}, indicators=EVERY_INDICATOR[:4])
+        publish(client, author, f"Not for the bank {n}", {"sectors": ["ports"]})  # skipped by ben's walk
+    after = {"added_after": "2026-01-01T00:00:00Z"}  # past the portal's own definitions
+    token = scene["ben_token"]
+    whole = all_objects(client, token, **after)
+    indicators = [o["id"] for o in whole if o["type"] == "indicator"]
+    for limit in (1, 4, 5, 6, 7, 13, 25):
+        sizes, cursor, paged = [], None, []
+        while True:
+            body = taxii(client, OBJECTS, token, limit=limit, **after, **({"next": cursor} if cursor else {})).get_json()
+            sizes.append(len(body.get("objects", [])))
+            paged.extend(body.get("objects", []))
+            if not body["more"]:
+                break
+            cursor = body["next"]
+        assert [o["id"] for o in paged] == [o["id"] for o in whole], limit
+        assert all(size == limit for size in sizes[:-1]), (limit, sizes)  # no short pages without filters
+        filtered = all_objects(client, token, limit=limit, **after, **{"match[type]": "indicator"})
+        assert [o["id"] for o in filtered] == indicators, limit
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert len(taxii(client, OBJECTS, token, limit=5, **after).get_json()["objects"]) == 5
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    loaded = [re.search(r"bulletin_indicators\.bulletin_id IN \(([^)]*)\)", s) for s in statements]
+    ids_loaded = [len(found.group(1).split(",")) for found in loaded if found]
+    assert ids_loaded and ids_loaded[0] <= 2, ids_loaded  # five objects: one or two bulletins, not six
 
 
 def test_every_poll_is_an_audited_read(client, scene):

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Integer, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy.orm import aliased
 
 from portal import policy
 from portal.converters import MAX_ID
@@ -29,6 +30,7 @@ from portal.bulletins.models import Bulletin, BulletinIndicator, BulletinTypolog
 from portal.dates import parse_instant
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.types import UTCDateTime
 from portal.taxii import stix
 
 #: The date_added of the portal's own definitions: before any bulletin.
@@ -148,41 +150,100 @@ PAGE_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.classifi
                 Organisation.kind, Organisation.country)
 
 
-def _bulletin_statement(reader: Any, query: Query, limit: int):
-    statement = (policy.readable_bulletins(reader).with_only_columns(*PAGE_COLUMNS)
-                 .join(Organisation, Organisation.id == Bulletin.author_org_id))
+def _after(query: Query, bulletin=Bulletin):
+    """The criteria of the cursor and ``added_after`` on ``bulletin`` (a row value: the index
+    ``(readers_changed_at, id)`` serves it as a range on both databases)."""
+    criteria = []
     if query.added_after is not None:
-        statement = statement.where(Bulletin.readers_changed_at > query.added_after)
+        criteria.append(bulletin.readers_changed_at > query.added_after)
     if query.after is not None and query.after[1] > 0:
         moment, bulletin_id, _position = query.after
-        # Row-value comparison spelt out: the index (readers_changed_at, id) serves it everywhere.
-        statement = statement.where(or_(Bulletin.readers_changed_at > moment,
-                                        and_(Bulletin.readers_changed_at == moment, Bulletin.id >= bulletin_id)))
-    if query.ids:
-        ids = identifiers()
-        decoded = [d for d in map(ids.decode, query.ids) if d is not None]
-        bulletins = {d.key for d in decoded if d.kind != "author"}
-        authors = {d.key for d in decoded if d.kind == "author"}
-        statement = statement.where(or_(Bulletin.id.in_(bulletins or [0]), Bulletin.author_org_id.in_(authors or [0])))
-        if authors:  # an organisation's identity: from its latest readable bulletin is enough
-            limit = limit if bulletins else 1
-    return statement.order_by(Bulletin.readers_changed_at, Bulletin.id).limit(limit)
+        criteria.append(tuple_(bulletin.readers_changed_at, bulletin.id) >= tuple_(literal(moment, UTCDateTime),
+                                                                                   literal(bulletin_id)))
+    return criteria
 
 
-def _stream(reader: Any, query: Query, bulletin_limit: int) -> Iterator[tuple[dt.datetime, int, int, dict[str, Any]]]:
-    """(date_added, bulletin id, position, object) in collection order, from the cursor on. Ends
-    after ``bulletin_limit`` bulletins (a marker (…, -1, …, {}) then says there may be more)."""
+def _weight(query: Query, bulletin=Bulletin):
+    """How many of the page's objects a bulletin is counted for while the page is walked: without
+    filters its author identity, its report and one per indicator (what :func:`stix.bulletin_objects`
+    makes of it, give or take a duplicate or an observable); with ``match[…]`` filters one."""
+    if query.types or query.spec_versions or not query.versions & {"last", "first", "all"}:
+        return literal(1)
+    counted = select(func.count()).where(BulletinIndicator.bulletin_id == bulletin.id).scalar_subquery()
+    return 2 + cast(counted, Integer)  # PostgreSQL's count is a bigint: one type for the walk's columns
+
+
+def _walk(reader: Any, query: Query, budget: int):
+    """The readable bulletins after the cursor, in collection order, until their objects fill
+    ``budget`` — and one more, which says there is more. A recursive CTE that steps from each
+    bulletin to the next readable one (one probe of the index ``(readers_changed_at, id)`` under the
+    policy's criterion, ``LIMIT 1``), so the rows a page scans follow the page's size and the
+    reader's share, never the table's size: ``LIMIT objects`` on the bulletins themselves read up to
+    ten times the bulletins a page needs (and, for a reader who sees 1 %, a hundred times as many
+    rows). Columns ``id``, ``before`` (objects counted before this bulletin)."""
+    readable = policy.bulletin_readable(reader)
+    order = (Bulletin.readers_changed_at, Bulletin.id)
+    first = (select(Bulletin.readers_changed_at.label("at"), Bulletin.id.label("id"), _weight(query).label("weight"))
+             .where(readable, *_after(query)).order_by(*order).limit(1).subquery())
+    start = -query.after[2] if query.after is not None and query.after[1] > 0 else 0
+    walk = select(first.c.at, first.c.id, literal(0).label("before"),
+                  (first.c.weight + case((first.c.id == (query.after or (0, 0))[1], start), else_=0)).label("total")
+                  ).cte("taxii_walk", recursive=True)
+    following = (select(Bulletin.id).where(readable, *_after(query),
+                                           tuple_(Bulletin.readers_changed_at, Bulletin.id) > tuple_(walk.c.at, walk.c.id))
+                 .order_by(*order).limit(1).scalar_subquery())
+    step = aliased(Bulletin, name="taxii_next")
+    walk = walk.union_all(
+        select(step.readers_changed_at, step.id, walk.c.total, walk.c.total + _weight(query, step))
+        .select_from(walk).join(step, step.id == following)
+        .where(walk.c.before < budget))
+    return walk
+
+
+def _bulletin_statement(reader: Any, query: Query, budget: int):
+    """The page's bulletins (and their authors): the walk's."""
+    walk = _walk(reader, query, budget)
+    return (select(*PAGE_COLUMNS, walk.c.before).select_from(walk).join(Bulletin, Bulletin.id == walk.c.id)
+            .join(Organisation, Organisation.id == Bulletin.author_org_id)
+            .order_by(walk.c.at, walk.c.id))  # the walk's order: from the walk, not from a scan of bulletins
+
+
+def _by_id_statement(reader: Any, query: Query, limit: int):
+    """Objects asked for by id: their bulletins (or their author's latest readable bulletin) at once."""
+    ids = identifiers()
+    decoded = [d for d in map(ids.decode, query.ids) if d is not None]
+    bulletins = {d.key for d in decoded if d.kind != "author"}
+    authors = {d.key for d in decoded if d.kind == "author"}
+    if authors and not bulletins:  # an organisation's identity: from its latest readable bulletin is enough
+        limit = 1
+    return (policy.readable_bulletins(reader).with_only_columns(*PAGE_COLUMNS)
+            .join(Organisation, Organisation.id == Bulletin.author_org_id)
+            .where(*_after(query),
+                   or_(Bulletin.id.in_(bulletins or [0]), Bulletin.author_org_id.in_(authors or [0])))
+            .order_by(Bulletin.readers_changed_at, Bulletin.id).limit(limit + 1))
+
+
+def _stream(reader: Any, query: Query, limit: int) -> Iterator[tuple[dt.datetime, int, int, dict[str, Any]]]:
+    """(date_added, bulletin id, position, object) in collection order, from the cursor on, about
+    ``limit`` objects' worth of bulletins (a marker (…, -1, …, {}) then says there may be more)."""
+    emitted = 0
     if query.added_after is None or query.added_after < DEFINITIONS_ADDED:
         if query.after is None or query.after[1] == 0:
             start = query.after[2] if query.after else 0
             for position, obj in enumerate(stix.definitions()):
                 if position >= start:
+                    emitted += query.keeps(obj, DEFINITIONS_ADDED)
                     yield DEFINITIONS_ADDED, 0, position, obj
-    if query.after is not None and query.after[1] > 0:
-        bulletin_limit += 1  # the cursor's own bulletin comes again (its objects from the cursor's position on)
-    rows = db.session.execute(_bulletin_statement(reader, query, bulletin_limit + 1)).all()
-    more = len(rows) > bulletin_limit
-    rows = rows[:bulletin_limit]
+    if query.ids:  # by id: few bulletins, all at once
+        budget = limit + (query.after is not None and query.after[1] > 0)
+        rows = db.session.execute(_by_id_statement(reader, query, budget)).all()
+        more = len(rows) > budget
+        rows = rows[:budget]
+    else:  # the walk's last bulletin, counted from past the page, only says there is more
+        budget = limit - emitted
+        rows = db.session.execute(_bulletin_statement(reader, query, budget)).all()
+        more = bool(rows) and rows[-1].before >= budget
+        rows = rows[:-1] if more else rows
     ids = [row.id for row in rows]
     indicators: dict[int, list[stix.IndicatorRow]] = {i: [] for i in ids}
     typologies: dict[int, list[str]] = {i: [] for i in ids}
