@@ -18,7 +18,7 @@
 
     .venv/bin/python bench/taxii.py [--objects 100000] [--bulletins 1000000] [--requests 60]
                                     [--clients 4] [--threads 4] [--postgres | --database-url URL]
-                                    [--skip-medallion] [--skip-scale]
+                                    [--skip-medallion] [--skip-scale | --skip-collection]
 """
 from __future__ import annotations
 
@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=3, help="(a) first pages timed one after another")
     parser.add_argument("--medallion-timeout", type=float, default=900, help="(a) seconds for one medallion page")
     parser.add_argument("--skip-scale", action="store_true", help="run (a) only")
+    parser.add_argument("--skip-collection", action="store_true", help="run (b) only")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     if args.database_url:
@@ -258,7 +259,8 @@ def main() -> None:
               flush=True)
         (workdir / "a").mkdir()
         (workdir / "b").mkdir()
-        part_a(args, workdir / "a")
+        if not args.skip_collection:
+            part_a(args, workdir / "a")
         if not args.skip_scale:
             part_b(args, workdir / "b")
     finally:

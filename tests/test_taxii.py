@@ -161,6 +161,8 @@ def test_stix_mapping_of_a_bulletin(client, scene):
     for obj in objects:
         by_type.setdefault(obj["type"], []).append(obj)
     report = next(r for r in by_type["report"] if r["name"] == "Every kind of indicator")
+    # The report's id is the bulletin's uuid (its MISP event's uuid too), the same for every version.
+    assert report["id"] == f"report--{db.session.get(Bulletin, scene['ids']['everything']).uuid}"
     # Its TLP 2.0 marking (OASIS's definition) and its NZ classification marking, on every object.
     markings = [stix.TLP_MARKINGS["AMBER"], stix.CLASSIFICATION_MARKINGS[1]]
     mine = [o for o in objects if o["id"] in report["object_refs"]] + [report]

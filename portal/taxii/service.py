@@ -147,7 +147,7 @@ class Page:
 PAGE_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.classification, Bulletin.tlp,
                 Bulletin.status, Bulletin.created_at, Bulletin.updated_at, Bulletin.published_at,
                 Bulletin.readers_changed_at, Bulletin.author_org_id, Organisation.slug, Organisation.name,
-                Organisation.kind, Organisation.country)
+                Organisation.kind, Organisation.country, Bulletin.uuid)
 
 
 def _after(query: Query, bulletin=Bulletin):
@@ -211,15 +211,17 @@ def _bulletin_statement(reader: Any, query: Query, budget: int):
 def _by_id_statement(reader: Any, query: Query, limit: int):
     """Objects asked for by id: their bulletins (or their author's latest readable bulletin) at once."""
     ids = identifiers()
-    decoded = [d for d in map(ids.decode, query.ids) if d is not None]
+    reports = {found for found in map(stix.report_uuid, query.ids) if found}  # report--<bulletins.uuid>
+    decoded = [d for d in map(ids.decode, query.ids) if d is not None and d.kind != "report"]
     bulletins = {d.key for d in decoded if d.kind != "author"}
     authors = {d.key for d in decoded if d.kind == "author"}
-    if authors and not bulletins:  # an organisation's identity: from its latest readable bulletin is enough
+    if authors and not bulletins and not reports:  # an organisation's identity: its latest readable bulletin is enough
         limit = 1
     return (policy.readable_bulletins(reader).with_only_columns(*PAGE_COLUMNS)
             .join(Organisation, Organisation.id == Bulletin.author_org_id)
             .where(*_after(query),
-                   or_(Bulletin.id.in_(bulletins or [0]), Bulletin.author_org_id.in_(authors or [0])))
+                   or_(Bulletin.id.in_(bulletins or [0]), Bulletin.author_org_id.in_(authors or [0]),
+                       Bulletin.uuid.in_(reports or [""])))
             .order_by(Bulletin.readers_changed_at, Bulletin.id).limit(limit + 1))
 
 
@@ -260,7 +262,7 @@ def _stream(reader: Any, query: Query, limit: int) -> Iterator[tuple[dt.datetime
     for row in rows:
         bulletin = stix.BulletinRow(row.id, row.title, row.summary, row.classification, row.tlp, row.status,
                                     row.created_at, row.updated_at, row.published_at, row.readers_changed_at,
-                                    row.author_org_id, row.slug, row.name, row.kind, row.country)
+                                    row.author_org_id, row.slug, row.name, row.kind, row.country, row.uuid)
         start = query.after[2] if query.after and query.after[1] == row.id and query.after[0] == row.readers_changed_at \
             else 0
         for position, obj in enumerate(stix.bulletin_objects(identifiers_, bulletin, indicators[row.id],

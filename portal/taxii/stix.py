@@ -17,8 +17,9 @@ Every object of a bulletin carries the bulletin's OASIS TLP 2.0 marking definiti
 marking definition of its NZ classification. An amendment is a new version (``modified``); a
 withdrawal a last version with ``revoked: true`` (which only the author organisation may still read).
 
-Identifiers are UUIDv4-shaped and carry the bulletin's (or organisation's) id, masked per deployment,
-so an object asked for by id is found with one indexed query (:func:`decode_id`).
+A report's id is ``report--<bulletins.uuid>`` (the uuid its MISP event has too); the other
+identifiers are UUIDv4-shaped and carry the bulletin's (or organisation's) id, masked per deployment.
+Either way an object asked for by id is found with one indexed query (:meth:`Identifiers.decode`).
 """
 from __future__ import annotations
 
@@ -155,6 +156,7 @@ class BulletinRow:
     author_name: str
     author_kind: str
     author_country: str
+    uuid: str | None = None  # bulletins.uuid: the report's id (and the MISP event's uuid)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,23 @@ def pattern_for(kind: str, normalised: str) -> str | None:
     if kind in OBSERVABLE_TYPES:
         return f"[{OBSERVABLE_TYPES[kind]}:value = {_quote(normalised)}]"
     return None
+
+
+def report_id(ids: Identifiers, bulletin_id: int, bulletin_uuid: str | None) -> str:
+    """A bulletin's report: ``report--<bulletins.uuid>``, the uuid its MISP event has too (stable
+    across versions); a row without one (none since migration 0019) falls back to a derived id."""
+    return f"report--{bulletin_uuid}" if bulletin_uuid else ids.make("report", "report", bulletin_id)
+
+
+def report_uuid(stix_id: str) -> str | None:
+    """The bulletin uuid a ``report--…`` id names (normalised as the column holds it), or None."""
+    kind, sep, rest = stix_id.partition("--")
+    if kind != "report" or not sep:
+        return None
+    try:
+        return str(uuid.UUID(rest))
+    except ValueError:
+        return None
 
 
 def markings_of(row: BulletinRow) -> list[str]:
@@ -259,7 +278,7 @@ def bulletin_objects(ids: Identifiers, row: BulletinRow, indicators: Sequence[In
         objects.append(stix_indicator)
         refs.append(stix_indicator["id"])
     report = {
-        "type": "report", "id": ids.make("report", "report", row.id), **common,
+        "type": "report", "id": report_id(ids, row.id, row.uuid), **common,
         "name": row.title,
         "description": row.summary or row.title,
         "report_types": ["threat-report"],

@@ -85,16 +85,17 @@ def _target(reader: Any, ref: Any) -> tuple[Bulletin, int | None]:
     if not isinstance(ref, str) or not STIX_ID.match(ref) or not ref.startswith(("indicator--", "report--")):
         raise Refused(UNKNOWN_REF)
     ids = identifiers()
+    if ref.startswith("report--"):  # report--<bulletins.uuid>
+        bulletin = db.session.scalar(policy.readable_bulletins(reader).where(Bulletin.uuid == stix.report_uuid(ref)))
+        if bulletin is None or ref != stix.report_id(ids, bulletin.id, bulletin.uuid):
+            raise Refused(UNKNOWN_REF)
+        return bulletin, None
     decoded = ids.decode(ref)
-    if decoded is None or decoded.kind not in ("indicator", "report"):
+    if decoded is None or decoded.kind != "indicator":
         raise Refused(UNKNOWN_REF)
     bulletin = db.session.scalar(policy.readable_bulletins(reader).where(Bulletin.id == decoded.key))
     if bulletin is None:
         raise Refused(UNKNOWN_REF)
-    if decoded.kind == "report":
-        if ref != ids.make("report", "report", bulletin.id):
-            raise Refused(UNKNOWN_REF)
-        return bulletin, None
     for indicator in bulletin.indicators:
         if ids.make("indicator", "indicator", bulletin.id, indicator.type, indicator.normalised) == ref:
             return bulletin, indicator.id
