@@ -3,9 +3,11 @@
 A collection's objects are a stream ordered by (date_added, bulletin, position): first the portal's
 own definitions (:func:`portal.taxii.stix.definitions`, date_added :data:`DEFINITIONS_ADDED`), then,
 bulletin by bulletin in the order of ``Bulletin.readers_changed_at``, each readable bulletin's objects.
-A page reads the readable bulletins after the cursor (``policy.readable_bulletins``: the same SQL
-criterion as every page and the JSON API), then their indicators and typologies for the whole page:
-three queries whatever the page size (``tests/test_taxii.py`` counts them).
+A page walks the readable bulletins after the cursor (``policy.bulletin_readable``: the same SQL
+criterion as every page and the JSON API) until their objects fill it (:func:`_walk`), then reads
+their indicators and typologies for the whole page: three queries whatever the page size, and rows
+scanned in proportion to the page and the reader's share, not to the table (``tests/test_taxii.py``
+checks both).
 
 date_added is the bulletin's ``readers_changed_at``: when it was created, got a new version (which
 is how its audience, classification or TLP change), was published, approved or withdrawn. So a
