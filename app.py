@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import load_settings
+from portal.config import install, load_settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,12 +18,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=overrides, instance_path=instance_path)
 
     app = Flask(__name__, instance_path=settings.instance_path, instance_relative_config=False)
-    app.extensions["portal_settings"] = settings
+    install(app, settings)
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.secret_key.get_secret_value(),
         SQLALCHEMY_DATABASE_URI=_driver_url(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.request_max_bytes,  # the largest body any route takes
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.secure_transport,
         TESTING=settings.env == "test",

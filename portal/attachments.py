@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from flask import current_app
+from portal.config import settings
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 READ_SIZE = 1024 * 1024
@@ -57,7 +57,7 @@ class Stored:
 
 def in_database() -> bool:
     """Whether attachments' bytes are kept in the database (else under ``attachments_dir``)."""
-    return current_app.extensions["portal_settings"].attachment_storage == "database"
+    return settings().attachment_storage == "database"
 
 
 def checked_key(key: str) -> str:
@@ -68,7 +68,7 @@ def checked_key(key: str) -> str:
 
 
 def root() -> Path:
-    path = Path(current_app.extensions["portal_settings"].attachments_dir).resolve()
+    path = Path(settings().attachments_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -92,7 +92,7 @@ def safe_filename(name: str) -> str:
 def kind_of(filename: str, head: bytes) -> str | None:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     extension = {"jpg": "jpeg"}.get(extension, extension)
-    allowed = current_app.extensions["portal_settings"].attachment_types
+    allowed = settings().attachment_types
     if extension not in allowed or extension not in KINDS:
         return None
     _, test = KINDS[extension]
@@ -112,16 +112,16 @@ def store(stream: Any, filename: str) -> Stored:
     In the database, the file is written in the caller's transaction (it is kept when the caller
     commits); in a directory, at once. Either way a refusal leaves nothing behind.
     """
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     name = safe_filename(filename or "")
     head = stream.read(4096)
     kind = kind_of(name, head)
     if kind is None:
-        raise Refused(415, "This kind of file is not accepted: " + ", ".join(settings.attachment_types) + ".")
+        raise Refused(415, "This kind of file is not accepted: " + ", ".join(conf.attachment_types) + ".")
     if not head:
         raise Refused(400, "The file is empty.")
     key = secrets.token_urlsafe(24)
-    blocks = _limited(head, stream, settings.attachment_max_bytes)
+    blocks = _limited(head, stream, conf.attachment_max_bytes)
     if in_database():
         from portal import file_store
 

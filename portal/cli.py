@@ -16,6 +16,7 @@ from portal.accounts.models import ApiToken, User
 from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.service import API_SCOPES, validate_new_user
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation
@@ -70,11 +71,11 @@ def orgs_add(slug: str, name: str, kind: str, sector: str, country: str) -> None
 def users_add(email: str, org_slug: str, roles: tuple[str, ...], clearance: str, password: str | None,
               display_name: str, locale: str | None, time_zone: str | None) -> None:
     """Create an active user."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     values, errors = validate_new_user({
         "email": email, "org": org_slug, "roles": list(roles), "clearance": clearance,
-        "display_name": display_name, "locale": locale or settings.default_language,
-        "time_zone": time_zone or settings.default_time_zone,
+        "display_name": display_name, "locale": locale or conf.default_language,
+        "time_zone": time_zone or conf.default_time_zone,
     })
     if password is not None and (problem := password_problem(password)):
         errors.setdefault("password", []).append(problem)
@@ -143,7 +144,7 @@ def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slu
     trail.record("identity_provider.create", "identity_provider", provider.id, org_slug, source_ip="cli",
                  name=provider.name, issuer=provider.issuer)
     db.session.commit()
-    base = current_app.extensions["portal_settings"].base_url
+    base = settings().base_url
     click.echo(f"Registered {provider.name} for {org_slug}. Give the provider this redirect URI: "
                f"{base}/auth/oidc/{provider.name}/callback")
 
@@ -213,9 +214,9 @@ def scheduler_command() -> None:
     from portal.jobs import run_due_jobs
 
     app = current_app._get_current_object()
-    tick = app.extensions["portal_settings"].scheduler_tick_seconds
+    tick = settings(app).scheduler_tick_seconds
 
-    seal_every = app.extensions["portal_settings"].audit_seal_seconds
+    seal_every = settings(app).audit_seal_seconds
 
     def tick_once() -> None:
         with app.app_context():
@@ -259,7 +260,7 @@ def demo_load() -> None:
     """Load the demonstration organisations, users and content (once)."""
     from portal.demo.world import load_demo
 
-    if current_app.extensions["portal_settings"].production:
+    if settings().production:
         _fail("Refusing to load demonstration data in production.")
     created = load_demo()
     if created:
@@ -302,7 +303,7 @@ def attachments_import_directory() -> None:
 
     from portal import attachments
 
-    directory = Path(current_app.extensions["portal_settings"].attachments_dir)
+    directory = Path(settings().attachments_dir)
     if not directory.is_dir():
         _fail(f"{directory} is not a directory: set PORTAL_ATTACHMENTS_DIR to where the files are kept.")
     done = attachments.import_directory()

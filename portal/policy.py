@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.config import settings
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.submissions.models import Submission
 from portal.vocabulary import TLP, Classification, Role
@@ -149,19 +150,15 @@ def can_read_deportee_notification(reader: Reader, notification: DeporteeNotific
 # Not in CONTRACT.md's list (it names bulletins, reports and notifications); the same discipline:
 # one criterion plus one predicate each, absent (404) when not readable.
 
-def _settings():
-    from flask import current_app
-    return current_app.extensions["portal_settings"]
-
 
 def is_oversight(reader: Reader) -> bool:
     """Procurement and oversight users: analysts and org admins of the configured oversight agencies."""
-    return bool(reader.may_read and reader.organisation.slug in _settings().oversight_orgs
+    return bool(reader.may_read and reader.organisation.slug in settings().oversight_orgs
                 and reader.roles & {Role.ANALYST, Role.ORG_ADMIN})
 
 
 def is_assessor(reader: Reader) -> bool:
-    return bool(reader.may_read and reader.organisation.slug in _settings().resilience["assessor_orgs"]
+    return bool(reader.may_read and reader.organisation.slug in settings().resilience["assessor_orgs"]
                 and Role.ANALYST in reader.roles)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.config import settings
 from portal.extensions import db, login_manager
 
 #: The only endpoints an anonymous visitor may reach. Keep this list short.
@@ -97,7 +98,7 @@ def security_headers(response: Response) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-    if current_app.extensions["portal_settings"].secure_transport:
+    if settings().secure_transport:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
         # Pages and API answers carry content a shared computer must not keep.
@@ -106,13 +107,13 @@ def security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    settings = app.extensions["portal_settings"]
+    conf = settings(app)
     app.config.update(
-        SESSION_COOKIE_NAME="__Host-portal" if settings.secure_transport else "portal_session",
+        SESSION_COOKIE_NAME="__Host-portal" if conf.secure_transport else "portal_session",
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=conf.session_absolute_hours),
         REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
     )
     from portal.accounts import sessions

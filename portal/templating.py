@@ -7,7 +7,7 @@ from flask import Flask, g, has_request_context
 from flask_login import current_user
 
 from portal.i18n import lazy_gettext as _l
-from portal.settings_store import get_setting
+from portal import settings_store
 from portal.vocabulary import ROLE_LABELS, Role
 
 #: (endpoint, label, roles that see it; empty = everyone signed in)
@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
             return {"ROLE_LABELS": ROLE_LABELS}
         if "demo_mode" not in g:
             try:
-                g.demo_mode = get_setting("demo_loaded") == "yes"
+                g.demo_mode = settings_store.read(settings_store.DEMO_LOADED)
             except Exception:  # database not migrated yet: the page still renders
                 g.demo_mode = False
         user = current_user if current_user.is_authenticated else None

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
 from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
+from portal.config import settings
 from portal.extensions import db
 from portal.outbox import OutboxMessage
 from portal.submissions.linking import fold_name, same_person
@@ -181,7 +182,7 @@ def test_wrong_content_type_and_oversized_body_or_attachment(client, people, app
     response = client.post("/api/v1/submissions", data="recipient_org=nz-fiu", headers=headers,
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported-media-type"
-    limit = app.extensions["portal_settings"].attachment_max_bytes
+    limit = settings(app).attachment_max_bytes
     big = {**copy.deepcopy(EXAMPLE), "attachments": [
         {"filename": "statement.txt", "content_base64": base64.b64encode(b"a" * (limit + 1)).decode()}]}
     response = client.post("/api/v1/submissions", json=big, headers=headers)

@@ -15,6 +15,7 @@ from flask_wtf.csrf import generate_csrf
 
 from portal.accounts import service
 from portal.accounts.models import User
+from portal.config import settings
 from portal.types import utcnow
 
 
@@ -44,7 +45,7 @@ def mark_reauthenticated(user: User, method: str) -> None:
 
 
 def is_recent() -> bool:
-    minutes = current_app.extensions["portal_settings"].reauth_minutes
+    minutes = settings().reauth_minutes
     latest = max(session.get("auth_at", 0), session.get("reauth_at", 0))
     return utcnow().timestamp() - latest <= minutes * 60
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import BrowserSession, User
+from portal.config import settings
 from portal.crypto import seal, unseal
 from portal.extensions import db
 from portal.types import utcnow
@@ -58,17 +59,10 @@ def hash_session_id(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _settings() -> Any:
-    from flask import current_app
-
-    return current_app.extensions["portal_settings"]
-
-
 def lifetimes() -> tuple[dt.timedelta, dt.timedelta]:
     """(idle, absolute) lifetimes of a session."""
-    settings = _settings()
-    return (dt.timedelta(minutes=settings.session_idle_minutes),
-            dt.timedelta(hours=settings.session_absolute_hours))
+    conf = settings()
+    return dt.timedelta(minutes=conf.session_idle_minutes), dt.timedelta(hours=conf.session_absolute_hours)
 
 
 def is_expired(started_at: dt.datetime, last_seen_at: dt.datetime, now: dt.datetime) -> bool:

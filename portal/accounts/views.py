@@ -9,13 +9,14 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from portal.accounts import service, session_auth
 from portal.accounts.forms import CodeForm, LoginForm, ReauthForm
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.types import utcnow
@@ -174,7 +175,7 @@ def logout():
     provider_logout = None
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        provider_logout = logout_url(current_app.extensions["portal_settings"].base_url + url_for("auth.login"))
+        provider_logout = logout_url(settings().base_url + url_for("auth.login"))
         trail.record("auth.logout", "user", user.id, user.organisation.slug, actor=user,
                      provider_logout=bool(provider_logout))
         db.session.commit()

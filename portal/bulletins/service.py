@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy import delete, select
 
 from portal import activity, permissions, policy
@@ -20,6 +19,7 @@ from portal.bulletins.models import (
     BulletinIndicator, BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
     needs_second_publisher,
 )
+from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed
@@ -55,7 +55,7 @@ def _strings(value: Any) -> list[str]:
 
 def validate(data: dict[str, Any], author: User) -> Draft:
     """Check everything a publisher sends; raise :class:`Invalid` naming each bad field."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
 
@@ -106,7 +106,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
                     _("Indicator %(n)s (%(value)s): %(why)s.", n=index + 1, value=str(value)[:60], why=str(exc)))
     try:
         typologies = sorted(set(_strings(data.get("typologies"))))
-        known = {code for code, _label in settings.typologies}
+        known = {code for code, _label in conf.typologies}
         unknown = [t for t in typologies if t not in known]
         if unknown:
             errors["typologies"] = [_("Unknown typologies: %(codes)s. See /api/v1/typologies.",
@@ -129,7 +129,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
 
 
 def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[str]]) -> list[tuple[str, str]]:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -147,9 +147,9 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
                                                                               Organisation.active.is_(True)))}
     if unknown := [slug for slug in orgs if slug not in found]:
         errors["audience.orgs"] = [_("Unknown organisations: %(slugs)s.", slugs=", ".join(unknown))]
-    if unknown := [s for s in sectors if s not in settings.all_sectors()]:
+    if unknown := [s for s in sectors if s not in conf.all_sectors()]:
         errors["audience.sectors"] = [_("Unknown sectors: %(names)s.", names=", ".join(unknown))]
-    if unknown := [c for c in countries if c not in settings.countries]:
+    if unknown := [c for c in countries if c not in conf.countries]:
         errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
     org = author.organisation
     # Named people are checked as e-mail addresses first: for an author who may address anyone, that

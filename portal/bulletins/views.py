@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
@@ -16,6 +16,7 @@ from portal.bulletins.models import (
     FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
     BulletinVersion,
 )
+from portal.config import settings
 from portal.extensions import db
 from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
@@ -57,9 +58,9 @@ def index():
     filters = {k: v for k, v in request.args.items() if k != "before" and v}
     trail.record("bulletin.list", "bulletin", count=len(rows), filters={k: v for k, v in filters.items() if k != "q"},
                  searched=bool(filters.get("q")))
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     page = render_template("bulletins/index.html", rows=rows, filters=filters,
-                           next_before=rows[-1][0].id if more else None, typologies=settings.typologies,
+                           next_before=rows[-1][0].id if more else None, typologies=conf.typologies,
                            classifications=Classification.labels(), tlps=[t.value for t in TLP])
     db.session.commit()  # after rendering: committing first would expire every row and reload each one
     return page
@@ -79,7 +80,7 @@ def show(bulletin_id: int):
         "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
         "show_audience": policy.sees_bulletin_audience(user, bulletin),
         "is_publisher": permissions.may_change_bulletin(user, bulletin),
-        "typology_labels": dict(current_app.extensions["portal_settings"].typologies),
+        "typology_labels": dict(settings().typologies),
         "versions": db.session.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin.id,
                                                                      BulletinVersion.version > 1)
                                        .order_by(BulletinVersion.version.desc())).all(),
@@ -179,11 +180,11 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     return {"values": values, "errors": errors, "bulletin": bulletin, "form": ActionForm(),
             "classifications": [c.label for c in Classification if c <= user.clearance],
-            "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
-            "typologies": settings.typologies, "indicator_types": list(TYPES),
+            "tlps": [t.value for t in TLP], "sectors": conf.all_sectors(), "countries": conf.countries,
+            "typologies": conf.typologies, "indicator_types": list(TYPES),
             "preview": audience_preview(form_data(values), user) if values else None}
 
 

@@ -21,7 +21,7 @@ from portal.bulletins.models import (
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.sanitise import clean_html
-from portal.settings_store import get_setting, set_setting
+from portal import settings_store
 from portal.submissions.models import Submission
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
@@ -89,7 +89,7 @@ USERS = [
 
 def load_demo() -> bool:
     """Create the demonstration world once. Returns False if it is already loaded."""
-    if get_setting("demo_loaded") == "yes":
+    if settings_store.read(settings_store.DEMO_LOADED):
         return False
     orgs: dict[str, Organisation] = {}
     for slug, name, kind, sector, country in ORGANISATIONS:
@@ -112,7 +112,7 @@ def load_demo() -> bool:
     db.session.flush()
     _content(orgs, users)
     _maturity(orgs, users)
-    set_setting("demo_loaded", "yes")
+    settings_store.write(settings_store.DEMO_LOADED, True)
     trail.record("demo.load", "portal", source_ip="cli", organisations=len(orgs), users=len(users))
     db.session.commit()
     from portal.scorecards import compute

@@ -13,12 +13,12 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import delete, or_, select
 
 from portal import activity, keyring, permissions
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.deportees.models import (
     UPDATE_KINDS, DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
     DeporteeUpdate,
@@ -41,8 +41,6 @@ SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 # --- Routing ---------------------------------------------------------------------------------
@@ -54,7 +52,7 @@ def receivers_for(country: str) -> list[Organisation]:
     A country nobody has designated receivers for goes to its own Pacific agencies (every active
     ``pacific`` organisation of that country): never to another country's.
     """
-    slugs = set(_settings().deportee_routes.get(country, ()))
+    slugs = set(settings().deportee_routes.get(country, ()))
     ids = set(db.session.scalars(select(DeporteeRoute.organisation_id).where(DeporteeRoute.country == country)))
     if not slugs and not ids:
         return list(db.session.scalars(select(Organisation).where(
@@ -354,9 +352,9 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
     """Remind receivers who have not acknowledged within ``deportee_reminder_hours`` of arrival;
     escalate to the issuer and the receiver's admins after ``deportee_escalate_hours``. Each once."""
     now = now or utcnow()
-    settings = _settings()
+    conf = settings()
     done = 0
-    soon = now + dt.timedelta(hours=settings.deportee_reminder_hours)
+    soon = now + dt.timedelta(hours=conf.deportee_reminder_hours)
     due = db.session.execute(select(DeporteeNotificationRecipient, DeporteeNotification).join(
         DeporteeNotification, DeporteeNotification.id == DeporteeNotificationRecipient.notification_id).where(
         DeporteeNotificationRecipient.acknowledged_at.is_(None), DeporteeNotification.purged_at.is_(None),
@@ -368,7 +366,7 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
         trail.record("deportee_notification.remind", "deportee_notification", notification.id,
                      notification.issuing_org.slug, receiver=row.organisation.slug)
         done += 1
-    late = now - dt.timedelta(hours=settings.deportee_escalate_hours)
+    late = now - dt.timedelta(hours=conf.deportee_escalate_hours)
     overdue = db.session.execute(select(DeporteeNotificationRecipient, DeporteeNotification).join(
         DeporteeNotification, DeporteeNotification.id == DeporteeNotificationRecipient.notification_id).where(
         DeporteeNotificationRecipient.acknowledged_at.is_(None), DeporteeNotification.purged_at.is_(None),
@@ -396,7 +394,7 @@ def purge_due(now: dt.datetime | None = None, batch: int = 200) -> int:
     """Purge the personal data of notifications whose arrival is older than the retention period.
     The record stays, as a statistic: country, dates, classification, organisations, acknowledgements."""
     now = now or utcnow()
-    cutoff = months_before(now, _settings().deportee_retention_months)
+    cutoff = months_before(now, settings().deportee_retention_months)
     rows = db.session.scalars(select(DeporteeNotification).where(
         DeporteeNotification.purged_at.is_(None), DeporteeNotification.arrival_at < cutoff)
         .limit(batch)).all()

@@ -17,11 +17,11 @@ from urllib.parse import urlparse
 
 import requests
 from authlib.integrations.flask_client import FlaskOAuth2App, FlaskIntegration
-from flask import current_app
 from sqlalchemy import select
 
 from portal import permissions
 from portal.accounts.models import User
+from portal.config import settings
 from portal.extensions import db
 from portal.federation.models import ExternalIdentity, IdentityProvider
 from portal.types import utcnow
@@ -49,7 +49,7 @@ class ProviderProblem(Exception):
 
 
 def _timeout() -> int:
-    return current_app.extensions["portal_settings"].oidc_timeout_seconds
+    return settings().oidc_timeout_seconds
 
 
 def discover(issuer: str) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def discover(issuer: str) -> dict[str, Any]:
     if not algorithms:
         raise ProviderProblem("bad-metadata", "the provider signs ID tokens with no algorithm we accept")
     metadata["id_token_signing_alg_values_supported"] = algorithms
-    if current_app.extensions["portal_settings"].production:
+    if settings().production:
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if urlparse(metadata[key]).scheme != "https":
                 raise ProviderProblem("bad-metadata", f"{key} must use https")
@@ -127,9 +127,9 @@ class _Registry:
         metadata = provider.server_metadata
         key = (provider.id, provider.updated_at.isoformat(), provider.metadata_json)
         if key not in self._clients:
-            settings = current_app.extensions["portal_settings"]
+            conf = settings()
             app = FlaskOAuth2App(
-                framework=_StateIntegration(f"oidc-{provider.name}", settings.oidc_state_minutes),
+                framework=_StateIntegration(f"oidc-{provider.name}", conf.oidc_state_minutes),
                 name=provider.name,
                 client_id=provider.client_id,
                 client_secret=provider.client_secret,
@@ -200,10 +200,10 @@ def resolve_user(provider: IdentityProvider, claims: dict[str, Any]) -> SignInOu
             raise ProviderProblem("wrong-domain", email)
         found = db.session.scalar(select(User).where(User.email == email))
         if found is None:
-            settings = current_app.extensions["portal_settings"]
+            conf = settings()
             found = User(email=email, organisation_id=provider.organisation_id, pending=True,
                          clearance=Classification.UNCLASSIFIED, display_name=str(claims.get("name") or "")[:200],
-                         locale=settings.default_language, time_zone=settings.default_time_zone)
+                         locale=conf.default_language, time_zone=conf.default_time_zone)
             db.session.add(found)
             db.session.flush()
             created = True

@@ -15,6 +15,7 @@ from joserfc.errors import JoseError
 
 from portal.accounts import session_auth
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.federation import service
 from portal.federation.service import ProviderProblem
@@ -30,7 +31,7 @@ REAUTH_WINDOW_SECONDS = 300
 
 def redirect_uri(name: str) -> str:
     """Where the provider sends the person back: always under PORTAL_BASE_URL, never the Host header."""
-    return current_app.extensions["portal_settings"].base_url + url_for("federation.callback", name=name)
+    return settings().base_url + url_for("federation.callback", name=name)
 
 
 def _messages(kind: str, provider_name: str) -> tuple[str, str, int]:

@@ -16,11 +16,11 @@ import smtplib
 from collections import defaultdict
 from typing import Any, Iterable
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import reading_as
 from portal.notifications import email as email_channel
@@ -30,10 +30,6 @@ from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
 LEASE = dt.timedelta(minutes=2)
-
-
-def settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 def ceiling(channel: str) -> Ceiling:

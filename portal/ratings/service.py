@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal import attachments as store
 from portal import permissions
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
@@ -26,7 +26,7 @@ SCORES = (0, 1, 2, 3, 4)
 
 
 def _config() -> Any:
-    return current_app.extensions["portal_settings"].resilience
+    return settings().resilience
 
 
 def areas() -> list[dict[str, Any]]:

@@ -28,24 +28,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
 from portal.activity import ActivityEvent
+from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.scorecards.models import RESPONSE_BUCKETS, MonthlyActivity, Scorecard
-from portal.settings_store import get_setting, set_setting
+from portal import settings_store
 from portal.types import utcnow
 
-WATERMARK = "scorecards.watermark"
 LAG = dt.timedelta(minutes=2)
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"].scorecards
+def _scorecards() -> Any:
+    return settings().scorecards
 
 
 # --- Periods ---------------------------------------------------------------------------------
@@ -90,7 +89,7 @@ def recent_months(count: int, now: dt.datetime | None = None) -> list[int]:
 def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     """Merge events above the watermark into monthly sums; return the months touched."""
     now = now or utcnow()
-    last = int(get_setting(WATERMARK, "0") or 0)
+    last = settings_store.read(settings_store.SCORECARD_WATERMARK)
     blocker = db.session.scalar(select(func.min(ActivityEvent.id)).where(
         ActivityEvent.id > last, ActivityEvent.at >= now - LAG))
     upper = blocker - 1 if blocker is not None else db.session.scalar(select(func.max(ActivityEvent.id)))
@@ -144,7 +143,7 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     changed = [existing[key] for key in touched if key in existing]
     if changed:
         db.session.execute(update(MonthlyActivity), changed)  # by primary key, batched
-    set_setting(WATERMARK, str(upper))
+    settings_store.write(settings_store.SCORECARD_WATERMARK, upper)
     return months
 
 
@@ -198,7 +197,7 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
 
 def compute_period(period: str) -> dict[int, dict[str, Any]]:
     """Every active organisation's scores for a period, from the monthly sums (no writes)."""
-    settings = _settings()
+    rules = _scorecards()
     totals: dict[int, Totals] = defaultdict(Totals)
     table = MonthlyActivity.__table__
     for row in db.session.execute(select(table).where(table.c.month.in_(months_of(period)))):
@@ -215,8 +214,8 @@ def compute_period(period: str) -> dict[int, dict[str, Any]]:
         t = totals.get(org_id)
         by_sector[sector].append((t.shares + t.reactive) if t else 0)
     medians = {sector: statistics.median(values) for sector, values in by_sector.items()}
-    weights = {k: float(v) for k, v in dict(settings["weights"]).items()}
-    target = float(settings["response_target_hours"])
+    weights = {k: float(v) for k, v in dict(rules["weights"]).items()}
+    target = float(rules["response_target_hours"])
     return {org_id: scores(totals.get(org_id) or Totals(), medians[sector], target, weights)
             for org_id, sector in orgs}
 
@@ -261,7 +260,7 @@ def scorecard_for(organisation_id: int, period: str) -> dict[str, Any]:
         values["computed_at"] = row.computed_at
         return values
     values = compute_period(period).get(organisation_id) or scores(Totals(), 0, float(
-        _settings()["response_target_hours"]), {})
+        _scorecards()["response_target_hours"]), {})
     values["computed_at"] = None
     return values
 
@@ -278,5 +277,5 @@ def period_scores(period: str) -> dict[int, dict[str, Any]]:
 
 
 def target_for(sector: str) -> float:
-    settings = _settings()
-    return float(dict(settings["targets"]).get(sector, settings.get("default_target", 50)))
+    rules = _scorecards()
+    return float(dict(rules["targets"]).get(sector, rules.get("default_target", 50)))

@@ -11,6 +11,7 @@ from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.submissions import goaml, service
 from portal.submissions.models import Submission
@@ -44,11 +45,6 @@ def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
     return body
 
 
-def _json_limit() -> int:
-    """A report may carry attachments in base64: room for them, and for the JSON around them."""
-    return current_app.extensions["portal_settings"].attachment_max_bytes * 3 + 2 * 1024 * 1024
-
-
 @routes.get("/submissions")
 def list_submissions():
     user = policy.reader()
@@ -66,7 +62,7 @@ def list_submissions():
 @routes.post("/submissions")
 def create_submission():
     user = policy.reader()
-    data = json_body(limit=_json_limit())
+    data = json_body(limit=settings().submission_body_max_bytes)
     key = request.headers.get("Idempotency-Key")
     try:
         with refusals("The report is invalid; nothing was stored."):

@@ -9,7 +9,6 @@ import io
 import json
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +16,7 @@ from portal import activity, permissions
 from portal import attachments as store
 from portal.accounts.models import User, UserRole
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.outbox import notify
@@ -273,7 +273,7 @@ def assign(submission: Submission, user: User, assignee_id: Any) -> None:
 
 
 def outcomes() -> dict[str, str]:
-    return dict(current_app.extensions["portal_settings"].submission_outcomes)
+    return dict(settings().submission_outcomes)
 
 
 def change_status(submission: Submission, user: User, status: str, outcome: str | None = None) -> None:

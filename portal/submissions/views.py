@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from portal import attachments, policy
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.pages import ActionForm, act, flash_fields, send_stored
 from portal.i18n import gettext as _
@@ -43,8 +44,6 @@ TRANSACTION_FIELDS = ("date", "amount", "currency", "from", "to", "method", "des
 
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 # --- Lists -----------------------------------------------------------------------------------
@@ -75,7 +74,7 @@ def index():
                                                       .where(SubmissionTypology.code == typology)))
         filters["typology"] = typology
     now = utcnow()
-    sla = _settings().submission_triage_hours
+    sla = settings().submission_triage_hours
     if args.get("overdue") == "1":
         statement = statement.where(Submission.status == "received",
                                     Submission.submitted_at < now - dt.timedelta(hours=sla))
@@ -96,7 +95,7 @@ def index():
     page = render_template(
         "submissions/index.html", submissions=rows, filters=filters, analyst=analyst, assignees=assignees,
         ages={s.id: _age_hours(s, now) for s in rows}, sla=sla, statuses=STATUSES,
-        typologies=_settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
+        typologies=settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
         may_submit=service.may_submit(user), next_before=rows[-1].id if more else None,
         counts=queue_counts(user) if analyst else {})
     db.session.commit()
@@ -187,16 +186,16 @@ def field_label(key: str) -> str:
 
 
 def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 200):
-    settings = _settings()
+    conf = settings()
     user = policy.reader()
     context = {
         "draft": draft, "data": draft.data, "errors": errors or {}, "form": ActionForm(),
         "agencies": db.session.scalars(recipient_agencies().where(Organisation.id != user.organisation_id)
                                        .order_by(Organisation.name)).all(),
         "classifications": [c.label for c in Classification if c <= user.clearance],
-        "typologies": settings.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
+        "typologies": conf.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
-        "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
+        "countries": sorted(countries()), "max_narrative": conf.submission_max_narrative,
         "field_label": field_label,
     }
     return render_template("submissions/compose.html", **context), status
@@ -260,7 +259,7 @@ def save(draft_id: int):
     if action.startswith("add-subject:") and action.split(":", 1)[1] in SUBJECT_FIELDS:
         data["subjects"].append({"kind": action.split(":", 1)[1], "id": f"s{len(data['subjects']) + 1}"})
     elif action == "add-transaction":
-        data["transactions"].append({"currency": _settings().goaml["currency_local"]})
+        data["transactions"].append({"currency": settings().goaml["currency_local"]})
     elif action == "delete":
         service.delete_draft(draft)
         db.session.commit()
@@ -331,7 +330,7 @@ def show(reference: str):
         "submission": submission, "triager": triager, "form": ActionForm(),
         "feedback": service.feedback_for(submission), "outcomes": service.outcomes(),
         "subjects": {s["id"]: s for s in submission.subjects},
-        "typology_labels": dict(_settings().typologies),
+        "typology_labels": dict(settings().typologies),
         "follow_ups": db.session.scalars(policy.readable_submissions(user).where(
             Submission.follows_id == submission.id).order_by(Submission.id)).all(),
         "follows": db.session.scalar(policy.readable_submissions(user).where(
@@ -344,7 +343,7 @@ def show(reference: str):
             notes=service.notes_for(submission), events=service.events_for(submission),
             analysts=service.analysts_for(submission), transitions=TRANSITIONS[submission.status],
             links=linking.for_submission(user, submission), age=_age_hours(submission, now),
-            sla=_settings().submission_triage_hours)
+            sla=settings().submission_triage_hours)
     page = render_template("submissions/show.html", **context)
     db.session.commit()
     return page
