@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
+from portal.security import is_api_request
+
 #: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
 #: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
 MAX_ID = 2**31 - 1
@@ -44,7 +46,6 @@ def refuse_unstorable_query() -> Any:
     bad = sorted({key for key, value in request.args.items(multi=True) if "\x00" in key or "\x00" in value})
     if not bad:
         return None
-    from portal.security import is_api_request
 
     if is_api_request():
         from portal.api.errors import api_error

@@ -20,6 +20,8 @@ from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel.support import LazyProxy, NullTranslations, Translations
+from flask import g, has_request_context, request
+
 from portal.config import settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -75,8 +77,6 @@ def reading_as(language: str, time_zone: str):
 
 def current_language() -> str:
     """The reader's language: the signed-in user's choice, else the browser's, else the default."""
-    from flask import g, has_request_context, request
-
     override = _reader.get()
     if override is not None:
         return override[0]
@@ -97,8 +97,6 @@ def current_language() -> str:
 
 
 def current_time_zone() -> ZoneInfo:
-    from flask import has_request_context
-
     default = "Pacific/Auckland"
     override = _reader.get()
     if override is not None:
@@ -112,8 +110,6 @@ def current_time_zone() -> ZoneInfo:
 
 
 def _current_user() -> Any:
-    from flask import g
-
     user = getattr(g, "portal_user", None)
     if user is not None:
         return user

@@ -1,4 +1,4 @@
-"""Who may read what: the one place that decides, exactly as CONTRACT.md states.
+"""Who may read what: the one place that decides, exactly as docs/contract.md states.
 
 Each rule is written once as an SQLAlchemy criterion (``*_readable``) that any query — page,
 API, search, count, export, job — adds to its ``WHERE``. The per-object predicates
@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from flask import abort, g
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from portal.bulletins.models import Bulletin, BulletinAudience
 from portal.config import settings
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.extensions import db
+from portal.ratings.models import Assessment
+from portal.rfis.models import InformationRequest
 from portal.submissions.models import Submission
 from portal.vocabulary import TLP, Classification, Role
 
@@ -147,7 +151,7 @@ def can_read_deportee_notification(reader: Reader, notification: DeporteeNotific
 
 # --- Oversight, assessors, requests for information, assessments, scorecards -----------------
 #
-# Not in CONTRACT.md's list (it names bulletins, reports and notifications); the same discipline:
+# Not in docs/contract.md's list (it names bulletins, reports and notifications); the same discipline:
 # one criterion plus one predicate each, absent (404) when not readable.
 
 
@@ -164,7 +168,6 @@ def is_assessor(reader: Reader) -> bool:
 
 def information_request_readable(reader: Reader) -> ColumnElement[bool]:
     """The requesting and the holding organisation, within clearance."""
-    from portal.rfis.models import InformationRequest
     if not reader.may_read:
         return false()
     return and_(InformationRequest.classification <= int(reader.clearance),
@@ -179,7 +182,6 @@ def can_read_information_request(reader: Reader, request) -> bool:
 
 def assessment_readable(reader: Reader) -> ColumnElement[bool]:
     """A partner's assessments: its own members; assessors once submitted. No other partner, ever."""
-    from portal.ratings.models import Assessment
     if not reader.may_read:
         return false()
     own = Assessment.organisation_id == reader.organisation_id
@@ -213,8 +215,6 @@ RULES = {
 def _rule(model: type):
     if model in RULES:
         return RULES[model]
-    from portal.ratings.models import Assessment
-    from portal.rfis.models import InformationRequest
     return {InformationRequest: information_request_readable, Assessment: assessment_readable}[model]
 
 
@@ -225,10 +225,6 @@ def readable(model: type, reader: Reader):
 
 def readable_or_404(model: type, reader: Reader, *criteria: ColumnElement[bool]):
     """Load one object the reader may read, or answer 404 exactly as if it did not exist."""
-    from flask import abort
-
-    from portal.extensions import db
-
     found = db.session.scalar(readable(model, reader).where(*criteria))
     if found is None:
         abort(404)
@@ -249,8 +245,6 @@ def readable_deportee_notifications(reader: Reader):
 
 def reader():
     """The signed-in user or the token's user for this request (set by the default-deny gate)."""
-    from flask import abort, g
-
     user = g.get("portal_user")
     if user is None:
         abort(401)

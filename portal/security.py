@@ -12,9 +12,13 @@ from flask import Flask, Response, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.accounts import sessions
 from portal.accounts.models import User
+from portal.accounts.sessions import signed_in_user
 from portal.config import settings
 from portal.extensions import db, login_manager
+from portal.federation.service import logout_origin
+from portal.redirects import safe_next
 
 #: The only endpoints an anonymous visitor may reach. Keep this list short.
 PUBLIC_ENDPOINTS = frozenset({
@@ -53,8 +57,6 @@ def is_api_request() -> bool:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The user of this request's session row (looked up with it, in one query), if still active."""
-    from portal.accounts.sessions import signed_in_user
-
     return signed_in_user(user_id)
 
 
@@ -76,7 +78,6 @@ def gate() -> Any:
         return None
     if request.endpoint is None:  # unknown URL: still no hint to an anonymous visitor
         return redirect(url_for("auth.login"))
-    from portal.accounts.views import safe_next
 
     next_path = safe_next(request.full_path.removesuffix("?")) if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path) if next_path and next_path != "/" else url_for("auth.login"))
@@ -86,8 +87,6 @@ def security_headers(response: Response) -> Response:
     policy = CONTENT_SECURITY_POLICY
     if response.mimetype == "text/html" and session.get("oidc"):
         # The sign-out form is redirected to the identity provider (RP-initiated logout).
-        from portal.federation.views import logout_origin
-
         origin = logout_origin()
         if origin:
             policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
@@ -116,7 +115,6 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=conf.session_absolute_hours),
         REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
     )
-    from portal.accounts import sessions
 
     sessions.init_app(app)  # sessions live in the database, the cookie holds only their id
     login_manager.init_app(app)

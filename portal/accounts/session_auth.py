@@ -15,13 +15,14 @@ from flask_wtf.csrf import generate_csrf
 
 from portal.accounts import service
 from portal.accounts.models import User
+from portal.audit import trail
 from portal.config import settings
+from portal.extensions import db
+from portal.redirects import safe_next
 from portal.types import utcnow
 
 
 def start_session(user: User, method: str, next_path: str | None) -> Any:
-    from portal.accounts.views import safe_next
-
     session.clear()  # no fixation: a new user for this session means a new id (portal/accounts/sessions.py)
     login_user(user)
     now = utcnow().timestamp()
@@ -36,9 +37,6 @@ def start_session(user: User, method: str, next_path: str | None) -> Any:
 
 
 def mark_reauthenticated(user: User, method: str) -> None:
-    from portal.audit import trail
-    from portal.extensions import db
-
     session["reauth_at"] = utcnow().timestamp()
     trail.record("auth.reauthenticate", "user", user.id, user.organisation.slug, actor=user, method=method)
     db.session.commit()
@@ -51,8 +49,6 @@ def is_recent() -> bool:
 
 
 def reauth_redirect(next_path: str) -> Any:
-    from portal.accounts.views import safe_next
-
     next_path = safe_next(next_path) or url_for("home.index")
     method = session.get("auth_method", "")
     if method.startswith("oidc:"):

@@ -7,17 +7,20 @@ from sqlalchemy import select
 
 from portal import permissions, policy
 from portal.accounts.models import User
+from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.sessions import end_sessions_of, end_sessions_of_organisation
-from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
 from portal.config import settings
+from portal.deportees.models import DeporteeRoute
+from portal.deportees.service import receivers_for, routable
 from portal.extensions import db
-from portal.pages import ActionForm
-from portal.i18n import LANGUAGES, gettext as _
+from portal.i18n import LANGUAGES
+from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
+from portal.pages import ActionForm
 from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -205,9 +208,6 @@ def edit_user(user_id: int):
 @bp.get("/deportee-routes")
 def deportee_routes():
     """Which organisations receive deportee notifications for each destination country."""
-    from portal.deportees.models import DeporteeRoute
-    from portal.deportees.service import receivers_for
-
     _require(permissions.may_manage_deportee_routes)
     conf = settings()
     countries = [c for c in conf.countries if c != "NZ"]
@@ -223,9 +223,6 @@ def deportee_routes():
 @bp.post("/deportee-routes")
 @recent_auth_required
 def change_deportee_route():
-    from portal.deportees.models import DeporteeRoute
-    from portal.deportees.service import routable
-
     _require(permissions.may_manage_deportee_routes)
     if not ActionForm().validate_on_submit():
         abort(400)

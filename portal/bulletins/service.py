@@ -15,17 +15,28 @@ from portal.accounts.models import User
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinEditor, BulletinFeedback,
-    BulletinIndicator, BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
+    FEEDBACK_RATINGS,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinEditor,
+    BulletinFeedback,
+    BulletinIndicator,
+    BulletinMessage,
+    BulletinQuestion,
+    BulletinSighting,
+    BulletinTypology,
+    BulletinVersion,
     needs_second_publisher,
 )
 from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.sanitise import clean_html
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
@@ -304,9 +315,6 @@ def approve(bulletin: Bulletin, reviewer: User) -> None:
 
 def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
     """Store an uploaded file with the bulletin (author organisation's publishers only)."""
-    from portal import attachments
-    from portal.bulletins.models import BulletinAttachment
-
     _author_check(bulletin, user)
     if bulletin.status == "withdrawn":
         raise Conflict(_("A withdrawn bulletin cannot take attachments."))
@@ -316,16 +324,13 @@ def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
                          "them to a new bulletin, or withdraw this one and publish it again."))
     if upload is None or not getattr(upload, "filename", ""):
         raise Invalid({"file": [_("Choose a file to attach.")]})
-    stored = attachments.store(upload.stream, upload.filename)  # raises attachments.Refused
-    row = BulletinAttachment(bulletin_id=bulletin.id, storage_key=stored.key, filename=stored.filename,
-                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
-                             created_by_id=user.id)
+    row = BulletinAttachment.keep(upload, bulletin_id=bulletin.id, created_by_id=user.id)  # or attachments.Refused
     db.session.add(row)
     db.session.flush()
     if bulletin.status != "published":
         _edited_by(bulletin, user)  # a file is part of the version a second publisher approves
     trail.record("attachment.upload", "attachment", row.id, bulletin.author_org.slug, actor=user,
-                 bulletin=bulletin.id, size=stored.size, sha256=stored.sha256)
+                 bulletin=bulletin.id, size=row.size, sha256=row.sha256)
     return row
 
 

@@ -7,21 +7,29 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import permissions, policy
+from portal import attachments, downloads, permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
+    FEEDBACK_RATINGS,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinFeedback,
+    BulletinQuestion,
+    BulletinRead,
     BulletinVersion,
 )
 from portal.config import settings
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
+from portal.notifications.topics import BulletinTopic
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
+from portal.pages import ActionForm, flash_fields
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
@@ -156,9 +164,6 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
     """Who and how many would receive it, computed as the notification engine will — counting only
     people the author may address (permissions.may_address: the rule that refuses the rest), and
     named people as written: resolving them would tell the author which addresses have an account."""
-    from portal.bulletins.models import BulletinAudience
-    from portal.notifications.topics import BulletinTopic
-
     audience = data.get("audience") or {}
     org = author.organisation
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
@@ -308,8 +313,6 @@ def send_back(bulletin_id: int):
 @bp.post("/<int:bulletin_id>/attachments")
 @recent_auth_required
 def upload(bulletin_id: int):
-    from portal import attachments
-
     def act(bulletin, user):
         try:
             service.attach(bulletin, user, request.files.get("file"))
@@ -325,18 +328,8 @@ def download(bulletin_id: int, attachment_id: int):
 
 def send_attachment(bulletin_id: int, attachment_id: int):
     """Serve a file only after the access policy allowed its bulletin; always as a download."""
-    from portal.bulletins.models import BulletinAttachment
-
-    user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
-    row = db.session.get(BulletinAttachment, attachment_id)
-    if row is None or row.bulletin_id != bulletin.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, bulletin.author_org.slug, bulletin=bulletin.id,
-                 via="api" if request.path.startswith("/api/") else "page")
-    db.session.commit()
-    return response
+    return downloads.download(Bulletin, Bulletin.id == bulletin_id, BulletinAttachment, attachment_id,
+                              lambda b: b.author_org, bulletin=lambda b: b.id)
 
 
 @bp.post("/<int:bulletin_id>/withdraw")

@@ -6,10 +6,10 @@ from flask import request
 
 from portal import policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.config import settings
 from portal.deportees import service
@@ -21,7 +21,7 @@ routes = ScopedRoutes(bp, "notifications")
 
 
 def notification_json(notification: DeporteeNotification, reader: Any, full: bool = True) -> dict[str, Any]:
-    """CONTRACT.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
+    """docs/contract.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
     body: dict[str, Any] = {
         "id": notification.id,
         "reference": notification.reference,

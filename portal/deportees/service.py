@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import datetime as dt
 import re
 from typing import Any
@@ -19,16 +20,22 @@ from portal import activity, keyring, permissions
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.config import settings
+from portal.crypto import needs_resealing
+from portal.dates import parse_day, parse_instant
 from portal.deportees.models import (
-    UPDATE_KINDS, DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
+    UPDATE_KINDS,
+    DeporteeIdentifier,
+    DeporteeNotification,
+    DeporteeNotificationRecipient,
+    DeporteeRoute,
     DeporteeUpdate,
 )
-from portal.dates import parse_day, parse_instant
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed, classification_for
+from portal.federation.models import IdentityProvider
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
-from portal.outbox import notify
+from portal.outbox import WebhookEndpoint, notify
+from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.references import next_reference
 from portal.submissions.linking import fold_name
 from portal.submissions.validation import DOCUMENT_TYPES, countries
@@ -385,7 +392,6 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
 
 def months_before(moment: dt.datetime, months: int) -> dt.datetime:
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    import calendar
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
 
@@ -413,11 +419,6 @@ def purge_due(now: dt.datetime | None = None, batch: int = 200) -> int:
 
 def reseal_secrets() -> int:
     """Re-seal provider, webhook and TOTP secrets held under another key (or the legacy v1 form)."""
-    from portal.accounts.models import User
-    from portal.crypto import needs_resealing
-    from portal.federation.models import IdentityProvider
-    from portal.outbox import WebhookEndpoint
-
     count = 0
     for user in db.session.scalars(select(User).where(User.totp_secret_sealed.is_not(None))):
         if needs_resealing(user.totp_secret_sealed):

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import requests
 from authlib.integrations.flask_client import FlaskOAuth2App, FlaskIntegration
+from flask import session
 from sqlalchemy import select
 
 from portal import permissions
@@ -238,3 +239,15 @@ def _apply_trusted_claims(provider: IdentityProvider, user: User, claims: dict[s
             user.clearance = Classification.parse(claims[CLEARANCE_CLAIM])
         except ValueError:
             pass  # above the accreditation or unknown: keep what the portal has
+
+
+def logout_origin() -> str | None:
+    """The provider's origin, which the sign-out form may be redirected to (CSP form-action)."""
+    data = session.get("oidc") or {}
+    provider = provider_by_name(data.get("provider", "")) if data else None
+    endpoint = provider.server_metadata.get("end_session_endpoint") if provider else None
+    if not endpoint:
+        return None
+
+    parsed = urlparse(endpoint)
+    return f"{parsed.scheme}://{parsed.netloc}"

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.models import User
 from portal.config import settings
 from portal.extensions import db
-from portal.i18n import reading_as
+from portal.i18n import reading_as, zone
 from portal.notifications import email as email_channel
 from portal.notifications import webhooks as webhook_channel
 from portal.outbox import TOPICS, Ceiling, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint, notify
@@ -42,8 +42,6 @@ def ceiling(channel: str) -> Ceiling:
 
 def next_digest_time(user: User, now: dt.datetime | None = None) -> dt.datetime:
     """The next time it is ``user.digest_hour`` o'clock in the user's own time zone."""
-    from portal.i18n import zone
-
     now = now or utcnow()
     local = now.astimezone(zone(user.time_zone))
     due = local.replace(hour=user.digest_hour, minute=0, second=0, microsecond=0)

@@ -23,6 +23,7 @@ Scores, each 0–100 (README, "Scorecards"):
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,12 +31,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 
+from portal import settings_store
 from portal.activity import ActivityEvent
 from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.scorecards.models import RESPONSE_BUCKETS, MonthlyActivity, Scorecard
-from portal import settings_store
 from portal.types import utcnow
 
 LAG = dt.timedelta(minutes=2)
@@ -59,7 +60,6 @@ def quarter_key(month: int) -> str:
 
 def months_of(period: str) -> list[int]:
     """``2026-Q4`` → [202610, 202611, 202612]; ``2026-11`` → [202611]. ValueError for anything else."""
-    import re
     match = re.fullmatch(r"(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))", period or "")
     if not match:
         raise ValueError(f"not a period: {period!r}")

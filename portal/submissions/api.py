@@ -6,10 +6,10 @@ from flask import Response, current_app, request
 
 from portal import attachments, policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.config import settings
 from portal.extensions import db
@@ -21,7 +21,7 @@ routes = ScopedRoutes(bp, "submissions")
 
 
 def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
-    """CONTRACT.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
+    """docs/contract.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
     content = submission.content
     body: dict[str, Any] = {
         "reference": submission.reference,

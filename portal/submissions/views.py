@@ -4,23 +4,32 @@ small script saves drafts in the background when it can."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from portal import attachments, policy
+from portal import attachments, downloads, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.config import settings
 from portal.extensions import db
-from portal.pages import ActionForm, act, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
+from portal.pages import ActionForm, act, flash_fields
 from portal.submissions import goaml, linking, service
 from portal.submissions.models import STATUSES, TRANSITIONS, Submission, SubmissionAttachment, SubmissionTypology
-from portal.submissions.validation import DOCUMENT_TYPES, SUBJECT_KINDS, countries, methods, recipient_agencies
+from portal.submissions.validation import (
+    DOCUMENT_TYPES,
+    MAX_SUBJECTS,
+    MAX_TRANSACTIONS,
+    SUBJECT_KINDS,
+    countries,
+    methods,
+    recipient_agencies,
+)
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
 
@@ -127,8 +136,6 @@ def _count(form, name: str, limit: int) -> int:
 
 def form_data(form) -> dict[str, Any]:
     """The composer's fields, as the same dictionary the API takes."""
-    from portal.submissions.validation import MAX_SUBJECTS, MAX_TRANSACTIONS
-
     subjects = []
     for index in range(_count(form, "subject_count", MAX_SUBJECTS)):
         prefix = f"subjects-{index}-"
@@ -175,7 +182,6 @@ FIELD_LABELS = {
 
 def field_label(key: str) -> str:
     """``subjects[0].date_of_birth`` → "Subject 1: date of birth", in the reader's language."""
-    import re
     match = re.match(r"^(subjects|transactions)\[(\d+)\](?:\.(\w+))?", key)
     if not match:
         return str(FIELD_LABELS.get(key, key))
@@ -367,16 +373,8 @@ def download_goaml(reference: str):
 
 @bp.get("/<reference>/attachments/<int:attachment_id>")
 def download(reference: str, attachment_id: int):
-    user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    row = db.session.get(SubmissionAttachment, attachment_id)
-    if row is None or row.submission_id != submission.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, submission.submitting_org.slug,
-                 submission=submission.reference)
-    db.session.commit()
-    return response
+    return downloads.download(Submission, Submission.reference == reference, SubmissionAttachment, attachment_id,
+                              lambda s: s.submitting_org, submission=lambda s: s.reference)
 
 
 # --- Triage ----------------------------------------------------------------------------------
