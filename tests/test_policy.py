@@ -1,4 +1,4 @@
-"""The access policy: SQL criteria and per-object predicates agree; CONTRACT.md's rules hold."""
+"""The access policy: SQL criteria and per-object predicates agree; docs/contract.md's rules hold."""
 from __future__ import annotations
 
 import datetime as dt
@@ -136,7 +136,7 @@ def test_sql_criteria_and_predicates_agree(app):
     check()
 
 
-# --- CONTRACT.md's rules, case by case ---------------------------------------------------------
+# --- docs/contract.md's rules, case by case ---------------------------------------------------------
 
 def _bulletin(author, level="IN-CONFIDENCE", tlp="AMBER", status="published", **audience):
     bulletin = Bulletin(author_org=author, title="Bulletin", classification=Classification.parse(level), tlp=tlp,

@@ -1,4 +1,4 @@
-"""Suspicious-activity submissions: the API (CONTRACT.md's shape, idempotency, bad input), isolation
+"""Suspicious-activity submissions: the API (docs/contract.md's shape, idempotency, bad input), isolation
 between organisations, triage and feedback, linked records, and the goAML export."""
 from __future__ import annotations
 
