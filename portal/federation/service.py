@@ -154,8 +154,16 @@ def sign_in_claims(client: FlaskOAuth2App, token: dict[str, Any]) -> dict[str, A
     """The person's claims: the validated ID token's, completed from the UserInfo endpoint when it
     lacks any the portal reads (OpenID Connect Core 5.3, 5.4). The UserInfo answer must be about the
     same person: its ``sub`` must equal the ID token's (5.3.2), or the sign-in is refused. Claims in
-    the ID token win over UserInfo's."""
+    the ID token win over UserInfo's.
+
+    The ID token's audience must name this portal (Core 3.1.3.7, step 3): Authlib checks the
+    authorised party (``azp``) but not ``aud`` itself, so a token issued to another client that names
+    the portal only as ``azp`` would otherwise pass."""
     claims = dict(token.get("userinfo") or {})
+    audience = claims.get("aud")
+    if client.client_id not in (audience if isinstance(audience, list) else [audience]):
+        raise ProviderProblem("invalid-token", f"invalid_claim: Invalid claim 'aud': {audience!r} does not name "
+                                               f"this portal's client id")
     if all(name in claims for name in WANTED_CLAIMS) or not client.server_metadata.get("userinfo_endpoint"):
         return claims
     answer = client.userinfo(token=token)
