@@ -300,14 +300,24 @@ def test_triage_assignment_statuses_notes_and_feedback(client, people):
             "submission.feedback"} <= actions
 
 
+def _queue_rows(page: str) -> dict[str, str]:
+    """Each report's row of the queue, by reference (the filter form above it says "overdue" too)."""
+    rows = re.findall(r"<tr[ >].*?</tr>", page, flags=re.S)
+    return {m.group(0): row for row in rows if (m := re.search(r"SAR-\d{4}-\d{6}", row))}
+
+
 def test_overdue_reports_are_marked_in_the_queue(client, people):
-    reference = _submit(client, people["submitter"]).get_json()["reference"]
-    row = db.session.scalar(select(Submission).where(Submission.reference == reference))
+    late = _submit(client, people["submitter"]).get_json()["reference"]
+    fresh = _submit(client, people["submitter"], {**EXAMPLE, "narrative": "Another, just now."}).get_json()["reference"]
+    row = db.session.scalar(select(Submission).where(Submission.reference == late))
     row.submitted_at = utcnow().replace(year=utcnow().year - 1)
     db.session.commit()
     sign_in(client, people["analyst"])
-    assert reference in client.get("/submissions?overdue=1").get_data(as_text=True)
-    assert "overdue" in client.get("/submissions").get_data(as_text=True)
+    assert set(_queue_rows(client.get("/submissions?overdue=1").get_data(as_text=True))) == {late}
+    rows = _queue_rows(client.get("/submissions").get_data(as_text=True))
+    assert set(rows) == {late, fresh}
+    assert 'class="overdue"' in rows[late] and "<strong>overdue</strong>" in rows[late]
+    assert "overdue" not in rows[fresh]
 
 
 # --- Linked records ----------------------------------------------------------------------------
