@@ -25,6 +25,8 @@ from portal.federation.admin import bp as idp_admin_bp
 from portal.federation.views import bp as federation_bp
 from portal.health import bp as health_bp
 from portal.home.views import bp as home_bp
+from portal.misp.pages import bp as misp_pages_bp
+from portal.misp.views import bp as misp_feed_bp
 from portal.notifications import views as notifications
 from portal.ratings.views import bp as ratings_bp
 from portal.rfis.views import bp as rfis_bp
@@ -66,10 +68,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
                       audit_bp, bulletins_bp, submissions_bp, deportees_bp, rfis_bp, ratings_bp, scorecards_bp,
-                      notifications.bp):
+                      misp_pages_bp, notifications.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    app.register_blueprint(misp_feed_bp)
+    csrf.exempt(misp_feed_bp)  # a token-authenticated feed, like the API: never the session cookie
 
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)

@@ -64,6 +64,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                        "201": {"description": "Created", "content": {"application/json": {
                                            "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}},
             },
+            "/bulletins/import/misp": {"post": {
+                "summary": "Import a MISP event (its JSON export, at most 2 MiB) as a draft bulletin of the caller's "
+                           "organisation, for its publishers to review, give an audience and publish",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "description": "A MISP event: {\"Event\": {\"info\", \"Attribute\", …}}"}}}},
+                "responses": {**_responses({"$ref": "#/components/schemas/Bulletin"}, 400, 403, 413, 415),
+                              "201": {"description": "Created (a draft)", "content": {"application/json": {
+                                  "schema": {"$ref": "#/components/schemas/Bulletin"}}}}}}},
             "/bulletins/{id}": {
                 "get": {"summary": "One bulletin", "parameters": [ID],
                         "responses": _responses({"$ref": "#/components/schemas/Bulletin"}, 404)},
@@ -280,6 +288,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "narrative": {"type": "string"}, "submitted_at": TIME,
                     "subjects": {"type": "array", "items": {"type": "object"}},
                     "transactions": {"type": "array", "items": {"type": "object"}},
+                    "relations": {"type": "array", "items": {"$ref": "#/components/schemas/SubjectRelation"}},
                     "follows": {"type": ["string", "null"]},
                     "content_hash": {"type": "string", "description": "SHA-256 of the report as received"},
                     "attachments": {"type": "array", "items": {"type": "object"}},
@@ -303,9 +312,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "currency": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
                         "method": {"type": "string"}, "description": {"type": "string"},
                         "amount_local": {"type": "string"}}}},
+                    "relations": {"type": "array", "items": {"$ref": "#/components/schemas/SubjectRelation"}},
                     "attachments": {"type": "array", "items": {"type": "object", "properties": {
                         "filename": {"type": "string"}, "content_base64": {"type": "string"}}}},
                 }},
+                "SubjectRelation": {"type": "object", "required": ["subject", "role"], "description": (
+                    "How a subject relates to another subject (to: its id) or to a transaction (transaction: its "
+                    "0-based position). holder: person or entity of an account; signatory: person of an account; "
+                    "director, shareholder, beneficial-owner: person of an entity; conductor: person of a "
+                    "transaction; beneficiary: person, entity or account of a transaction. The goAML export "
+                    "places subjects by these (README, goAML placement)."), "properties": {
+                    "subject": {"type": ["string", "integer"], "description": "A subject's id (or 0-based position)"},
+                    "role": {"type": "string", "enum": ["holder", "signatory", "director", "shareholder",
+                                                        "beneficial-owner", "conductor", "beneficiary"]},
+                    "to": {"type": ["string", "integer"]},
+                    "transaction": {"type": "integer", "minimum": 0}}},
                 "DeporteeNotification": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "reference": {"type": "string"}, "issuing_org": {"type": "string"},
                     "destination_country": {"type": "string"}, "classification": CLASSIFICATION,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from portal import permissions
 from portal.accounts.models import User
 from portal.config import settings
+from portal.dates import time_zone_for_country
 from portal.extensions import db
 from portal.federation.models import ExternalIdentity, IdentityProvider
 from portal.types import utcnow
@@ -212,7 +213,8 @@ def resolve_user(provider: IdentityProvider, claims: dict[str, Any]) -> SignInOu
             conf = settings()
             found = User(email=email, organisation_id=provider.organisation_id, pending=True,
                          clearance=Classification.UNCLASSIFIED, display_name=str(claims.get("name") or "")[:200],
-                         locale=conf.default_language, time_zone=conf.default_time_zone)
+                         locale=conf.default_language,
+                         time_zone=time_zone_for_country(provider.organisation.country, conf.default_time_zone))
             db.session.add(found)
             db.session.flush()
             created = True
