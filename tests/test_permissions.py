@@ -212,6 +212,13 @@ TABLE = [
     ("not another partner's", p.may_edit_self_assessment, (OLIVIA, assessment(PEER)), False),
     ("not a submitter", p.may_edit_self_assessment, (BEN, assessment()), False),
     ("not a deactivated org-admin", p.may_edit_self_assessment, (GONE_BANK_ADMIN, assessment()), False),
+    ("an org-admin resets a member's second factor", p.may_reset_second_factor, (TAMA, HEMI), True),
+    ("but not its own", p.may_reset_second_factor, (TAMA, TAMA), False),
+    ("nor another organisation's member's", p.may_reset_second_factor, (OLIVIA, HEMI), False),
+    ("the portal admin adds any address", p.may_add_address, (ADMIN, "x@elsewhere.example", set()), True),
+    ("an org-admin adds an address at its own domain", p.may_add_address,
+     (OLIVIA, "New@Harbour.Example", {"harbour.example"}), True),
+    ("but not at another domain", p.may_add_address, (OLIVIA, "x@kowhai.example", {"harbour.example"}), False),
 ]
 
 

@@ -335,3 +335,11 @@ def test_policy_refuses_inactive_users(world):
     assert not policy.can_read_bulletin(user, bulletin)
     assert db.session.scalar(select(func.count()).select_from(
         policy.readable_bulletins(user).subquery())) == 0
+
+
+def test_reader_is_401_without_a_signed_in_user_or_token(app):
+    """The default-deny gate sets the reader; a content route reached without one answers 401."""
+    from werkzeug.exceptions import Unauthorized
+
+    with app.test_request_context("/bulletins"), pytest.raises(Unauthorized):
+        policy.reader()

@@ -244,6 +244,7 @@ class MutationRun:
     def _run(self, session: Any, items: list[Any]) -> str | None:
         """Run ``items`` in order; the first failing test's id, or None."""
         self.failed = False
+        self.failing = None
         for index, item in enumerate(items):
             following = items[index + 1] if index + 1 < len(items) else items[0]
             item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
@@ -265,10 +266,13 @@ class MutationRun:
             return True
         self.baseline_ok = True
         mutants = [m for m in mutants_of(path.read_text(encoding="utf-8"), str(path)) if self.only(m)]
+        order = list(items)
         for number, mutant in enumerate(mutants, 1):
             started = time.monotonic()
             with applied(module, mutant, str(path)):
-                killer = self._run(session, items)
+                killer = self._run(session, order)
+            if killer:  # the test that killed this mutant runs first for the next (mutants come in runs)
+                order.sort(key=lambda item: item.nodeid != killer)
             outcome = f"killed by {killer}" if killer else "SURVIVED"
             print(f"[{number}/{len(mutants)}] {time.monotonic() - started:5.1f}s {outcome}: {mutant.key}",
                   file=sys.__stderr__, flush=True)
