@@ -33,6 +33,7 @@ from portal.rfis.views import bp as rfis_bp
 from portal.scorecards import jobs as scorecard_jobs
 from portal.scorecards.views import bp as scorecards_bp
 from portal.submissions.views import bp as submissions_bp
+from portal.taxii import bp as taxii_bp
 from portal.templating import init_app as init_templating
 
 
@@ -74,10 +75,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
     app.register_blueprint(misp_feed_bp)
     csrf.exempt(misp_feed_bp)  # a token-authenticated feed, like the API: never the session cookie
+    app.register_blueprint(taxii_bp)
+    csrf.exempt(taxii_bp)  # TAXII takes API tokens (Bearer or Basic) only, never the session cookie
 
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)
+    from portal.wording import views as wording
+
+    wording.init_app(app)  # after the default-deny gate: its hooks see the signed-in user
     errors.init_app(app)
     cli.init_app(app)
 

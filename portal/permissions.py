@@ -10,7 +10,7 @@ still decided by the policy first, so what an actor may not read stays absent (4
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
@@ -147,6 +147,34 @@ def may_revoke_token(actor: Any, token: Any) -> bool:
     return may_see_org_tokens(actor) and _ordinary_member_of_own_org(actor, token.user)
 
 
+# --- Translations ------------------------------------------------------------------------------
+
+#: Whose members may be named translators: Pacific agencies and New Zealand government agencies,
+#: whose officers speak the portal's Pacific languages and Māori at work.
+TRANSLATOR_ORGANISATION_KINDS = frozenset({OrganisationKind.PACIFIC.value, OrganisationKind.GOVERNMENT.value})
+
+
+def may_be_translator(subject: Any) -> bool:
+    return subject.organisation.kind in TRANSLATOR_ORGANISATION_KINDS
+
+
+def may_grant_translator(actor: Any, subject: Any) -> bool:
+    """Name a member translator for some languages: whoever manages the member (their org-admin, or a
+    portal admin), when the member's organisation is a Pacific or NZ government one."""
+    return may_manage_user(actor, subject) and may_be_translator(subject)
+
+
+def may_suggest_wording(actor: Any, language: str, granted: Collection[str]) -> bool:
+    """Suggest or confirm wordings in ``language``: a translator for it (``granted``: the actor's
+    translator languages), still a member of a Pacific or NZ government organisation."""
+    return _active(actor) and may_be_translator(actor) and language in granted
+
+
+def may_review_wordings(actor: Any) -> bool:
+    """Accept or reject suggested wordings, which then speak for the portal: a portal admin."""
+    return is_portal_admin(actor)
+
+
 # --- Bulletins --------------------------------------------------------------------------------
 
 def may_write_bulletins(actor: Any) -> bool:
@@ -227,6 +255,13 @@ def may_issue_deportee_notification(actor: Any) -> bool:
     return (_active(actor) and Role.PUBLISHER in actor.roles and _government(org) and org.country == "NZ")
 
 
+def may_use_deportee_notifications(actor: Any) -> bool:
+    """Whose menu offers deportee notifications: government agencies (which issue them) and Pacific
+    agencies and regional centres (which receive them). A private organisation is never routed one."""
+    return _active(actor) and actor.organisation.kind in (OrganisationKind.GOVERNMENT.value,
+                                                           OrganisationKind.PACIFIC.value)
+
+
 def may_receive_deportee_notification(actor: Any, notification: Any) -> bool:
     """Acknowledge or post an update: a member of a receiving organisation."""
     return _active(actor) and any(r.organisation_id == actor.organisation_id for r in notification.recipients)
@@ -262,3 +297,16 @@ def may_edit_self_assessment(actor: Any, assessment: Any) -> bool:
 
 def may_assess(actor: Any) -> bool:
     return policy.is_assessor(actor)
+
+
+# --- Scorecards' consequences ------------------------------------------------------------------
+
+def may_see_accountability_report(actor: Any) -> bool:
+    """The quarterly accountability report (every organisation's scores, trend, target): oversight
+    and procurement users, and portal admins (it holds scores, no content)."""
+    return bool(_active(actor) and (policy.is_oversight(actor) or Role.ADMIN in actor.roles))
+
+
+def may_see_procurement_eligibility(actor: Any) -> bool:
+    """Every partner's procurement eligibility and its reason: the same people."""
+    return may_see_accountability_report(actor)

@@ -37,6 +37,9 @@ DEMO_LOADED = RunTimeSetting("demo_loaded", bool, False)
 #: The last activity event folded into the scorecards' monthly sums.
 SCORECARD_WATERMARK = RunTimeSetting("scorecards.watermark", int, 0)
 
+#: Changes whenever accepted wordings change: every process rebuilds its catalogues (portal.wording).
+WORDING_VERSION = RunTimeSetting("wording_version", str, "")
+
 #: Values written before settings were typed (``"yes"`` for a loaded demo).
 _LEGACY = {"yes": True, "no": False}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import permissions, policy
+from portal import labels, permissions, policy
 from portal.accounts import recovery
 from portal.accounts.models import User
 from portal.accounts.notices import change_id
@@ -18,13 +18,12 @@ from portal.config import settings
 from portal.deportees.models import DeporteeRoute
 from portal.deportees.service import receivers_for, routable
 from portal.extensions import db
-from portal.i18n import LANGUAGES
-from portal.i18n import gettext as _
+from portal.pages import ActionForm
+from portal.i18n import LANGUAGES, country_name, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
 from portal.outbox import notify
-from portal.pages import ActionForm
-from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
+from portal.vocabulary import Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,9 +45,9 @@ def _require(permission) -> User:
 def _organisation_form(obj=None) -> OrganisationForm:
     conf = settings()
     form = OrganisationForm(obj=obj)
-    form.kind.choices = [(k.value, k.value) for k in OrganisationKind]
-    form.sector.choices = [(s, s) for s in conf.all_sectors()]
-    form.country.choices = [(c, c) for c in conf.countries]
+    form.kind.choices = labels.choices("organisation-kind", OrganisationKind)
+    form.sector.choices = labels.choices("sector", conf.all_sectors())
+    form.country.choices = labels.choices("country", conf.countries)
     return form
 
 
@@ -116,7 +115,7 @@ def _user_form(manager: User, obj=None) -> UserForm:
     orgs = [o for o in orgs if permissions.may_create_user_in(manager, o)]
     form.organisation.choices = [(o.id, o.name) for o in orgs]
     grantable = [r for r in Role if permissions.may_grant_role(manager, r)]
-    form.roles.choices = [(r.value, str(ROLE_LABELS[r])) for r in grantable]
+    form.roles.choices = labels.choices("role", grantable)
     form.clearance.choices = [(c.label, c.label) for c in Classification if permissions.may_grant_clearance(manager, c)]
     form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in conf.languages]
     if obj is not None:
@@ -265,7 +264,7 @@ def change_deportee_route():
         db.session.delete(route)
         db.session.commit()
         flash(_("%(org)s no longer receives notifications for %(cc)s.", org=route.organisation.name,
-                cc=route.country), "success")
+                cc=country_name(route.country)), "success")
         return redirect(url_for("admin.deportee_routes"))
     country = request.form.get("country", "").upper()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == request.form.get("organisation", "")))
@@ -274,13 +273,13 @@ def change_deportee_route():
         flash(_("Choose a destination country and an organisation."), "error")
     elif not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
         flash(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
-                "%(cc)s.", org=org.name, cc=country), "error")
+                "%(cc)s.", org=org.name, cc=country_name(country)), "error")
     elif db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
                                                        DeporteeRoute.organisation_id == org.id)):
-        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country), "error")
+        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "error")
     else:
         db.session.add(DeporteeRoute(country=country, organisation_id=org.id))
         trail.record("deportee_route.add", "organisation", org.slug, org.slug, country=country)
         db.session.commit()
-        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country), "success")
+        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "success")
     return redirect(url_for("admin.deportee_routes"))

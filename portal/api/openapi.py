@@ -54,7 +54,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/bulletins": {
                 "get": {"summary": "Bulletins the caller may read, newest first",
                         "parameters": PAGING + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
-                            "q", "typology", "classification", "tlp", "author_org", "since", "until")],
+                            "q", "typology", "classification", "tlp", "since", "until")]
+                        + [{"name": "author_org", "in": "query", "schema": {"type": "string"},
+                            "description": "Author organisation slug; repeat the parameter for any of several"}],
                         "responses": _responses(_list_of("Bulletin"), 400)},
                 "post": {"summary": "Write a bulletin (publisher); with publish=true it is published, or pending "
                                     "review when SENSITIVE or above or TLP:RED",
@@ -162,7 +164,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "summary": "An organisation's sharing-maturity scorecard (its own, or any for oversight users)",
                 "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
                                {"name": "period", "in": "query", "schema": {"type": "string"},
-                                "description": "2026-Q4 or 2026-11; default the current quarter"}],
+                                "description": "2026-Q4, 2026-11 or FY2026/27 (in the reporting time zone); default the "
+                                               "current quarter"}],
                 "responses": _responses({"$ref": "#/components/schemas/Scorecard"}, 400, 404)}},
             "/deportee-notifications": {
                 "get": {"summary": "Deportee notifications the caller may read",
@@ -344,6 +347,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                        for k in ("proactiveness", "relevance", "frequency", "responsiveness", "overall", "target")},
                     "shares": {"type": "integer"}, "ratings": {"type": "integer"}, "responses": {"type": "integer"},
                     "median_response_hours": {"type": ["number", "null"]}, "computed_at": TIME,
+                    "open_items": {"type": "integer", "description": "items open past the target time, counted "
+                                   "in responsiveness at their age (at the close, for a closed period)"},
+                    "closed": {"type": "boolean"}, "meets_standard": {"type": "boolean"},
+                    "time_zone": {"type": "string", "description": "the reporting time zone of the periods"},
                 }},
                 "DeporteeNotificationInput": {"type": "object",
                                               "required": ["destination_country", "person", "removal", "legal_basis"],

@@ -161,7 +161,7 @@ class InformationRequestTopic:
         return Subject(reference=request.reference, path=f"/requests/{request.id}",
                        title=str(_l("Request for information %(ref)s", ref=request.reference)),
                        classification=request.classification, org=request.requesting_org.name,
-                       facts=((_l("Due"), request.due_at, "UTC"),))
+                       facts=((_l("Due"), request.due_at, "day"),))  # a day, not an instant
 
 
 class AssessmentTopic:
@@ -182,7 +182,7 @@ class AssessmentTopic:
         return policy.can_read_assessment(user, assessment)
 
     def describe(self, assessment) -> Subject:
-        facts = ((_l("Expires"), assessment.expires_at, "UTC"),) if assessment.expires_at else ()
+        facts = ((_l("Expires"), assessment.expires_at, "day"),) if assessment.expires_at else ()
         return Subject(reference=f"Assessment {assessment.id}", path="/ratings",
                        title=str(_l("Your resilience rating is due for reassessment")),
                        classification=Classification.UNCLASSIFIED, org=assessment.organisation.name, facts=facts)
@@ -221,6 +221,8 @@ def register_all() -> None:
     from portal.accounts import notices
 
     notices.register()
+    from portal.scorecards.topics import register as register_scorecards
+    register_scorecards()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),
         ("bulletin.amended", _l("A bulletin you received is amended")),
