@@ -35,6 +35,7 @@ from portal.scorecards.views import bp as scorecards_bp
 from portal.submissions.views import bp as submissions_bp
 from portal.taxii import bp as taxii_bp
 from portal.templating import init_app as init_templating
+from portal.wording import views as wording
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -81,7 +82,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)
-    from portal.wording import views as wording
 
     wording.init_app(app)  # after the default-deny gate: its hooks see the signed-in user
     errors.init_app(app)

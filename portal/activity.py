@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.scorecards.models import RESPONSE_BUCKETS
+from portal.scorecards.periods import month_of as reporting_month
 from portal.types import UTCDateTime, utcnow
 
 KINDS = ("share", "share-reactive", "rating", "response")
@@ -47,7 +48,6 @@ class ActivityEvent(db.Model):
 
 def month_of(moment: dt.datetime) -> int:
     """The reporting month (``YYYYMM`` in the reporting time zone) of an instant."""
-    from portal.scorecards.periods import month_of as reporting_month
     return reporting_month(moment)
 
 

@@ -29,6 +29,7 @@ from portal.federation.registration import apply, validate_provider
 from portal.jobs import run_due_jobs
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation
+from portal.scorecards import compute, periods
 from portal.types import utcnow
 
 orgs_cli = AppGroup("orgs", help="Manage organisations.")
@@ -324,8 +325,6 @@ def orgs_set_executive(slug: str, name: str, email: str) -> None:
               help="2026-11, 2026-Q4 or FY2026/27; repeat for several.")
 def scorecards_recompute(period_keys: tuple[str, ...]) -> None:
     """Recount periods in the reporting time zone and rescore them (closed ones too). Idempotent."""
-    from portal.scorecards import compute, periods
-
     for key in period_keys:
         try:
             periods.months_of(key)

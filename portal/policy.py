@@ -15,10 +15,12 @@ from typing import Protocol
 from flask import abort, g
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, union
 
+from portal.accounts.models import User
 from portal.bulletins.models import Bulletin, BulletinAudience
 from portal.config import settings
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
+from portal.organisations.models import Organisation
 from portal.ratings.models import Assessment
 from portal.rfis.models import InformationRequest
 from portal.submissions.models import Submission
@@ -211,9 +213,6 @@ def member_may_read(organisation_id, classification, named_email=None) -> Column
     """SQL criterion: an active, approved member of the organisation (column or value) is cleared
     for ``classification`` (column or value) and, when ``named_email`` is given (a TLP:RED
     audience's address), is that person."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     member = select(User.id).join(Organisation, Organisation.id == User.organisation_id).where(
         User.organisation_id == organisation_id, User.active.is_(True), User.pending.is_(False),
         Organisation.active.is_(True), User.clearance >= classification)
@@ -226,9 +225,6 @@ def member_clearances():
     """``(organisation_id, clearance)``: the highest clearance among each active organisation's
     active, approved members — what "some member may read" needs for a whole organisation at once.
     A subquery."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     return (select(User.organisation_id.label("organisation_id"), func.max(User.clearance).label("clearance"))
             .join(Organisation, Organisation.id == User.organisation_id)
             .where(User.active.is_(True), User.pending.is_(False), Organisation.active.is_(True))
@@ -240,9 +236,6 @@ def bulletin_recipient_pairs(*criteria: ColumnElement[bool]):
     ``criteria`` on ``Bulletin``) and each organisation it is addressed to (by organisation, sector
     or country; a TLP:RED bulletin by named people only), other than the author, where some active
     member may read it. A select; each way of addressing is one indexed join."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     cleared = member_clearances()
     published = [Bulletin.status == "published", Bulletin.tlp != TLP.RED.value, *criteria]
     by_group = [

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from portal import policy
+from portal.accounts import notices
 from portal.accounts.models import User, UserRole
 from portal.bulletins.models import Bulletin
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
@@ -20,6 +21,7 @@ from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage, Subject, register_event, register_topic
 from portal.ratings.models import Assessment
 from portal.rfis.models import InformationRequest
+from portal.scorecards.topics import register as register_scorecards
 from portal.submissions.models import Submission
 from portal.vocabulary import COUNTRY_TIME_ZONES, Classification, Role
 
@@ -218,10 +220,8 @@ def register_all() -> None:
     register_topic("user", AccountTopic())
     register_topic("information_request", InformationRequestTopic())
     register_topic("assessment", AssessmentTopic())
-    from portal.accounts import notices
 
     notices.register()
-    from portal.scorecards.topics import register as register_scorecards
     register_scorecards()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),

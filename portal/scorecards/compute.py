@@ -37,15 +37,14 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings_store
+from portal.activity import ActivityEvent, bucket_of
 from portal.config import settings
-from portal.activity import ActivityEvent
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.scorecards import outstanding, periods
+from portal.scorecards import consequences, outstanding, periods
 from portal.scorecards.models import RESPONSE_BUCKETS, ClosedPeriod, MonthlyActivity, Scorecard
 from portal.scorecards.periods import month_key, months_of, quarter_key, recent_months  # noqa: F401  (re-exported)
 from portal.types import utcnow
-
 
 LAG = dt.timedelta(minutes=2)
 BULK = 50_000  # more new events than this: read them through the covering index
@@ -183,8 +182,6 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
 
 def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
     """Per organisation, its items open at ``at`` past the target time, as response-time counts."""
-    from portal.activity import bucket_of
-
     target = float(_scorecards()["response_target_hours"])
     out: dict[int, list[int]] = defaultdict(lambda: [0] * (len(RESPONSE_BUCKETS) + 1))
     for item in outstanding.open_items(at, target):
@@ -295,8 +292,6 @@ def close_ended_periods(now: dt.datetime | None = None,
     """Close the last ended month, quarter and financial year, once each (a second run, or a second
     scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
     counted at some instants (a quarter and its last month end together)."""
-    from portal.scorecards import consequences
-
     now = now or utcnow()
     aged = {} if aged is None else aged
     written: dict[str, int] = {}

@@ -28,6 +28,7 @@ from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.ratings import service
 from portal.scorecards import periods
 from portal.scorecards.models import AccountabilityReport, ClosedPeriod, MonthlyActivity, Scorecard, ScorecardNotice
 
@@ -116,8 +117,6 @@ def closed_quarters(count: int = 2) -> list[str]:
 
 def eligibility_of_all(now: dt.datetime | None = None) -> dict[int, Eligibility]:
     """Every active organisation's procurement eligibility, with the reason (a few queries)."""
-    from portal.ratings import service
-
     quarters = closed_quarters(2)
     cards = {q: _cards(q) for q in quarters}
     tiers = service.tiers()

@@ -20,8 +20,9 @@ from babel.support import NullTranslations, Translations
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.extensions import db
 from portal import settings_store
+from portal.extensions import db
+from portal.i18n import translations_for
 from portal.settings_store import PortalSetting
 from portal.wording.messages import catalogue_key, message_key, messages
 from portal.wording.models import WordingSuggestion
@@ -140,8 +141,6 @@ class Wordings:
             self._version = version
 
     def _merge(self, language: str) -> NullTranslations:
-        from portal.i18n import translations_for
-
         with self._lock:  # a refresh meanwhile leaves this merge in the old, discarded dictionary
             overrides, merged_by_language = self._overrides.get(language), self._merged
         base = translations_for(language)
