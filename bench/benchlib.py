@@ -326,7 +326,8 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--threads", str(self.threads),
              "--worker-class", self.worker_class, "--bind", f"{LOOPBACK}:{self.port}", "--timeout", "120",
-             "--log-level", "warning", self.app_spec], cwd=ROOT, env=self.env)
+             "--log-level", "warning", self.app_spec], cwd=ROOT, env=self.env,
+            start_new_session=True)  # its own process group: stop() can end a worker stuck in a request
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -354,8 +355,8 @@ class Gunicorn:
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        except subprocess.TimeoutExpired:  # e.g. a worker still busy with medallion's page: the whole group
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def __enter__(self) -> "Gunicorn":
