@@ -7,6 +7,8 @@ from portal import policy
 from portal.api import bp
 from portal.api.errors import ApiError, api_error
 from portal.api.openapi import openapi_document
+from portal.api.operations import operation
+from portal.api.schemas import Me, TypologyPage
 
 
 @bp.errorhandler(ApiError)
@@ -15,11 +17,13 @@ def handle_api_error(error: ApiError):
 
 
 @bp.get("/openapi.json")
+@operation("This document", answer={"type": "object"})
 def openapi():
-    return openapi_document(current_app.extensions["portal_settings"].base_url)
+    return openapi_document(current_app, current_app.extensions["portal_settings"].base_url)
 
 
 @bp.get("/me")
+@operation("The token's user and scopes", answer=Me)
 def me():
     """Who the token acts for, and what it may do."""
     user = policy.reader()
@@ -34,6 +38,7 @@ def me():
 
 
 @bp.get("/typologies")
+@operation("Configured typology codes", answer=TypologyPage)
 def typologies():
     items = current_app.extensions["portal_settings"].typologies
     return {"items": [{"code": code, "label": label} for code, label in items], "next_cursor": None}
