@@ -34,19 +34,35 @@ def _nullable(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "null" or any(_nullable(s) for s in schema.get("anyOf", []))
 
 
-def _optional_not_null(schema: dict[str, Any], _model: Any = None) -> None:
+#: Any JSON value a body may carry where no field is declared (extra keys are ignored), within
+#: what every body is held to (``portal/api/formats.py``): integers of at most 64 bits.
+JSON_VALUE_SCHEMA = {"anyOf": [
+    {"type": ["string", "boolean", "null"]},
+    {"type": "number", "minimum": -(2**63 - 1), "maximum": 2**63 - 1},
+    {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+    {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+]}
+
+
+#: Put where :data:`JSON_VALUE_SCHEMA` belongs (pydantic resolves every ``$ref`` it meets).
+JSON_VALUE_MARK = "x-json-value"
+
+
+def _document(schema: dict[str, Any], _model: Any = None) -> None:
     """A field that may be left out but not sent as null (``title: str = None``) has no default in
-    the document: null is not a value it takes."""
+    the document: null is not a value it takes. Keys no field declares are ignored, but their
+    values are still JSON the portal can store (:data:`JSON_VALUE_SCHEMA`)."""
     for prop in schema.get("properties", {}).values():
         if "default" in prop and prop["default"] is None and not _nullable(prop):
             del prop["default"]
+    schema["additionalProperties"] = {JSON_VALUE_MARK: True}  # the document refers to JsonValue there
 
 
 class Payload(BaseModel):
     """Base of every declared payload: unknown keys are ignored (as they always were), values are
     not coerced across JSON types when the body is JSON."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, json_schema_extra=_optional_not_null)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, json_schema_extra=_document)
 
 
 def text(limit: int, *, required: bool = False) -> Any:

@@ -16,6 +16,7 @@ from portal.api.errors import CODES
 from portal.api.operations import OPERATION_ATTRIBUTE, Operation
 from portal.api.scopes import FAMILY_ATTRIBUTE, scope_needed
 from portal.converters import MAX_ID
+from portal.payloads import JSON_VALUE_MARK, JSON_VALUE_SCHEMA
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
@@ -82,11 +83,23 @@ def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> lis
         prop = _without_null(prop)
         description = prop.pop("description", None)
         prop.pop("title", None)
+        if prop.get("type") == "string" or "enum" in prop:
+            prop = {"anyOf": [prop, {"type": "string", "maxLength": 0}]}  # an empty value is no value
         parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
         if description:
             parameter["description"] = description
         out.append(parameter)
     return out
+
+
+def _refer_to_json_value(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node.get(JSON_VALUE_MARK):
+            return {"$ref": "#/components/schemas/JsonValue"}
+        return {key: _refer_to_json_value(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_refer_to_json_value(value) for value in node]
+    return node
 
 
 def _schema_of(answer: Any) -> dict[str, Any]:
@@ -106,7 +119,8 @@ def openapi_document(app: Flask, base_url: str) -> dict[str, Any]:
         if isinstance(op.answer, type) and (op.answer, "serialization") not in models:
             models.append((op.answer, "serialization"))
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    components: dict[str, Any] = {"Error": ERROR_SCHEMA, **defs.get("$defs", {})}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA, "JsonValue": JSON_VALUE_SCHEMA,
+                                  **_refer_to_json_value(defs.get("$defs", {}))}
     # Each model's reference: pydantic names the components after the models.
     names = {model: refs[(model, mode)] for model, mode in models}
     paths: dict[str, dict[str, Any]] = {}

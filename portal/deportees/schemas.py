@@ -14,7 +14,7 @@ MAX_TEXT, MAX_NAMES = 20_000, 10
 SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
 STATUSES = ("sent", "acknowledged", "purged")
-Names = Annotated[list[text(300)] | text(300), Field(description=f"At most {MAX_NAMES} names.")]
+Names = Annotated[Annotated[list[text(300)], Field(max_length=MAX_NAMES)] | text(300), Field(description=f"At most {MAX_NAMES} names.")]
 
 
 class Document(Payload):

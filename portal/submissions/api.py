@@ -69,7 +69,7 @@ def list_submissions(query: SubmissionQuery):
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "The same key with the same body answers with the same report (header "
                                   "Idempotent-Replayed: true); with another body, 409.",
-                   "schema": {"type": "string", "maxLength": 200}}
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 
 @routes.post("/submissions")

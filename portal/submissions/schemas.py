@@ -23,7 +23,7 @@ SubjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="
 Country = Annotated[str, Field(max_length=20, description="ISO 3166-1 alpha-2, e.g. NZ, WS, TO.")]
 Day = Annotated[str, Field(max_length=20, json_schema_extra={"format": "date"},
                            description="YYYY-MM-DD, after 1900 and not in the future.")]
-Names = Annotated[list[text(MAX_TEXT)] | text(MAX_TEXT), Field(description=f"At most {MAX_NAMES} names.")]
+Names = Annotated[Annotated[list[text(MAX_TEXT)], Field(max_length=MAX_NAMES)] | text(MAX_TEXT), Field(description=f"At most {MAX_NAMES} names.")]
 
 
 class SubjectBase(Payload):
