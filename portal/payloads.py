@@ -13,9 +13,9 @@ with the same keys.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Iterable, TypeVar
+from typing import Annotated, Any, Callable, Iterable, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, WrapValidator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from portal.i18n import gettext as _
@@ -70,6 +70,17 @@ def text(limit: int, *, required: bool = False) -> Any:
     if required:
         return Annotated[str, StringConstraints(min_length=1, max_length=limit, pattern=r"\S")]
     return Annotated[str, StringConstraints(max_length=limit)]
+
+
+def worded(message: Callable[[], str]) -> WrapValidator:
+    """A field's own sentence for whatever is wrong with its value (``message`` is called when the
+    value is refused, so that it is translated into the reader's language then)."""
+    def wrap(value: Any, handler: Any) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise refuse(message()) from None
+    return WrapValidator(wrap)
 
 
 def field_key(loc: Iterable[int | str]) -> str:
@@ -145,6 +156,8 @@ def problems(error: ValidationError) -> dict[str, list[str]]:
     for detail in error.errors(include_url=False):
         text_ = message(detail)
         key = field_key(detail["loc"])
+        if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the tag's own field is at fault
+            key = f"{key}.{str((detail.get('ctx') or {}).get('discriminator', 'kind')).strip(chr(39))}"
         if text_ not in fields.setdefault(key, []):
             fields[key].append(text_)
     return fields
@@ -166,6 +179,15 @@ def from_json(model: type[P], raw: bytes | str) -> P:
 def from_data(model: type[P], data: Any) -> P:
     """An already parsed JSON value, strictly (as :func:`from_json`)."""
     return from_json(model, json.dumps(data))
+
+
+def check(model: type[P], data: Any) -> P:
+    """A dict a page built from its form (text and lists of text), laxly: a service's entrance, so
+    that the page and the API (already checked strictly by ``@operation``) are held to one model."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise Invalid(problems(error)) from None
 
 
 def from_form(model: type[P], form: Any) -> P:
@@ -191,7 +213,8 @@ def from_query(model: type[P], args: Any) -> P:
     return from_form(model, args)
 
 
-__all__ = ["Field", "Payload", "from_data", "from_form", "from_json", "from_query", "problems", "refuse", "text"]
+__all__ = ["Field", "Payload", "check", "from_data", "from_form", "from_json", "from_query", "problems", "refuse", "text",
+           "worded"]
 
 
 # --- Pieces shared by several payloads ---------------------------------------------------------

@@ -37,7 +37,14 @@ def navigation_for(user: Any) -> list[tuple[str, Any]]:
     return [(endpoint, label) for endpoint, label, needed in NAVIGATION if not needed or roles & needed]
 
 
+def field_id(key: str) -> str:
+    """The id of the input of a field error's key: ``subjects[0].date_of_birth`` → ``subjects-0-date_of_birth``."""
+    return str(key).replace("[", "-").replace("]", "").replace(".", "-")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["field_id"] = field_id
+
     @app.context_processor
     def layout_context() -> dict[str, Any]:
         if not has_request_context():  # an e-mail, rendered by a job

@@ -4,12 +4,13 @@ Shapes, types and lengths are checked here; what needs the database or the write
 clearance, indicator check digits, known typologies) is checked by ``service.validate``."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from portal.bulletins.models import FEEDBACK_RATINGS
-from portal.payloads import CLASSIFICATIONS, TLPS, Page, Paging, Payload, one_of, text
+from portal.i18n import gettext as _
+from portal.payloads import CLASSIFICATIONS, TLPS, Page, Paging, Payload, one_of, text, worded
 
 MAX_TITLE, MAX_SUMMARY, MAX_BODY, MAX_INDICATORS = 300, 2000, 200_000, 200
 INDICATOR_TYPES = ("person", "organisation", "vessel-imo", "container", "flight", "bank-account", "phone", "email",
@@ -61,25 +62,28 @@ class BulletinChange(BulletinInput):
 
 
 class FeedbackInput(Payload):
-    rating: Literal[FEEDBACK_RATINGS]  # type: ignore[valid-type]
-    comment: text(2000) | None = None
+    rating: Annotated[Literal[FEEDBACK_RATINGS],  # type: ignore[valid-type]
+                      worded(lambda: _("Choose one of: %(choices)s.", choices=", ".join(FEEDBACK_RATINGS)))]
+    comment: Annotated[text(2000) | None, worded(lambda: _("The comment is text of at most 2000 characters."))] = None
 
 
 class WithdrawInput(Payload):
-    reason: text(2000)
+    reason: Annotated[text(2000, required=True),
+                      worded(lambda: _("Say why it is withdrawn (at most 2000 characters)."))]
 
 
 class MessageInput(Payload):
     """A question to the author, or a reply in its thread."""
 
-    body: text(5000)
+    body: Annotated[text(5000, required=True),
+                    worded(lambda: _("Write some text, at most %(n)s characters.", n=5000))]
 
 
 class SightingInput(Payload):
     seen_at: text(40) = Field(json_schema_extra={"format": "date-time"},
                               description="When it was seen: ISO 8601, not in the future.")
     indicator: int | None = Field(None, ge=1, le=2**31 - 1, description="The id of one of the bulletin's indicators.")
-    context: text(2000) = ""
+    context: Annotated[text(2000), worded(lambda: _("The context is text of at most 2000 characters."))] = ""
 
 
 class BulletinQuery(Paging):

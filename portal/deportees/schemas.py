@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portal.deportees.models import UPDATE_KINDS
-from portal.payloads import CLASSIFICATIONS, Page, Paging, Payload, one_of, text
+from portal.i18n import gettext as _
+from portal.payloads import CLASSIFICATIONS, Page, Paging, Payload, one_of, text, worded
 from portal.submissions.schemas import DOCUMENT_TYPES
 
 MAX_TEXT, MAX_NAMES = 20_000, 10
@@ -65,8 +66,9 @@ class NotificationInput(Payload):
 class UpdateInput(Payload):
     """A receiving organisation's news of the person."""
 
-    kind: Literal[UPDATE_KINDS]  # type: ignore[valid-type]
-    note: text(5000) | None = None
+    kind: Annotated[Literal[UPDATE_KINDS],  # type: ignore[valid-type]
+                    worded(lambda: _("Choose what happened: %(kinds)s.", kinds=", ".join(UPDATE_KINDS)))]
+    note: Annotated[text(5000) | None, worded(lambda: _("Give text of at most %(n)s characters.", n=5000))] = None
 
 
 class NotificationQuery(Paging):

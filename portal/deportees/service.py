@@ -20,7 +20,7 @@ from portal import activity, keyring, permissions
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.deportees.models import (
-    UPDATE_KINDS, DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
+    DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
     DeporteeUpdate,
 )
 from portal.dates import parse_day, parse_instant
@@ -29,6 +29,8 @@ from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.deportees.schemas import UpdateInput
+from portal.payloads import check
 from portal.references import next_reference
 from portal.submissions.linking import fold_name
 from portal.submissions.validation import DOCUMENT_TYPES, countries
@@ -310,12 +312,7 @@ def add_update(notification: DeporteeNotification, user: User, kind: Any, note: 
     _recipient_row(notification, user)
     if notification.purged_at is not None:
         raise Conflict(_("This notification has been purged."))
-    errors: dict[str, list[str]] = {}
-    if kind not in UPDATE_KINDS:
-        errors["kind"] = [_("Choose what happened: %(kinds)s.", kinds=", ".join(UPDATE_KINDS))]
-    text = _text(errors, "note", note, limit=5000)
-    if errors:
-        raise Invalid(errors)
+    text = (check(UpdateInput, {"kind": kind, "note": note}).note or "").strip()
     update = DeporteeUpdate(notification_id=notification.id, organisation_id=user.organisation_id,
                             author_id=user.id, kind=kind)
     db.session.add(update)

@@ -19,6 +19,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.submissions import goaml, linking, service
 from portal.submissions.models import STATUSES, TRANSITIONS, Submission, SubmissionAttachment, SubmissionTypology
+from portal.templating import field_id
 from portal.submissions.validation import DOCUMENT_TYPES, SUBJECT_KINDS, countries, methods, recipient_agencies
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
@@ -198,6 +199,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
         "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
         "field_label": field_label,
+        "summary_target": lambda key: (field_id(key), field_label(key)),
     }
     return render_template("submissions/compose.html", **context), status
 
