@@ -15,7 +15,9 @@ MAX_TEXT, MAX_NAMES = 20_000, 10
 SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
 STATUSES = ("sent", "acknowledged", "purged")
-Names = Annotated[Annotated[list[text(300)], Field(max_length=MAX_NAMES)] | text(300), Field(description=f"At most {MAX_NAMES} names.")]
+Names = Annotated[Annotated[list[text(300)], Field(max_length=MAX_NAMES)] | text(300),
+                  worded(lambda: _("Give a list of at most %(n)s names.", n=MAX_NAMES)),
+                  Field(description=f"At most {MAX_NAMES} names.")]
 
 
 class Document(Payload):
@@ -49,7 +51,8 @@ class NotificationInput(Payload):
     classification: one_of(CLASSIFICATIONS) = "SENSITIVE"
     person: PersonInput
     removal: RemovalInput
-    legal_basis: text(2000) = Field(description="The statutory power or agreement under which this is shared.")
+    legal_basis: text(2000, required=True) = Field(description="The statutory power or agreement under which this "
+                                                               "is shared.")
     offending_summary: text(MAX_TEXT) | None = None
     offences: Names | None = None
     sentences: Names | None = None
