@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications import views as notifications
     from portal.home.views import bp as home_bp
+    from portal.misp.pages import bp as misp_pages_bp
     from portal.submissions.views import bp as submissions_bp
     from portal.ratings.views import bp as ratings_bp
     from portal.rfis.views import bp as rfis_bp
@@ -65,10 +66,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
                       audit_bp, bulletins_bp, submissions_bp, deportees_bp, rfis_bp, ratings_bp, scorecards_bp,
-                      notifications.bp):
+                      misp_pages_bp, notifications.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+    from portal.misp.views import bp as misp_feed_bp
+
+    app.register_blueprint(misp_feed_bp)
+    csrf.exempt(misp_feed_bp)  # a token-authenticated feed, like the API: never the session cookie
     from portal.deportees import jobs as deportee_jobs
 
     from portal.scorecards import jobs as scorecard_jobs

@@ -74,7 +74,7 @@ def users_add(email: str, org_slug: str, roles: tuple[str, ...], clearance: str,
     values, errors = validate_new_user({
         "email": email, "org": org_slug, "roles": list(roles), "clearance": clearance,
         "display_name": display_name, "locale": locale or settings.default_language,
-        "time_zone": time_zone or settings.default_time_zone,
+        "time_zone": time_zone,  # none given: the organisation's country's
     })
     if password is not None and (problem := password_problem(password)):
         errors.setdefault("password", []).append(problem)

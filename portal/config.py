@@ -83,6 +83,7 @@ class Settings:
     lockout_minutes: int
     address_max_failures: int
     address_window_minutes: int
+    password_reset_minutes: int
     proxy_hops: int
     attachment_storage: str
     attachments_dir: str
@@ -297,7 +298,7 @@ def validate(settings: Settings) -> None:
                  "scheduler_tick_seconds", "login_max_failures", "audit_seal_seconds", "audit_seal_batch",
                  "audit_checkpoint_seconds", "audit_unsealed_bound_seconds", "audit_lookback_seconds",
                  "audit_sweep_minutes",
-                 "lockout_minutes", "address_max_failures", "address_window_minutes"):
+                 "lockout_minutes", "address_max_failures", "address_window_minutes", "password_reset_minutes"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
     if not settings.audit_log_origin.strip() or "\n" in settings.audit_log_origin:

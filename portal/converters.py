@@ -54,10 +54,18 @@ class TextConverter(UnicodeConverter):
         return value
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def refuse_unstorable_query() -> Any:
-    """before_request: a query string whose names or values hold NUL is 400 (the API's error shape
-    under /api), before a view hands it to a database that cannot store it."""
-    bad = sorted({key for key, value in request.args.items(multi=True) if "\x00" in key or "\x00" in value})
+    """before_request: a query string or submitted form whose names or values hold NUL is 400 (the
+    API's error shape under /api), before a view hands it to a database that cannot store it. Form
+    fields are checked here, where every page's form is parsed, not in each feature's validation;
+    uploaded files are not text and are checked by their own reader."""
+    values = request.args.items(multi=True)
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in FORM_TYPES:
+        values = [*values, *request.form.items(multi=True)]
+    bad = sorted({key for key, value in values if "\x00" in key or "\x00" in value})
     if not bad:
         return None
     from portal.security import is_api_request
@@ -65,9 +73,15 @@ def refuse_unstorable_query() -> Any:
     if is_api_request():
         from portal.api.errors import api_error
 
-        return api_error(400, message="The query string holds a NUL character.",
+        return api_error(400, message="The request holds a NUL character.",
                          fields={key.replace("\x00", "") or "query": ["Holds a NUL character."] for key in bad})
-    abort(400)
+    if request.method in ("GET", "HEAD"):
+        abort(400)
+    from portal.errors import error_page
+    from portal.i18n import gettext as _
+
+    return error_page(400, _("A field of the form holds a NUL character, which cannot be stored. "
+                             "Remove it and send the form again."))
 
 
 def init_app(app: Flask) -> None:

@@ -4,13 +4,21 @@ A *language* picks the message catalogue (``translations/<code>/LC_MESSAGES/mess
 *formatting locale* picks CLDR data for dates and numbers. They are usually the same, but Babel's
 CLDR has no Samoan (``sm``), Fijian (``fj``) or Bislama (``bi``): for those the portal shows the
 language's catalogue and formats with the country's English or French locale (``en_WS``,
-``en_FJ``, ``fr_VU``). Flask-Babel ties both to one CLDR locale, hence this small module.
+``en_FJ``, ``fr_VU``) — its patterns only: month, weekday, day-period and country names come from
+the language's catalogue (``portal/locale_names.py``), so no English or French word is left on the
+page. Flask-Babel ties both to one CLDR locale, hence this small module.
+
+Compiled catalogues (``.mo``) are build products: :func:`compile_catalogues` writes any that is
+missing or older than its ``.po`` when the portal starts, next to the ``.po`` when that directory is
+writable, else under the instance directory.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import datetime as dt
+import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -33,6 +43,15 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "fr": ("Français", "fr"),
     "bi": ("Bislama", "fr_VU"),
 }
+
+#: Languages whose catalogues were machine-drafted and await review by native-speaking officers.
+DRAFT_LANGUAGES = frozenset({"mi", "sm", "to", "fj", "bi"})
+
+
+def has_cldr(language: str) -> bool:
+    """Whether CLDR has the language itself (its formatting locale is not another language's)."""
+    candidate = LANGUAGES.get(language, (language, language))[1]
+    return candidate.split("_")[0] == language
 
 
 def formatting_locale(language: str) -> Locale:
@@ -50,12 +69,71 @@ def formatting_locale(language: str) -> Locale:
     return Locale.parse("en_NZ")
 
 
+#: Where compiled catalogues are looked for, first match wins: filled by compile_catalogues().
+_compiled_dirs: list[Path] = []
+
+
 @lru_cache(maxsize=32)
 def translations_for(language: str) -> NullTranslations:
     """The compiled catalogue for ``language`` (English, the source language, has none)."""
     if language == "en":
         return NullTranslations()
-    return Translations.load(str(TRANSLATIONS_DIR), [language], domain="messages")
+    for directory in [*_compiled_dirs, TRANSLATIONS_DIR]:
+        if (directory / language / "LC_MESSAGES" / "messages.mo").exists():
+            return Translations.load(str(directory), [language], domain="messages")
+    return NullTranslations()
+
+
+def _fresh(mo: Path, po: Path) -> bool:
+    return mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime
+
+
+def _write_atomically(target: Path, po: Path) -> None:
+    """Compile ``po`` into ``target`` through a temporary file, so that a concurrent reader (another
+    worker starting at the same moment) sees the old file or the new one, never half of one."""
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".messages-", suffix=".mo")
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            write_mo(out, catalog, use_fuzzy=False)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def compile_catalogues(fallback_dir: Path | str | None = None, source_dir: Path | None = None) -> list[Path]:
+    """Make every catalogue's ``.mo`` current: compile each one that is missing or older than its
+    ``.po``, next to it when that directory is writable, else under ``fallback_dir`` (the instance
+    directory). Returns the files written. A deployment set up from a clean checkout therefore
+    speaks every language without a separate build step."""
+    source = source_dir or TRANSLATIONS_DIR
+    written: list[Path] = []
+    fallback = Path(fallback_dir) if fallback_dir else None
+    for po in sorted(source.glob("*/LC_MESSAGES/messages.po")):
+        language = po.parent.parent.name
+        beside = po.with_suffix(".mo")
+        if _fresh(beside, po):
+            continue
+        if fallback is not None:
+            elsewhere = fallback / language / "LC_MESSAGES" / "messages.mo"
+            if _fresh(elsewhere, po):
+                continue
+        try:
+            _write_atomically(beside, po)
+            written.append(beside)
+        except OSError:
+            if fallback is None:
+                raise
+            _write_atomically(elsewhere, po)
+            written.append(elsewhere)
+    if fallback is not None and fallback not in _compiled_dirs:
+        _compiled_dirs.insert(0, fallback)
+    translations_for.cache_clear()
+    return written
 
 
 #: (language, time zone) of the person a message is being written for, outside any request.
@@ -152,6 +230,12 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return text % variables
 
 
+def pgettext(context: str, message: str, **variables: Any) -> str:
+    """A message whose meaning depends on ``context`` (``month``, ``weekday``, ``country``, …)."""
+    text = translations_for(current_language()).upgettext(context, message)
+    return text % variables if variables else text
+
+
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     """A string translated when it is used, for labels defined at import time (forms, enums)."""
     return LazyProxy(gettext, message, enable_cache=False, **variables)
@@ -163,6 +247,28 @@ _ = gettext
 def N_(message: str) -> str:
     """Mark a string for extraction where it is defined; translate it with gettext where it is used."""
     return message
+
+
+def NP_(context: str, message: str) -> str:
+    """Mark a string with a context for extraction; translate it with pgettext where it is used."""
+    return message
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the reader's language: CLDR's where CLDR has the language, else the
+    catalogue's (``country`` context); a code neither knows is shown as it is."""
+    if not code:
+        return ""
+    code = code.strip().upper()
+    language = current_language()
+    if has_cldr(language):
+        name = formatting_locale(language).territories.get(code)
+        return str(name) if name else code
+    from portal.locale_names import COUNTRIES
+
+    if code in COUNTRIES:
+        return pgettext("country", COUNTRIES[code])
+    return code
 
 
 def to_local(value: dt.datetime, tz: ZoneInfo | None = None) -> dt.datetime:
@@ -178,9 +284,12 @@ def format_datetime(value: dt.datetime | None, format: str = "medium", tz: str |
         return ""
     zone_info = zone(tz) if tz else current_time_zone()
     local = to_local(value, zone_info)
-    locale = formatting_locale(current_language())
-    date_text = babel_dates.format_date(local, format=format, locale=locale)
-    time_text = babel_dates.format_time(local, format="short", tzinfo=zone_info, locale=locale)
+    language = current_language()
+    locale = formatting_locale(language)
+    date_text = babel_dates.format_date(local, format=_pattern(locale.date_formats, format, local, language),
+                                        locale=locale)
+    time_text = babel_dates.format_time(local, format=_pattern(locale.time_formats, "short", local, language),
+                                        tzinfo=zone_info, locale=locale)
     pattern = str(locale.datetime_formats.get(format, "{1} {0}"))
     return f"{pattern.replace('{1}', date_text).replace('{0}', time_text)} {zone_label(local, zone_info)}"
 
@@ -198,7 +307,37 @@ def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> 
         return ""
     if isinstance(value, dt.datetime):
         value = to_local(value).date()
-    return babel_dates.format_date(value, format=format, locale=formatting_locale(current_language()))
+    language = current_language()
+    locale = formatting_locale(language)
+    return babel_dates.format_date(value, format=_pattern(locale.date_formats, format, value, language),
+                                   locale=locale)
+
+
+def _pattern(formats: Any, format: str, value: dt.date, language: str) -> str:
+    """The CLDR pattern for ``format`` (or ``format`` itself, a pattern). For a language CLDR lacks,
+    its month, weekday and day-period fields become the catalogue's words, as quoted literals."""
+    pattern = str(formats[format].pattern) if format in formats else format
+    if has_cldr(language):
+        return pattern
+    from portal import locale_names as names
+
+    tokens: list[tuple[str, Any]] = []
+    for kind, data in babel_dates.tokenize_pattern(pattern):
+        if kind == "field":
+            char, count = data
+            if char in "ML" and count >= 3:
+                months = names.MONTHS_WIDE if count == 4 else names.MONTHS_ABBREVIATED
+                context = names.MONTH_CONTEXTS["wide" if count == 4 else "abbreviated"]
+                kind, data = "chars", pgettext(context, months[value.month - 1])
+            elif (char == "E" or (char in "ec" and count >= 3)) and count <= 4:
+                days = names.WEEKDAYS_WIDE if count == 4 else names.WEEKDAYS_ABBREVIATED
+                context = names.WEEKDAY_CONTEXTS["wide" if count == 4 else "abbreviated"]
+                kind, data = "chars", pgettext(context, days[value.weekday()])
+            elif char in "abB" and isinstance(value, dt.datetime):
+                period = "am" if value.hour < 12 else "pm"
+                kind, data = "chars", pgettext("day period", names.DAY_PERIODS[period])
+        tokens.append((kind, data))
+    return babel_dates.untokenize_pattern(tokens)
 
 
 def format_number(value: int | float) -> str:
@@ -212,7 +351,11 @@ def init_app(app: Any) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["country"] = country_name
+    app.jinja_env.globals["pgettext"] = pgettext
+    compile_catalogues(fallback_dir=Path(app.instance_path) / "translations")
 
     @app.context_processor
     def language_context() -> dict[str, Any]:
-        return {"current_language": current_language(), "LANGUAGES": LANGUAGES}
+        return {"current_language": current_language(), "LANGUAGES": LANGUAGES,
+                "DRAFT_LANGUAGES": DRAFT_LANGUAGES}

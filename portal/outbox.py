@@ -162,6 +162,15 @@ TOPICS: dict[str, Topic] = {}
 EVENTS: dict[str, Any] = {}
 
 
+#: Messages to a person about their own account (portal/accounts/notices.py): event → (label,
+#: channels). They reach that person at once, whatever their preferences, and no webhook.
+PERSONAL_EVENTS: dict[str, tuple[Any, tuple[str, ...]]] = {}
+
+
+def register_personal_event(event: str, label: Any, channels: tuple[str, ...]) -> None:
+    PERSONAL_EVENTS[event] = (label, channels)
+
+
 def register_topic(object_type: str, topic: Topic) -> None:
     TOPICS[object_type] = topic
 

@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
-from flask import abort, current_app, flash, redirect, request, send_file
+from flask import abort, current_app, flash, redirect, render_template, request, send_file
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
@@ -74,17 +74,32 @@ def _download_names(filename: str) -> dict[str, str]:
     return {"filename": filename}
 
 
-def act(action: Any, then: str) -> Any:
-    """Run a form's action after the CSRF check: commit and say so, or roll back and show why
-    (an Invalid's field problems, or a refusal's message); then go to ``then``."""
+def confirmation(question: str, action_label: str, cancel: str) -> Any | None:
+    """An action that cannot be taken back asks first, without script: a POST without ``confirmed``
+    answers a page that says what will happen and carries the form's fields into a second POST with
+    ``confirmed=yes``; with it, None (go ahead). Call it after the object proved readable, so that
+    the question tells nobody more than the page the form was on."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "confirmed")]
+    return render_template("confirm.html", question=question, action_label=action_label, fields=fields,
+                           action=request.path, cancel=cancel)
+
+
+def act(action: Any, then: str, *, done: str | None = None, confirm: tuple[str, str] | None = None) -> Any:
+    """Run a form's action after the CSRF check: commit and say what happened (``done``), or roll
+    back and show why (an Invalid's field problems, or a refusal's message); then go to ``then``.
+    ``confirm`` (question, button) makes it ask first (:func:`confirmation`)."""
     from portal.problems import Conflict, Invalid, NotAllowed
 
     if not ActionForm().validate_on_submit():
         abort(400)
+    if confirm is not None and (page := confirmation(*confirm, cancel=then)) is not None:
+        return page
     try:
         action()
         db.session.commit()
-        flash(_("Saved."), "success")
+        flash(done or _("Saved."), "success")
     except Invalid as problem:
         db.session.rollback()
         flash_fields(problem.fields)

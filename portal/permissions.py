@@ -61,6 +61,12 @@ def may_manage_user(actor: Any, subject: Any) -> bool:
             and subject.clearance <= actor.clearance)
 
 
+def may_reset_second_factor(actor: Any, subject: Any) -> bool:
+    """Reset a member's authenticator app and recovery codes (they lost both): whoever manages them
+    (:func:`may_manage_user`), never for themselves (a person replaces their own from the profile)."""
+    return may_manage_user(actor, subject) and actor.id != subject.id
+
+
 def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User``: the actor's organisation's members, less the portal's own accounts."""
     from portal.accounts.models import User, UserRole
@@ -84,6 +90,16 @@ def manageable_users(actor: Any) -> ColumnElement[bool]:
 def may_create_user_in(actor: Any, organisation: Any) -> bool:
     return is_portal_admin(actor) or (_active(actor) and Role.ORG_ADMIN in actor.roles
                                       and organisation.id == actor.organisation_id)
+
+
+def may_add_address(actor: Any, email: str, organisation_domains: set[str]) -> bool:
+    """A portal admin adds any address; an org-admin only addresses at its organisation's own
+    domains (those of its members and of its identity providers). Addresses are unique across the
+    portal, so "already exists" would otherwise tell an org-admin which addresses other
+    organisations' people have."""
+    if is_portal_admin(actor):
+        return True
+    return email.rsplit("@", 1)[-1].lower() in organisation_domains
 
 
 def may_grant_role(actor: Any, role: Role) -> bool:

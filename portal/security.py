@@ -21,6 +21,9 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.login",
     "auth.second_factor",
     "auth.enrol_totp",
+    # Password reset by e-mail: forms with CSRF like the sign-in page; they check their own state.
+    "auth.forgot_password",
+    "auth.reset_password",
     "health.healthz",
     "health.readyz",
     "federation.login",
@@ -45,8 +48,17 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+#: Token-authenticated feeds outside the JSON API: no cookie, no CSRF, the API's error shape.
+FEED_PREFIXES = ("/feeds/",)
+
+
+def is_feed_request() -> bool:
+    return request.path.startswith(FEED_PREFIXES)
+
+
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    """The JSON API or a token-authenticated feed: answered in the API's error shape."""
+    return request.path == "/api" or request.path.startswith("/api/") or is_feed_request()
 
 
 @login_manager.user_loader
@@ -66,7 +78,7 @@ def gate() -> Any:
         from portal.api.scopes import authorise_scope
 
         # The token first, then its scope for this route's family and method: one place for both.
-        return authenticate_bearer() or authorise_scope()
+        return authenticate_bearer(basic=is_feed_request()) or authorise_scope()
     if current_user.is_authenticated:
         user = current_user._get_current_object()
         if user.pending and request.endpoint not in PENDING_ENDPOINTS:

@@ -7,6 +7,10 @@ catalogue API does not, so this small tool treats every language alike.
   into each language's ``messages.po``, creating it if needed.
 - ``compile``: write each ``messages.mo`` (build products, not committed).
 - ``check``: exit 1 when the template or a catalogue is out of date with the code.
+- ``missing``: list, per language, the entries still untranslated or fuzzy.
+
+Entries may carry a context (``msgctxt``): the same English word can need different translations,
+e.g. the wide and abbreviated month "May".
 """
 from __future__ import annotations
 
@@ -23,7 +27,9 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None,
+            # msgctxt: month and weekday names, countries (portal/locale_names.py)
+            "pgettext": ((1, "c"), 2), "NP_": ((1, "c"), 2)}
 #: Languages with a catalogue; English is the source language.
 CATALOGUE_LANGUAGES = ("mi", "sm", "to", "fj", "fr", "bi")
 
@@ -75,14 +81,31 @@ def compile_all() -> None:
             write_mo(fh, catalog, use_fuzzy=False)
 
 
+def untranslated(language: str) -> list[str]:
+    """The entries of a language's catalogue that are empty or fuzzy (``msgctxt|msgid``)."""
+    found: list[str] = []
+    for message in _read(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        if message.fuzzy or not all(strings):
+            found.append(_key(message))
+    return found
+
+
+def _key(message) -> str:
+    msgid = message.id if isinstance(message.id, str) else message.id[0]
+    return f"{message.context}|{msgid}" if message.context else msgid
+
+
 def problems() -> list[str]:
     """What is out of date: strings in the code missing from the template or a catalogue."""
     found: list[str] = []
     template = extract()
-    wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
+    wanted = {_key(m) for m in template if m.id}
     if not TEMPLATE.exists():
         return ["translations/messages.pot is missing: run `make strings`."]
-    current = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(TEMPLATE) if m.id}
+    current = {_key(m) for m in _read(TEMPLATE) if m.id}
     if wanted != current:
         missing, stale = sorted(wanted - current), sorted(current - wanted)
         found.append(f"translations/messages.pot is out of date ({len(missing)} new, {len(stale)} gone; "
@@ -92,7 +115,7 @@ def problems() -> list[str]:
         if not path.exists():
             found.append(f"{path.relative_to(ROOT)} is missing: run `make strings`.")
             continue
-        have = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(path) if m.id}
+        have = {_key(m) for m in _read(path) if m.id}
         if wanted - have:
             found.append(f"{path.relative_to(ROOT)} lacks {len(wanted - have)} string(s): run `make strings`.")
     return found
@@ -109,8 +132,11 @@ def main(argv: list[str]) -> int:
         for line in found:
             print(line, file=sys.stderr)
         return 1 if found else 0
+    elif command == "missing":
+        for language in CATALOGUE_LANGUAGES:
+            print(f"{language}: {len(untranslated(language))} untranslated or fuzzy")
     else:
-        print("usage: python -m portal.translate update|compile|check", file=sys.stderr)
+        print("usage: python -m portal.translate update|compile|check|missing", file=sys.stderr)
         return 2
     return 0
 

@@ -210,3 +210,35 @@ def test_class_org_admin_manages_portal_accounts_sql_agrees_with_predicate(hosti
     for actor in people:
         in_sql = set(db.session.scalars(select(User.id).where(permissions.manageable_users(actor))))
         assert in_sql == {u.id for u in people if permissions.may_manage_user(actor, u)}, actor.email
+
+
+def test_class_weaker_holes_org_admin_new_user_does_not_confirm_other_organisations_addresses(client, world):
+    """Addresses are unique across the portal, so "already exists" on another organisation's address
+    told an org-admin who has an account elsewhere. An org-admin adds addresses at its own
+    organisation's domains only, checked first: an existing and an unknown outside address get the
+    same answer, and only a portal admin learns that an outside address is taken."""
+    bank = world.org("bank")
+    other = world.org("other-bank")
+    org_admin = world.user("oa@bank.example", bank, ("org-admin",), clearance="IN-CONFIDENCE")
+    world.user("mine@bank.example", bank)
+    world.user("theirs@other.example", other)
+    admin = world.user("admin@portal.example", world.org("ops", "government", "customs"), ("admin",))
+    sign_in(client, org_admin)
+    answers = []
+    for email in ("theirs@other.example", "nobody@other.example"):
+        response = _form(client, "/admin/users/new", **_user_data(email=email, organisation=str(bank.id)))
+        assert response.status_code == 400
+        text = response.get_data(as_text=True)
+        assert "already exists" not in text and "own domains only" in text
+        answers.append(text.replace(email, "ADDRESS"))
+    assert answers[0] == answers[1]
+    assert db.session.scalar(select(User).where(User.email == "nobody@other.example")) is None
+    # At its own domain the org-admin is told as before, and a new address is added.
+    taken = _form(client, "/admin/users/new", **_user_data(email="mine@bank.example", organisation=str(bank.id)))
+    assert taken.status_code == 400 and "already exists" in taken.get_data(as_text=True)
+    added = _form(client, "/admin/users/new", **_user_data(email="new@bank.example", organisation=str(bank.id)))
+    assert added.status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/logout").get_data(as_text=True))})
+    sign_in(client, admin)
+    told = _form(client, "/admin/users/new", **_user_data(email="theirs@other.example", organisation=str(bank.id)))
+    assert told.status_code == 400 and "already exists" in told.get_data(as_text=True)

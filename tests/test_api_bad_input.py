@@ -258,6 +258,38 @@ def test_class_no_server_error_on_bad_input_malformed_urls_and_query_strings(cli
     assert client.get("/api/v1/bulletins?q=%00", headers=headers).status_code == 400
 
 
+def test_class_no_server_error_on_bad_input_nul_in_html_form_fields_changes_nothing(client, people):
+    """PostgreSQL cannot store NUL: a form field holding one is refused where forms are parsed, on
+    every page (a bulletin, a profile), with a 400 page that says why, and nothing is saved."""
+    from tests.conftest import csrf_from
+
+    sign_in(client, people["publisher"][0])
+    bulletins = _count(Bulletin)
+    page = client.get("/bulletins/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "title": "Cash\x00couriers", "summary": "s", "body": "b",
+            "classification": "IN-CONFIDENCE", "tlp": "GREEN", "orgs": "harbour-bank", "action": "draft"}
+    refused = client.post("/bulletins/new", data=form)
+    assert refused.status_code == 400, refused.get_data(as_text=True)[:300]
+    assert "NUL character" in refused.get_data(as_text=True)
+    assert _count(Bulletin) == bulletins
+    # The name of a field, and a multipart form, are checked alike.
+    named = client.post("/bulletins/new", data={**form, "title": "Cash couriers", "x\x00": "1"})
+    assert named.status_code == 400
+    multipart = client.post("/bulletins/new", data={**form}, content_type="multipart/form-data")
+    assert multipart.status_code == 400
+    assert _count(Bulletin) == bulletins
+    page = client.get("/profile").get_data(as_text=True)
+    profile = client.post("/profile", data={"csrf_token": csrf_from(page), "display_name": "A\x00",
+                                            "locale": "en", "time_zone": "Pacific/Auckland"})
+    assert profile.status_code == 400
+    db.session.expire_all()
+    assert people["publisher"][0].display_name != "A\x00"
+    # Without the NUL the same form is accepted: the guard refuses the character, not the form.
+    saved = client.post("/bulletins/new", data={**form, "title": "Cash couriers"})
+    assert saved.status_code == 302
+    assert _count(Bulletin) == bulletins + 1
+
+
 def test_class_no_server_error_on_bad_input_405_carries_allow_and_the_error_shape(client, people):
     headers = people["submitter"][1]
     response = client.delete("/api/v1/bulletins", headers=headers)

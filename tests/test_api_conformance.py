@@ -119,7 +119,7 @@ def repair(operation_id: str, body: Any) -> Any:
             body["change_note"] = "Clarified"
     elif operation_id == "create_submission":
         body.update(recipient_org="nz-customs", subjects=[PERSON, ACCOUNT, ENTITY], transactions=[TRANSACTION],
-                    typologies=_typologies(body.get("typologies")), attachments=[])
+                    typologies=_typologies(body.get("typologies")), attachments=[], relations=[])
         body.pop("follows", None)
         if body.get("classification") in ("SENSITIVE", "RESTRICTED"):
             body["classification"] = "IN-CONFIDENCE"
@@ -132,6 +132,9 @@ def repair(operation_id: str, body: Any) -> Any:
         for name in ("offences", "sentences"):
             if isinstance(body.get(name), str) and not body[name].strip():
                 body.pop(name)
+    elif operation_id == "import_misp_event":
+        event = body.get("Event") if isinstance(body.get("Event"), dict) else {}
+        body = {"Event": {"info": str(event.get("info") or "Imported"), "Attribute": []}}
     elif operation_id == "report_sighting":
         body.update(seen_at="2026-01-02T03:04:05Z")
         body.pop("indicator", None)

@@ -76,7 +76,7 @@ def _url(rule, values) -> str:
 
 
 def _api_rules(app):
-    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")]
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/feeds/"))]
 
 
 def _snapshot() -> dict[str, list]:

@@ -132,7 +132,10 @@ def test_report_attachment_round_trip_and_draft_discard(client, app, people):
     assert attached.status_code == 302
     assert sorted(kept(app)) == sorted([CSV, b"notes\n"])
     assert db.session.scalar(select(func.count()).select_from(SubmissionAttachment)) == 2
-    client.post(draft, data={"csrf_token": token, "action": "delete"})
+    asked = client.post(draft, data={"csrf_token": token, "action": "delete"})
+    assert asked.status_code == 200 and "Delete this draft report?" in asked.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SubmissionAttachment)) == 2  # not yet
+    client.post(draft, data={"csrf_token": token, "action": "delete", "confirmed": "yes"})
     assert kept(app) == [CSV]
     assert db.session.scalar(select(func.count()).select_from(SubmissionAttachment)) == 1
 

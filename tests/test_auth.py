@@ -70,7 +70,8 @@ def test_publisher_must_enrol_totp_before_signing_in(client, world):
     bad = client.post("/login/enrol", data={"code": "000000", "csrf_token": csrf_from(page)})
     assert bad.status_code == 400
     good = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)})
-    assert good.status_code == 302 and good.headers["Location"] == "/"
+    # Signed in, and shown the recovery codes once (tests/test_account_recovery.py).
+    assert good.status_code == 302 and good.headers["Location"] == "/profile/recovery-codes"
     db.session.refresh(user)
     assert user.totp_secret == secret
     assert client.get("/").status_code == 200
@@ -181,11 +182,15 @@ def test_class_open_redirect_sign_in_stays_on_the_site(app, world):
         prefilled[value] = _hidden_next(page) or "/"
         response = browser.post("/login", data={"email": user.email, "password": PASSWORD, "next": unquote(value),
                                                 "csrf_token": csrf_from(page)})
+        if "\x00" in unquote(value):  # a NUL in a posted field: refused where forms are parsed (class 8)
+            assert response.status_code == 400 and "Location" not in response.headers, value
+            continue
         assert response.status_code == 302, value
         answers[value] = response.headers["Location"]
     assert_all_stay_here(prefilled)
     assert_all_stay_here(answers)
-    assert all(answers[value] == "/" for value in HOSTILE)
+    assert all(answers[value] == "/" for value in HOSTILE if value in answers)
+    assert len(answers) >= len(HOSTILE) + len(SAME_SITE) - 1  # only the NUL was refused before sign-in
     assert {value: answers[value] for value in SAME_SITE} == SAME_SITE  # same-site paths still honoured
 
 

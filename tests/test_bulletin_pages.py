@@ -96,9 +96,21 @@ def test_recipient_reads_acknowledges_rates_asks_and_reports(client, app, cast):
     page = client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
     assert '<strong class="badge">New</strong>' not in client.get("/bulletins").get_data(as_text=True)
     token = csrf_from(page)
-    client.post(f"/bulletins/{bulletin.id}/acknowledge", data={"csrf_token": token})
-    client.post(f"/bulletins/{bulletin.id}/feedback", data={"csrf_token": token, "rating": "actioned",
-                                                            "comment": "Two couriers stopped."})
+    # Acknowledging and rating cannot be taken back: each asks first, without script, and changes
+    # nothing until confirmed; then the next page says what happened, for whom.
+    asked = client.post(f"/bulletins/{bulletin.id}/acknowledge", data={"csrf_token": token})
+    assert asked.status_code == 200 and "Acknowledge this bulletin for Harbour Bank?" in asked.get_data(as_text=True)
+    assert db.session.scalar(select(BulletinAcknowledgement.organisation_id)) is None
+    done = client.post(f"/bulletins/{bulletin.id}/acknowledge", data={"csrf_token": csrf_from(asked.get_data(as_text=True)),
+                                                                     "confirmed": "yes"}, follow_redirects=True)
+    assert "Acknowledged for Harbour Bank." in done.get_data(as_text=True)
+    rating = {"csrf_token": token, "rating": "actioned", "comment": "Two couriers stopped."}
+    asked = client.post(f"/bulletins/{bulletin.id}/feedback", data=rating).get_data(as_text=True)
+    # The question carries the form's fields into the confirming post.
+    assert 'name="rating" value="actioned"' in asked and 'name="comment" value="Two couriers stopped."' in asked
+    assert db.session.scalar(select(BulletinFeedback.rating)) is None
+    done = client.post(f"/bulletins/{bulletin.id}/feedback", data={**rating, "confirmed": "yes"}, follow_redirects=True)
+    assert "Rated for Harbour Bank. The author is told." in done.get_data(as_text=True)
     client.post(f"/bulletins/{bulletin.id}/questions", data={"csrf_token": token, "body": "Which days?"})
     client.post(f"/bulletins/{bulletin.id}/sightings", data={"csrf_token": token, "seen_at": "2026-11-20T09:30",
                                                              "context": "Branch counter."})

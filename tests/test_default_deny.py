@@ -1,4 +1,5 @@
-"""Every endpoint off the allowlist refuses an anonymous request: /login for pages, 401 for /api."""
+"""Every endpoint off the allowlist refuses an anonymous request: /login for pages, 401 for /api and
+the token-authenticated feeds."""
 from __future__ import annotations
 
 import pytest
@@ -22,6 +23,7 @@ def _url(rule: Rule) -> str:
 
 def test_allowlist_is_short_and_explicit():
     assert PUBLIC_ENDPOINTS == {"static", "auth.login", "auth.second_factor", "auth.enrol_totp",
+                                "auth.forgot_password", "auth.reset_password",
                                 "health.healthz", "health.readyz", "federation.login", "federation.callback"}
 
 
@@ -34,7 +36,7 @@ def test_every_other_endpoint_refuses_anonymous(app, client):
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
             checked += 1
-            if url.startswith("/api/"):
+            if url.startswith(("/api/", "/feeds/")):
                 assert response.status_code == 401, (method, url, response.status_code)
                 assert response.get_json()["error"]["code"] == "unauthenticated"
             else:

@@ -191,6 +191,28 @@ def test_blind_index_finds_by_document_number_only_what_the_reader_may_read(clie
     assert db.session.scalar(select(func.count()).select_from(DeporteeIdentifier)) == 3  # document, name, alias
 
 
+def test_acknowledging_on_the_page_asks_first_then_says_for_whom(client, people):
+    """Acknowledging cannot be taken back: the page's button asks first (no script needed) and
+    records nothing until confirmed; then the next page says what happened, for which agency."""
+    body = _issue(client, people["issuer"]).get_json()
+    officer = people["ws"]
+    officer.locale = "en"  # the words checked below are the English ones
+    db.session.commit()
+    sign_in(client, officer)
+    page = f"/deportee-notifications/{body['id']}"
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    asked = client.post(f"{page}/acknowledge", data={"csrf_token": token})
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Acknowledge this notification for" in text and 'value="yes"' in text
+    notification = db.session.get(DeporteeNotification, body["id"])
+    assert all(r.acknowledged_at is None for r in notification.recipients)
+    done = client.post(f"{page}/acknowledge", data={"csrf_token": csrf_from(text), "confirmed": "yes"},
+                       follow_redirects=True)
+    assert f"Acknowledged for {officer.organisation.name}." in done.get_data(as_text=True)
+    db.session.refresh(notification)
+    assert [r.organisation_id for r in notification.recipients if r.acknowledged_at] == [officer.organisation_id]
+
+
 def test_acknowledgement_is_recorded_and_visible_to_the_issuer(client, people):
     body = _issue(client, people["issuer"]).get_json()
     path = f"/api/v1/deportee-notifications/{body['id']}/acknowledge"

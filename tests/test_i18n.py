@@ -46,9 +46,10 @@ def test_samoan_reader_gets_samoan_catalogue_and_apia_times(app, client, world):
         g.portal_user = user
         moment = dt.datetime(2026, 12, 20, 6, 30, tzinfo=dt.timezone.utc)
         text = i18n.format_datetime(moment)
-        # 06:30 UTC is 19:30 the same day in Apia (UTC+13), formatted with en_WS conventions.
-        assert text == "20 Dec 2026, 7:30\u202fpm (Apia, UTC+13)"  # CLDR: narrow no-break space
-        assert i18n.format_datetime(moment, tz="Pacific/Auckland") == "20 Dec 2026, 7:30\u202fpm NZDT"
+        # 06:30 UTC is 19:30 the same day in Apia (UTC+13), laid out with en_WS conventions, in
+        # Samoan words (the catalogue's month and day period, not CLDR's English).
+        assert text == "20 Tes 2026, 7:30\u202fi le afiafi (Apia, UTC+13)"  # CLDR: narrow no-break space
+        assert i18n.format_datetime(moment, tz="Pacific/Auckland") == "20 Tes 2026, 7:30\u202fi le afiafi NZDT"
 
 
 def test_translated_string_is_shown(app, client, world):

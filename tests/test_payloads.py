@@ -36,6 +36,13 @@ def test_pydantic_locations_become_contract_keys(loc, key):
     assert field_key(loc) == key
 
 
+def test_relation_roles_are_declared_as_the_report_checks_them():
+    from portal.submissions.schemas import RELATION_ROLE_NAMES
+    from portal.submissions.validation import RELATION_ROLES
+
+    assert RELATION_ROLE_NAMES == tuple(RELATION_ROLES)
+
+
 def test_json_is_checked_strictly_and_every_problem_is_keyed_at_once(app):
     body = {**SUBMISSION, "narrative": 5, "subjects": [
         {"kind": "person", "date_of_birth": 19870314}, {"kind": "starship"}, {"kind": "entity"}]}

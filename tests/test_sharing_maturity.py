@@ -280,6 +280,8 @@ def test_incomplete_self_assessment_is_refused_and_reassessment_is_reminded(clie
     token = csrf_from(client.get("/ratings/self").get_data(as_text=True))
     refused = client.post("/ratings/self", data={"csrf_token": token, "action": "submit", "gov-1.score": "9"})
     assert refused.status_code == 400
+    assert db.session.scalar(select(Assessment)) is None  # refused input changes nothing, nor does opening the page
+    client.post("/ratings/self", data={"csrf_token": token, "action": "save"})
     assert db.session.scalar(select(Assessment)).status == "draft"
     assessment = db.session.scalar(select(Assessment))
     assessment.status, assessment.tier, assessment.rated_at = "rated", "bronze", utcnow()

@@ -151,6 +151,30 @@ BAD = [
     ("oversized narrative", lambda d: d.update(narrative="x" * 50_001), "narrative"),
     ("no narrative", lambda d: d.update(narrative="  "), "narrative"),
     ("method not text", lambda d: d["transactions"][0].update(method=["cash"]), "transactions[0].method"),
+    ("relations not a list", lambda d: d.update(relations={"p1": "a1"}), "relations"),
+    ("relation to an unknown subject id",
+     lambda d: d.update(relations=[{"subject": "p1", "role": "signatory", "to": "a9"}]), "relations[0].to"),
+    ("relation of an unknown subject index",
+     lambda d: d.update(relations=[{"subject": 7, "role": "signatory", "to": "a1"}]), "relations[0].subject"),
+    ("relation with an unknown role",
+     lambda d: d.update(relations=[{"subject": "p1", "role": "cousin", "to": "e1"}]), "relations[0].role"),
+    ("a subject related to itself",
+     lambda d: d.update(relations=[{"subject": "e1", "role": "holder", "to": "e1"}]), "relations[0].to"),
+    ("a person as holder of an entity",
+     lambda d: d.update(relations=[{"subject": "p1", "role": "holder", "to": "e1"}]), "relations[0].to"),
+    ("an account as signatory",
+     lambda d: d.update(relations=[{"subject": "a1", "role": "signatory", "to": "a1"}]), "relations[0].subject"),
+    ("an entity as director",
+     lambda d: d.update(relations=[{"subject": "e1", "role": "director", "to": "e1"}]), "relations[0].subject"),
+    ("conductor of a transaction the report lacks",
+     lambda d: d.update(relations=[{"subject": "p1", "role": "conductor", "transaction": 1}]),
+     "relations[0].transaction"),
+    ("conductor given a subject instead of a transaction",
+     lambda d: d.update(relations=[{"subject": "p1", "role": "conductor", "to": "a1"}]), "relations[0].to"),
+    ("two conductors of one transaction", lambda d: (
+        d["subjects"].append({"id": "p2", "kind": "person", "names": ["Ana Lolo"]}),
+        d.update(relations=[{"subject": "p1", "role": "conductor", "transaction": 0},
+                            {"subject": "p2", "role": "conductor", "transaction": 0}])), "relations[1].subject"),
 ]
 
 
@@ -397,6 +421,147 @@ def test_goaml_export_validates_against_the_schema(client, people, schema, case)
     assert document.findall("report_indicators/indicator")
 
 
+def _goaml(client, people, body):
+    created = _submit(client, people["submitter"], body)
+    assert created.status_code == 201, created.get_json()
+    reference = created.get_json()["reference"]
+    response = client.get(f"/api/v1/submissions/{reference}/goaml", headers=bearer(people["analyst"]))
+    assert response.status_code == 200, response.data[:500]
+    return reference, etree.fromstring(response.data)
+
+
+def _missing_subjects(document, subjects):
+    """The persons, entities and accounts of ``subjects`` that the goAML document does not carry."""
+    from portal.submissions.goaml import _name_text
+
+    people = {(e.findtext("first_name"), e.findtext("last_name"), e.findtext("birthdate"))
+              for e in document.iter() if e.find("last_name") is not None}
+    entities = {e.findtext("name") for e in document.iter()
+                if e.tag in ("from_entity", "to_entity", "t_entity", "entity") and e.find("name") is not None}
+    accounts = {e.findtext("account") for e in document.iter()
+                if e.tag in ("from_account", "to_account", "account") and e.find("institution_code") is not None
+                or e.find("swift") is not None}
+    missing = []
+    for s in subjects:
+        if s["kind"] == "person":
+            words = _name_text(s["names"][0]).split()
+            born = f"{s['date_of_birth']}T00:00:00" if s.get("date_of_birth") else None
+            if (" ".join(words[:-1]) or words[0], words[-1], born) not in people:
+                missing.append(s["id"])
+        elif s["kind"] == "entity" and _name_text(s["name"]) not in entities:
+            missing.append(s["id"])
+        elif s["kind"] == "account" and s["number"] not in accounts:
+            missing.append(s["id"])
+    return missing
+
+
+#: Reports whose subjects are related (or not) in every way goAML has a place for.
+PEOPLE = [
+    {"id": "p1", "kind": "person", "names": ["Sione Taufa"], "date_of_birth": "1987-03-14", "nationality": "TO",
+     "documents": [{"type": "passport", "number": "T1234567", "country": "TO"}]},
+    {"id": "p2", "kind": "person", "names": ["Mele Vea"], "date_of_birth": "1990-06-01"},
+    {"id": "p3", "kind": "person", "names": ["Losa Tupou"], "date_of_birth": "1970-01-20"},
+    {"id": "p4", "kind": "person", "names": ["Viliami Kata"]},
+]
+ACCOUNTS = [{"id": "a1", "kind": "account", "institution": "Harbour Bank", "number": "12-3456-7890123-00"},
+            {"id": "a2", "kind": "account", "institution": "Kowhai Bank", "number": "38-9000-1234567-01"}]
+ENTITIES = [{"id": "e1", "kind": "entity", "name": "Blue Reef Trading Ltd", "registration_number": "6543210",
+             "country": "NZ"},
+            {"id": "e2", "kind": "entity", "name": "Coral Holdings Ltd", "country": "FJ"}]
+CASH = {"date": "2026-10-01", "amount": "9500.00", "currency": "NZD", "method": "cash"}
+SUBJECT_CASES = {
+    "contract example: the person unrelated": EXAMPLE,
+    "every relation stated": {
+        **EXAMPLE, "subjects": PEOPLE + ACCOUNTS + ENTITIES,
+        "transactions": [{**CASH, "from": "a1", "to": "e1"}, {**CASH, "from": "a2"}],
+        "relations": [{"subject": "p1", "role": "conductor", "transaction": 0},
+                      {"subject": "p2", "role": "signatory", "to": "a1"},
+                      {"subject": "e2", "role": "holder", "to": "a2"},
+                      {"subject": "p3", "role": "director", "to": "e2"},
+                      {"subject": "p3", "role": "shareholder", "to": "e1"},
+                      {"subject": "p4", "role": "beneficiary", "transaction": 1}]},
+    "several accounts, nobody related": {
+        **EXAMPLE, "subjects": PEOPLE + ACCOUNTS + ENTITIES, "transactions": [{**CASH, "from": "a1", "to": "e1"}]},
+    "a beneficiary besides the receiving party, a director of an entity outside the transactions": {
+        **EXAMPLE, "subjects": PEOPLE + ACCOUNTS[:1] + ENTITIES,
+        "transactions": [{**CASH, "from": "a1", "to": "e1"}],
+        "relations": [{"subject": "p2", "role": "beneficiary", "transaction": 0},
+                      {"subject": "p3", "role": "director", "to": "e2"},
+                      {"subject": "p1", "role": "holder", "to": "a1"}]},
+    "no transactions, relations": {
+        **EXAMPLE, "subjects": PEOPLE + ACCOUNTS + ENTITIES, "transactions": [],
+        "relations": [{"subject": "p2", "role": "signatory", "to": "a1"},
+                      {"subject": "e1", "role": "holder", "to": "a2"},
+                      {"subject": "p3", "role": "director", "to": "e1"}]},
+}
+
+
+@pytest.mark.parametrize("case", list(SUBJECT_CASES))
+def test_goaml_keeps_every_subject_and_validates(client, people, schema, case):
+    body = SUBJECT_CASES[case]
+    _reference, document = _goaml(client, people, body)
+    schema.assertValid(document)
+    assert _missing_subjects(document, body["subjects"]) == []
+
+
+def test_goaml_places_subjects_by_their_stated_relations(client, people, schema):
+    reference, document = _goaml(client, people, SUBJECT_CASES["every relation stated"])
+    first, second = document.findall("transaction")
+    conductor = first.find("t_from/t_conductor")
+    assert (conductor.findtext("first_name"), conductor.findtext("last_name")) == ("Sione", "Taufa")
+    assert conductor.findtext("passport_number") == "T1234567" and "Conductor" in conductor.findtext("comments")
+    signatory = first.find("t_from/from_account/signatory")
+    assert signatory.findtext("t_person/last_name") == "Vea" and signatory.findtext("role") == "SSIGN"
+    shareholder = first.find("t_to/to_entity/director_id")
+    assert shareholder.findtext("last_name") == "Tupou" and shareholder.findtext("role") == "SHRHL"
+    holder = second.find("t_from/from_account/t_entity")
+    assert holder.findtext("name") == "Coral Holdings Ltd"
+    assert holder.find("director_id").findtext("last_name") == "Tupou"
+    assert holder.find("director_id").findtext("role") == "DIR"
+    assert second.find("t_to/to_person").findtext("last_name") == "Kata"  # the beneficiary, as no "to" was named
+    assert document.find("activity") is None  # everyone has a place in the transactions
+    assert "unconfirmed" not in etree.tostring(document, encoding="unicode")
+
+
+def test_goaml_default_places_an_unrelated_person_as_unconfirmed_signatory(client, people, schema):
+    _reference, document = _goaml(client, people, EXAMPLE)
+    signatory = document.find("transaction/t_from/from_account/signatory")
+    assert signatory.findtext("t_person/last_name") == "Taufa"
+    assert signatory.findtext("t_person/passport_number") == "T1234567"
+    assert signatory.findtext("role") == "-" and "Role unconfirmed" in signatory.findtext("t_person/comments")
+    # with several accounts there is no "the" account: unrelated people become report parties
+    _reference, document = _goaml(client, people, SUBJECT_CASES["several accounts, nobody related"])
+    parties = document.findall("activity/report_parties/report_party")
+    unplaced = {p.findtext("person/last_name") for p in parties if p.find("person") is not None}
+    assert unplaced == {"Taufa", "Vea", "Tupou", "Kata"}
+    assert {p.find("account").findtext("account") for p in parties if p.find("account") is not None} == \
+        {"38-9000-1234567-01"}
+    assert all("role unconfirmed" in p.findtext("reason") for p in parties)
+
+
+def test_goaml_reason_states_what_the_reporter_said_of_a_subject_placed_in_the_activity(client, people, schema):
+    body = SUBJECT_CASES["a beneficiary besides the receiving party, a director of an entity outside the transactions"]
+    reference, document = _goaml(client, people, body)
+    parties = document.findall("activity/report_parties/report_party")
+    reasons = {(p.findtext("person/last_name") or p.findtext("entity/name")): p.findtext("reason") for p in parties}
+    assert f"beneficiary of transaction {reference}-T1" in reasons["Vea"]
+    assert "Coral Holdings Ltd" in reasons and "Tupou" not in reasons  # the director is inside its entity
+    assert document.find("activity//entity/director_id").findtext("last_name") == "Tupou"
+    holder = document.find("transaction/t_from/from_account/signatory")
+    assert holder.findtext("is_primary") == "1" and holder.findtext("role") == "PAH"
+
+
+def test_relations_are_stored_and_read_back(client, people):
+    body = SUBJECT_CASES["every relation stated"]
+    created = _submit(client, people["submitter"], body).get_json()
+    again = client.get(f"/api/v1/submissions/{created['reference']}", headers=bearer(people["analyst"])).get_json()
+    assert again["relations"] == body["relations"] == created["relations"]
+    # a subject named by its position is stored by its id
+    indexed = {**EXAMPLE, "relations": [{"subject": 0, "role": "signatory", "to": 1}]}
+    created = _submit(client, people["submitter"], indexed).get_json()
+    assert created["relations"] == [{"subject": "p1", "role": "signatory", "to": "a1"}]
+
+
 #: Every character XML 1.0 cannot carry: the C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF.
 NOT_XML = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r") + "\ufffe\uffff"
 #: The same but NUL, which a PostgreSQL text column cannot store (SQLite can: the unit check covers it).
@@ -501,6 +666,47 @@ def test_composer_saves_drafts_lists_every_problem_then_submits_with_a_receipt(c
     assert client.get(draft).status_code == 404  # the draft became the report
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.event == "submission.receipt"))
     assert message is not None and message.data["recipient_ids"] == [people["submitter"].id]
+
+
+def test_composer_relates_subjects_to_each_other_and_to_transactions(client, people, schema):
+    sign_in(client, people["submitter"])
+    token = _form(client, "/submissions/new")
+    draft = client.post("/submissions/new", data={"csrf_token": token}).headers["Location"].split("#")[0]
+    fields = {"csrf_token": token, "subject_count": 3, "transaction_count": 1, "relation_count": 0,
+              "recipient_org": "nz-fiu", "typologies": "money-laundering", "classification": "IN-CONFIDENCE",
+              "narrative": "Cash deposits just under the threshold.",
+              "subjects-0-kind": "person", "subjects-0-id": "p1", "subjects-0-names": "Sione Taufa",
+              "subjects-1-kind": "account", "subjects-1-id": "a1", "subjects-1-number": "12-3456-7890123-00",
+              "subjects-2-kind": "person", "subjects-2-id": "p2", "subjects-2-names": "Mele Vea",
+              "transactions-0-date": "2026-10-01", "transactions-0-amount": "9500", "transactions-0-currency": "NZD",
+              "transactions-0-from": "a1", "transactions-0-method": "cash", "action": "add-relation"}
+    added = client.post(draft, data=fields)
+    assert added.status_code == 302 and added.headers["Location"].endswith("#relation-0")
+    html = client.get(draft).get_data(as_text=True)
+    assert 'name="relations-0-role"' in html and '<option value="#1">' in html
+    fields.update({"relation_count": 2, "relations-0-subject": "p1", "relations-0-role": "conductor",
+                   "relations-0-to": "#1", "relations-1-subject": "p2", "relations-1-role": "signatory",
+                   "relations-1-to": "p2", "action": "submit"})
+    refused = client.post(draft, data=fields)
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Relation 2: to" in page and "cannot be related to itself" in page and 'href="#relations-1-to"' in page
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    html = client.get(draft).get_data(as_text=True)  # what was chosen is kept in the draft
+    assert '<option value="#1" selected>' in html
+    fields["relations-1-to"] = "a1"
+    done = client.post(draft, data=fields)
+    assert done.status_code == 302, done.get_data(as_text=True)[:2000]
+    row = db.session.scalar(select(Submission))
+    assert row.content["relations"] == [{"subject": "p1", "role": "conductor", "transaction": 0},
+                                        {"subject": "p2", "role": "signatory", "to": "a1"}]
+    sign_out(client)
+    sign_in(client, people["analyst"])
+    assert "conductor" in client.get(f"/submissions/{row.reference}").get_data(as_text=True)
+    document = etree.fromstring(client.get(f"/submissions/{row.reference}/goaml").data)
+    schema.assertValid(document)
+    assert document.findtext("transaction/t_from/t_conductor/last_name") == "Taufa"
+    assert document.findtext("transaction/t_from/from_account/signatory/t_person/last_name") == "Vea"
 
 
 def test_drafts_are_their_authors_alone(client, people, world):

@@ -193,3 +193,45 @@ class BrowserSession(db.Model):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     user: Mapped[User | None] = relationship(lazy="raise")
+
+
+class RecoveryCode(db.Model):
+    """One of the ten one-time codes that stand in for the authenticator app when it is lost.
+
+    Only a keyed hash is stored (HMAC-SHA256 under the blind-index key, :func:`portal.keyring.blind_index`):
+    a code carries 50 random bits, too many to guess online under the sign-in lockout, and the digest
+    is useless without the key. ``used_at`` is set when it is spent; a spent code never works again."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(db.Model):
+    """A password reset asked for by e-mail: single use, short-lived.
+
+    The link's token carries 256 random bits, so its SHA-256 is enough to store it safely (as for
+    API tokens). To reach the person through the outbox, the e-mail job needs the link itself: it is
+    kept sealed (AES-GCM, ``portal/crypto.py``) in ``token_sealed`` only until the reset is used or
+    expires, and the scheduler deletes expired rows."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    SEAL_PURPOSE = "password-reset-link"
+
+    def usable(self, now: dt.datetime) -> bool:
+        return self.used_at is None and self.expires_at > now

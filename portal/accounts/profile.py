@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from portal.accounts import service
+from portal.accounts import recovery, service
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.sessions import end_sessions_of, keep_current_session
 from portal.accounts.forms import CodeForm, PasswordChangeForm, ProfileForm
@@ -41,7 +41,8 @@ def index():
         flash(_("Your settings are saved."), "info")
         return redirect(url_for("profile.index"))
     status = 400 if form.is_submitted() else 200
-    return render_template("profile/index.html", form=form, password_form=PasswordChangeForm(), user=user), status
+    return render_template("profile/index.html", form=form, password_form=PasswordChangeForm(), user=user,
+                           recovery_left=recovery.remaining(user) if user.totp_secret else None), status
 
 
 @bp.post("/password")
@@ -80,14 +81,45 @@ def totp():
     if form.validate_on_submit():
         if service.verify_totp(user, secret, form.code.data or ""):
             user.totp_secret = secret
+            codes = recovery.issue(user)  # a new second factor comes with new recovery codes
             end_sessions_of(user)
             trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug)
             db.session.commit()
             keep_current_session()
             session.pop("enrol_secret", None)
+            session["recovery_codes_once"] = codes
             flash(_("Your authenticator app is set up. You will be asked for a code when you sign in. "
                     "You are signed out everywhere else."), "info")
-            return redirect(url_for("profile.index"))
+            return redirect(url_for("profile.recovery_codes"))
         flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
     return render_template("auth/enrol_totp.html", form=form, secret=secret, user=user,
                            qr=totp_qr_data_uri(service.totp_uri(user, secret)), from_profile=True)
+
+
+@bp.get("/recovery-codes")
+def recovery_codes():
+    """New recovery codes, shown this once; otherwise how many are left and a way to make new ones."""
+    user = current_user._get_current_object()
+    codes = session.pop("recovery_codes_once", None)
+    return render_template("profile/recovery_codes.html", user=user, codes=codes,
+                           left=recovery.remaining(user), form=CodeForm())
+
+
+@bp.post("/recovery-codes")
+@recent_auth_required
+def regenerate_recovery_codes():
+    """Ten new codes replace the old ones (after a recent sign-in)."""
+    user = current_user._get_current_object()
+    form = CodeForm()
+    del form.code  # only the CSRF token is posted
+    if not user.totp_secret:
+        flash(_("Set up your authenticator app first; recovery codes come with it."), "error")
+        return redirect(url_for("profile.index"))
+    if not form.validate_on_submit():
+        return redirect(url_for("profile.recovery_codes"))
+    codes = recovery.issue(user)
+    trail.record("auth.recovery_codes.regenerate", "user", user.id, user.organisation.slug)
+    db.session.commit()
+    session["recovery_codes_once"] = codes
+    flash(_("You have ten new recovery codes. The old ones no longer work."), "info")
+    return redirect(url_for("profile.recovery_codes"))

@@ -16,7 +16,9 @@ from portal.accounts.models import User
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.audit import trail
 from portal.audit.models import AuditEntry
+from portal.dates import time_zone_for_country
 from portal.extensions import db
+from portal.federation.models import IdentityProvider
 from portal.i18n import gettext as _
 from portal.i18n import is_time_zone
 from portal.organisations.models import Organisation
@@ -33,8 +35,10 @@ def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance."""
+def validate_user_fields(data: dict[str, Any], granter: User | None = None,
+                         default_time_zone: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance.
+    Without a time zone, ``default_time_zone`` (the organisation's country's) or the portal's."""
     settings = current_app.extensions["portal_settings"]
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -59,7 +63,7 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> t
     if locale not in settings.languages:
         errors["locale"] = [_("Choose one of the offered languages: %(langs)s.", langs=", ".join(settings.languages))]
     values["locale"] = locale
-    time_zone = str(data.get("time_zone") or settings.default_time_zone)
+    time_zone = str(data.get("time_zone") or default_time_zone or settings.default_time_zone)
     if not is_time_zone(time_zone):
         errors["time_zone"] = [_("%(tz)s is not a time zone; use a name such as Pacific/Apia.", tz=time_zone)]
     values["time_zone"] = time_zone
@@ -68,23 +72,44 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None) -> t
 
 
 def validate_new_user(data: dict[str, Any], granter: User | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    values, errors = validate_user_fields(data, granter)
-    try:
-        email = validate_email(str(data.get("email") or ""), check_deliverability=False).normalized.lower()
-        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-            errors["email"] = [_("A user with e-mail %(email)s already exists.", email=email)]
-        values["email"] = email
-    except EmailNotValidError as exc:
-        errors["email"] = [_("%(email)r is not a valid e-mail address: %(why)s", email=data.get("email"), why=str(exc))]
     org = data.get("organisation")
+    slug = ""
     if org is None:
         slug = str(data.get("org") or "").strip().lower()
         org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
-        if org is None:
-            errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
-    if org is not None:
+    # A new person's time zone, unless given, is their organisation's country's (not Auckland for all).
+    settings = current_app.extensions["portal_settings"]
+    values, errors = validate_user_fields(
+        data, granter, time_zone_for_country(org.country, settings.default_time_zone) if org is not None else None)
+    if org is None:
+        errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
+    else:
         values["organisation"] = org
+    try:
+        email = validate_email(str(data.get("email") or ""), check_deliverability=False).normalized.lower()
+        values["email"] = email
+    except EmailNotValidError as exc:
+        errors["email"] = [_("%(email)r is not a valid e-mail address: %(why)s", email=data.get("email"), why=str(exc))]
+        return values, errors
+    # Checked before whether the address exists, so that an org-admin learns that only of addresses
+    # at its own organisation's domains.
+    if granter is not None and org is not None and not permissions.may_add_address(
+            granter, email, organisation_domains(org)):
+        errors["email"] = [_("You can add addresses at your organisation's own domains only (%(domains)s). "
+                             "Ask a portal administrator to add another address.",
+                             domains=", ".join(sorted(organisation_domains(org))) or "—")]
+    elif db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        errors["email"] = [_("A user with e-mail %(email)s already exists.", email=email)]
     return values, errors
+
+
+def organisation_domains(org: Organisation) -> set[str]:
+    """The e-mail domains an organisation's people use: its members' and its identity providers'."""
+    members = db.session.scalars(select(User.email).where(User.organisation_id == org.id))
+    domains = {email.rsplit("@", 1)[-1].lower() for email in members}
+    for idp in db.session.scalars(select(IdentityProvider).where(IdentityProvider.organisation_id == org.id)):
+        domains.update(idp.domains)
+    return domains
 
 
 # --- Sign-in ---------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ TOUCH_RESOLUTION = dt.timedelta(minutes=1)
 
 #: Paths that never read or write a session: the API and feeds take bearer tokens only, the health
 #: checks must not touch the database, static files need nobody.
-SESSIONLESS_PREFIXES = ("/api/", "/static/")
+SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/")
 SESSIONLESS_PATHS = frozenset({"/api", "/healthz", "/readyz"})
 
 _serializer = TaggedJSONSerializer()
@@ -343,3 +343,6 @@ def init_app(app: Flask) -> None:
 
     app.session_interface = DatabaseSessionInterface()
     jobs.register("sessions.purge", every=dt.timedelta(minutes=15))(purge_expired)
+    from portal.accounts import reset
+
+    jobs.register("password_resets.purge", every=dt.timedelta(hours=1))(reset.purge_expired)

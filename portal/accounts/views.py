@@ -12,8 +12,10 @@ import qrcode.image.svg
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
-from portal.accounts import service, session_auth
-from portal.accounts.forms import CodeForm, LoginForm, ReauthForm
+from portal.accounts import recovery, reset, service, session_auth
+from portal.accounts.forms import (CodeForm, ForgotPasswordForm, LoginForm, ReauthForm, ResetPasswordForm,
+                                   SignInCodeForm)
+from portal.accounts.passwords import password_problem
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
@@ -119,15 +121,24 @@ def second_factor():
     user = _pending_user()
     if user is None or not user.totp_secret:
         return redirect(url_for("auth.login"))
-    form = CodeForm()
+    form = SignInCodeForm()
     status = 200
     if form.validate_on_submit():
         if user.locked_until and user.locked_until > utcnow():
             session.pop("pending_auth", None)
             flash(_("The account is temporarily locked after repeated failures. Try again later."), "error")
             return redirect(url_for("auth.login"))
-        if service.verify_totp(user, user.totp_secret, form.code.data or ""):
+        code = form.code.data or ""
+        if service.verify_totp(user, user.totp_secret, code):
             return session_auth.start_session(user, "password+totp", session["pending_auth"].get("next"))
+        if recovery.use(user, code):
+            left = recovery.remaining(user)
+            trail.record("auth.recovery_code.use", "user", user.id, user.organisation.slug, actor=user, remaining=left)
+            response = session_auth.start_session(user, "password+recovery-code", session["pending_auth"].get("next"))
+            flash(_("You signed in with a recovery code; it will not work again. %(n)s codes are left. If you "
+                    "lost your phone, set up your authenticator app again from your profile.", n=left), "info")
+            return response
+        # A wrong recovery code counts like a wrong code: the same lockout and address throttle.
         service.record_second_factor_failure(user)
         flash(_("That code is not right. Codes change every 30 seconds and each works once."), "error")
         status = 401
@@ -154,10 +165,13 @@ def enrol_totp():
     if form.validate_on_submit():
         if service.verify_totp(user, secret, form.code.data or ""):
             user.totp_secret = secret
+            codes = recovery.issue(user)
             trail.record("auth.totp.enrol", "user", user.id, user.organisation.slug, actor=user)
             db.session.commit()
             session.pop("enrol_secret", None)
-            return session_auth.start_session(user, "password+totp", session["pending_auth"].get("next"))
+            session_auth.start_session(user, "password+totp", session["pending_auth"].get("next"))
+            session["recovery_codes_once"] = codes  # shown once, by the next page
+            return redirect(url_for("profile.recovery_codes"))
         service.record_second_factor_failure(user)
         flash(_("That code is not right. Check the time on your phone and try the newest code."), "error")
         status = 400
@@ -229,3 +243,58 @@ def reauth():
     elif form.is_submitted():
         status = 400
     return render_template("auth/reauth.html", form=form), status
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a password-reset link. The same answer whether or not the address has an account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("profile.index"))
+    form = ForgotPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if reset.request_reset(form.email.data or "", request.remote_addr or ""):
+            minutes = current_app.extensions["portal_settings"].password_reset_minutes
+            flash(_("If an account with a password has that address, we have sent it a link to choose a new "
+                    "password. The link works once, for %(minutes)s minutes. Accounts that sign in through "
+                    "their organisation's identity provider change their password there.", minutes=minutes),
+                  "info")
+            return redirect(url_for("auth.login"))
+        flash(_("Too many requests from your network. Wait a few minutes and try again."), "error")
+        status = 429
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password with the link sent by e-mail (once, before it expires)."""
+    source_ip = request.remote_addr or ""
+    if reset.requests_throttled(source_ip):
+        flash(_("Too many failed sign-ins from your network. Wait a few minutes and try again."), "error")
+        return render_template("auth/reset_password.html", form=None), 429
+    found = reset.find(token)
+    if found is None:
+        reset.record_bad_link(source_ip)
+        return render_template("auth/reset_password.html", form=None), 404
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        problem = password_problem(form.new_password.data or "")
+        if problem is None:
+            user = reset.complete(found, form.new_password.data or "")
+            logout_user()
+            session.clear()
+            if user.totp_secret_sealed:
+                flash(_("Your password is changed and you are signed out everywhere. Sign in with your new "
+                        "password and the code from your authenticator app."), "info")
+            else:
+                flash(_("Your password is changed and you are signed out everywhere. Sign in with your new "
+                        "password."), "info")
+            return redirect(url_for("auth.login"))
+        form.new_password.errors = [*form.new_password.errors, problem]
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/reset_password.html", form=form), status

@@ -30,6 +30,7 @@ class UserForm(FlaskForm):
     roles = CheckboxList(_l("Roles"))
     clearance = SelectField(_l("Clearance"))
     locale = SelectField(_l("Language"))
-    time_zone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    time_zone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)],
+                            description=_l("Empty: the time zone of the organisation's country."))
     active = BooleanField(_l("Active"), default=True)
     approve = BooleanField(_l("Approve: this person may use the portal with the roles and clearance above"))

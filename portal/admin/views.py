@@ -6,7 +6,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from portal import permissions, policy
+from portal.accounts import recovery
 from portal.accounts.models import User
+from portal.accounts.notices import change_id
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.sessions import end_sessions_of, end_sessions_of_organisation
 from portal.accounts.service import validate_new_user, validate_user_fields
@@ -17,6 +19,7 @@ from portal.pages import ActionForm
 from portal.i18n import LANGUAGES, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
+from portal.outbox import notify
 from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -169,7 +172,7 @@ def edit_user(user_id: int):
         trail.record("user.read", "user", subject.id, subject.organisation.slug)
         db.session.commit()
     if form.validate_on_submit():
-        values, errors = validate_user_fields(form.data, granter=manager)
+        values, errors = validate_user_fields(form.data, granter=manager, default_time_zone=subject.time_zone)
         # Nobody removes a role they could not grant either.
         values["roles"] = ({r for r in values.get("roles", set()) if permissions.may_grant_role(manager, r)}
                            | {r for r in subject.roles if not permissions.may_grant_role(manager, r)})
@@ -196,7 +199,34 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(_("User %(email)s saved.", email=subject.email), "info")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, errors=errors, subject=subject), _status(form)
+    return render_template("admin/user_form.html", form=form, errors=errors, subject=subject,
+                           reset_form=ActionForm(),
+                           may_reset_factor=permissions.may_reset_second_factor(manager, subject)), _status(form)
+
+
+@bp.post("/users/<int:user_id>/second-factor")
+@recent_auth_required
+def reset_second_factor(user_id: int):
+    """A member lost their phone and their recovery codes: their authenticator app and codes are
+    removed, their sessions end, and they are told by e-mail. They set it up again at next sign-in."""
+    manager = _require(permissions.may_administer_users)
+    subject = db.session.scalar(_manageable_users(manager).where(User.id == user_id))
+    if subject is None or not permissions.may_reset_second_factor(manager, subject):
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    had_factor = subject.totp_secret_sealed is not None
+    subject.totp_secret = None
+    subject.totp_last_step = None
+    recovery.discard(subject)
+    end_sessions_of(subject)
+    trail.record("user.second_factor.reset", "user", subject.id, subject.organisation.slug, had_factor=had_factor)
+    notify("account.changed", "account", change_id(subject, "second-factor-reset"), actor=manager)
+    db.session.commit()
+    flash(_("The second factor of %(email)s is reset and they are signed out everywhere. They set up their "
+            "authenticator app again when they next sign in, and have been told by e-mail.", email=subject.email),
+          "info")
+    return redirect(url_for("admin.edit_user", user_id=subject.id))
 
 
 # --- Deportee notification routes ------------------------------------------------------------

@@ -18,3 +18,4 @@ from portal.audit import api as _audit  # noqa: E402,F401
 from portal.bulletins import api as _bulletins  # noqa: E402,F401
 from portal.deportees import api as _deportees  # noqa: E402,F401
 from portal.submissions import api as _submissions  # noqa: E402,F401
+from portal.misp import api as _misp  # noqa: E402,F401

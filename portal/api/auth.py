@@ -1,6 +1,10 @@
-"""Bearer-token authentication for the API. The session cookie is never accepted here."""
+"""Token authentication for the API and the token-authenticated feeds (``/feeds/``). The session
+cookie is never accepted here. The API takes ``Authorization: Bearer TOKEN``; the feeds also take
+HTTP Basic with any user name and the token as password, which many feed clients only support."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import ipaddress
 
@@ -36,27 +40,49 @@ def _touch_token(session: Session) -> None:
                     execution_options={"synchronize_session": False})
 
 
-def authenticate_bearer():
-    """before_request for /api: 401 unless a usable token of an active user is presented."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return api_error(401)
+def presented_token(*, basic: bool = False) -> str | None:
+    """The token in the Authorization header: Bearer, or (with ``basic``) HTTP Basic's password."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if basic and scheme.lower() == "basic" and value.strip():
+        try:
+            _user, colon, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return password if colon and password else None
+    return None
+
+
+def authenticate_bearer(*, basic: bool = False):
+    """before_request for /api (and, with ``basic``, the feeds): 401 unless a usable token of an
+    active user is presented."""
+    value = presented_token(basic=basic)
+    if value is None:
+        return _challenge(api_error(401), basic)
     # The token, its user, the user's organisation and roles: one query, read once per request.
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()))
                               .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     now = utcnow()
     if token is None or not token.usable(now) or not token.user.may_read:
         _refused(token, "unknown" if token is None else "expired, revoked or user inactive")
-        return api_error(401, message="The bearer token is unknown, expired, revoked, or its user is inactive.")
+        return _challenge(api_error(401, message="The token is unknown, expired, revoked, or its user is inactive."),
+                          basic)
     if token.allowed_networks and not _address_allowed(token.allowed_networks, request.remote_addr or ""):
         _refused(token, "address not allowed")
-        return api_error(401, message="The bearer token may not be used from this address.")
+        return _challenge(api_error(401, message="The token may not be used from this address."), basic)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         db.session().info[TOUCH] = (token.id, now)  # written with the request's commit
     g.portal_user = token.user
     g.api_token = token
     return None
+
+
+def _challenge(response, basic: bool):
+    """A feed's 401 also offers HTTP Basic (api_error already offers Bearer)."""
+    if basic:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal", Basic realm="portal", charset="UTF-8"'
+    return response
 
 
 def _refused(token: ApiToken | None, reason: str) -> None:

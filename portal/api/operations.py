@@ -38,6 +38,9 @@ class Operation:
     headers: tuple[dict[str, Any], ...] = ()
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    #: False: the view reads the body itself, in a format its parser checks (a MISP event); the
+    #: model then only documents it.
+    checks_body: bool = True
 
 
 def operation(summary: str, **declared: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -57,7 +60,7 @@ def operation(summary: str, **declared: Any) -> Callable[[Callable[..., Any]], C
                     kwargs["query"] = payloads.from_query(op.query, request.args)
                 except Invalid as invalid:
                     raise ApiError(400, "Some query parameters are invalid.", invalid.fields) from None
-            if op.body is not None and op.body_media == "application/json":
+            if op.body is not None and op.body_media == "application/json" and op.checks_body:
                 data = json_body(limit=op.body_limit() if op.body_limit else MAX_JSON_BYTES)
                 try:
                     kwargs["body"] = payloads.from_data(op.body, data)

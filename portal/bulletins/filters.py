@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
 from portal import search
 from portal.i18n import gettext as _
-from portal.bulletins.models import Bulletin, BulletinTypology
+from portal.bulletins.indicators import recognise
+from portal.bulletins.models import Bulletin, BulletinIndicator, BulletinTypology
 from portal.dates import FIRST_YEAR, LAST_YEAR, OutOfRange, parse_instant
 from portal.organisations.models import Organisation
 from portal.vocabulary import TLP, Classification
@@ -49,5 +50,12 @@ def apply(statement: Select, args: Mapping[str, Any]) -> tuple[Select, dict[str,
     if len(q) > search.MAX_QUERY_LENGTH:
         problems["q"] = [_("Search with at most %(n)s characters.", n=search.MAX_QUERY_LENGTH)]
     elif q and (matches := search.bulletin_matches(q)) is not None:
-        statement = statement.where(matches)  # full text, within what the policy already allows
+        # Full text, or — when the query is an indicator however typed (a container, IMO, IBAN or NZ
+        # account, phone, e-mail, domain …) — bulletins naming it, through the (type, normalised)
+        # index; always within what the policy already allows.
+        if found := recognise(q):
+            named = select(BulletinIndicator.bulletin_id).where(or_(*(
+                and_(BulletinIndicator.type == kind, BulletinIndicator.normalised == value) for kind, value in found)))
+            matches = or_(matches, Bulletin.id.in_(named))
+        statement = statement.where(matches)
     return statement, problems

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from typing import Callable
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from stdnum import iban, imo, iso6346
 
@@ -39,9 +40,10 @@ def _imo(value: str) -> str:
 
 
 def _container(value: str) -> str:
-    if not iso6346.is_valid(value):
+    compact = re.sub(r"[\s-]", "", value).upper()
+    if not iso6346.is_valid(compact):
         raise IndicatorError("not a valid ISO 6346 container number (e.g. CSQU3054383)")
-    return iso6346.compact(value)
+    return iso6346.compact(compact)
 
 
 FLIGHT_RE = re.compile(r"^([A-Z0-9]{2}|[A-Z]{3})\s?(\d{1,4}[A-Z]?)$")
@@ -73,11 +75,23 @@ def _account(value: str) -> str:
     raise IndicatorError("not a bank account or IBAN (e.g. 12-3456-7890123-00, or GB82WEST12345698765432)")
 
 
+#: Phone numbers written without a country code are read as numbers of this country.
+PHONE_REGION = "NZ"
+
+
 def _phone(value: str) -> str:
+    """E.164 (``+64215550123``) however it is written: ``021 555 0123``, ``+64 21-555-0123`` and
+    ``0064 21 555 0123`` are one number. A number libphonenumber cannot place keeps its digits."""
     digits = re.sub(r"[\s().-]", "", value)
     if not re.fullmatch(r"\+?\d{6,15}", digits):
         raise IndicatorError("not a phone number (digits, optionally starting with + and the country code)")
-    return digits
+    try:
+        number = phonenumbers.parse(digits, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_possible_number(number):
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _email(value: str) -> str:
@@ -153,3 +167,29 @@ def normalise(kind: str, value: str) -> str:
     if not value or not value.strip() or len(value) > 300:
         raise IndicatorError("give a value of at most 300 characters")
     return TYPES[kind][1](value)
+
+
+#: What a search looks for when its query is one indicator, in this order: the kinds whose form is
+#: distinctive enough that a query of that form means it (names, vehicles and flights are left to
+#: full-text search, where any word could look like one).
+SEARCHABLE = ("container", "vessel-imo", "bank-account", "crypto-wallet", "email", "ip-address", "phone", "domain")
+
+
+def recognise(query: str) -> list[tuple[str, str]]:
+    """(type, normalised value) for each kind the whole query is a valid indicator of, however it is
+    typed (spaces, dashes, case, a country prefix): ``csqu 305438-3`` is the container
+    ``CSQU3054383``, ``021 555 0123`` the phone ``+64215550123``. Bounded: a query longer than any
+    indicator is none."""
+    text = query.strip()
+    if not text or len(text) > 100:
+        return []
+    found = []
+    for kind in SEARCHABLE:
+        try:
+            value = normalise(kind, text)
+        except IndicatorError:
+            continue
+        if kind == "bank-account" and value.startswith("ACCT:"):
+            continue  # any run of letters and digits: not distinctive
+        found.append((kind, value))
+    return found

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid as uuid_
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,10 @@ class Bulletin(db.Model):
     __table_args__ = (Index("ix_bulletins_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Stable across versions: the MISP event uuid (and a STIX report id) of this bulletin. Nullable
+    # in the database only so that SQLite keeps its full-text triggers (migration 0019).
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, index=True, nullable=True,
+                                      default=lambda: str(uuid_.uuid4()))
     author_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(300))

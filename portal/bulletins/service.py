@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from portal import activity, permissions, policy
-from portal.accounts.models import User
+from portal.accounts.models import User, UserRole
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
@@ -30,7 +30,7 @@ from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.sanitise import clean_html
 from portal.types import utcnow
-from portal.vocabulary import TLP, Classification
+from portal.vocabulary import TLP, Classification, Role
 
 #: A rating's value in the author's relevance score.
 RATING_VALUES = {"useful": 1.0, "actioned": 1.0, "not-relevant": 0.0}
@@ -235,6 +235,27 @@ def awaits_review(bulletin: Bulletin) -> bool:
     return bool(proposal and not proposal.get("sent_back"))
 
 
+def eligible_reviewers(bulletin: Bulletin, classification: Classification | None = None) -> list[User]:
+    """Who may approve what waits for review: active publishers of the author organisation,
+    cleared for it, who changed nothing in it (permissions.may_approve_bulletin, asked of each)."""
+    editors = editors_of(bulletin) if bulletin.id is not None else set()
+    candidates = db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.organisation_id == bulletin.author_org_id, UserRole.role == Role.PUBLISHER.value,
+               User.active.is_(True), User.pending.is_(False))
+        .order_by(User.display_name, User.email)).unique().all()
+    return [user for user in candidates
+            if permissions.may_approve_bulletin(user, bulletin, editors, classification)]
+
+
+def _ask_for_review(bulletin: Bulletin, author: User, classification: Classification | None = None) -> None:
+    """Tell the publishers who may approve it — and only them — that it waits for them."""
+    reviewers = [user.id for user in eligible_reviewers(bulletin, classification)]
+    if reviewers:
+        notify("bulletin.review_requested", "bulletin", bulletin.id, actor=author, author_org=True,
+               recipient_ids=reviewers)
+
+
 def create(data: dict[str, Any], author: User) -> Bulletin:
     """A new bulletin: a draft, or — with ``publish`` — published, or pending review when the
     two-person rule applies (SENSITIVE and above, or TLP:RED)."""
@@ -261,6 +282,8 @@ def _submit(bulletin: Bulletin, author: User) -> None:
     if bulletin.needs_second_publisher:
         bulletin.status = "pending-review"
         trail.record("bulletin.submit_for_review", "bulletin", bulletin.id, author.organisation.slug, actor=author)
+        db.session.flush()
+        _ask_for_review(bulletin, author)
     else:
         _publish(bulletin, author)
 
@@ -438,6 +461,8 @@ def amend(bulletin: Bulletin, data: dict[str, Any], editor: User) -> Bulletin:
                          version=bulletin.version, pending_review=True)
             trail.record("bulletin.submit_for_review", "bulletin", bulletin.id, bulletin.author_org.slug,
                          actor=editor)
+            db.session.flush()
+            _ask_for_review(bulletin, editor, draft.values["classification"])
             return bulletin
         _new_version(bulletin, draft, note.strip(), editor.id)
         trail.record("bulletin.amend", "bulletin", bulletin.id, bulletin.author_org.slug, actor=editor,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import raiseload
 from portal import permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
+from portal.dates import from_form
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
@@ -17,7 +18,7 @@ from portal.bulletins.models import (
     BulletinVersion,
 )
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields, send_stored
+from portal.pages import ActionForm, confirmation, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
@@ -146,7 +147,9 @@ def form_data(form) -> dict[str, Any]:
         "audience": {"orgs": _split(form.get("orgs", "")), "sectors": form.getlist("sectors"),
                      "countries": form.getlist("countries"), "users": _split(form.get("users", ""))},
         "indicators": indicators, "typologies": form.getlist("typologies"),
-        "expires_at": form.get("expires_at") or None, "change_note": form.get("change_note", ""),
+        # A day typed in the form is that day where the author is (portal/dates.py).
+        "expires_at": from_form(form.get("expires_at"), policy.reader().time_zone) if form.get("expires_at") else None,
+        "change_note": form.get("change_note", ""),
         "publish": form.get("action") == "publish",
     }
 
@@ -184,7 +187,32 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
             "classifications": [c.label for c in Classification if c <= user.clearance],
             "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
             "typologies": settings.typologies, "indicator_types": list(TYPES),
-            "preview": audience_preview(form_data(values), user) if values else None}
+            "preview": audience_preview(form_data(values), user) if values else None,
+            "review": review_notice(values, user, bulletin)}
+
+
+def review_notice(values: Any, author, bulletin=None) -> dict[str, Any]:
+    """What the composer says before publishing: which levels need a second publisher, whether the
+    one chosen does, and who in the author's own organisation could approve it."""
+    from portal.bulletins.models import needs_second_publisher
+
+    chosen: Classification | None = None
+    try:
+        chosen = Classification.parse(values.get("classification")) if values and values.get("classification") \
+            else (bulletin.classification if bulletin is not None else None)
+    except ValueError:
+        chosen = None
+    tlp = str((values.get("tlp") if values else None) or (bulletin.tlp if bulletin is not None else "") or "").upper()
+    needed = chosen is not None and needs_second_publisher(chosen, tlp)
+    probe = bulletin if bulletin is not None else Bulletin(author_org_id=author.organisation_id,
+                                                           created_by_id=author.id,
+                                                           classification=chosen or Classification.SENSITIVE)
+    with db.session.no_autoflush:
+        reviewers = service.eligible_reviewers(probe, chosen or Classification.SENSITIVE)
+    if probe in db.session:
+        db.session.expunge(probe)
+    return {"needed": needed, "level": chosen.label if chosen is not None else "", "tlp": tlp,
+            "reviewers": [person.display_name or person.email for person in reviewers if person.id != author.id]}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -273,14 +301,21 @@ def _form_values(data: dict[str, Any]) -> _Values:
 
 # --- Actions on one bulletin -----------------------------------------------------------------
 
-def _action(bulletin_id: int, act) -> Any:
+def _action(bulletin_id: int, act, done=None, confirm=None) -> Any:
+    """Run ``act(bulletin, user)`` on a readable bulletin and come back to it, saying what happened
+    (``done(bulletin, user)``); ``confirm(bulletin, user)`` → (question, button) asks first."""
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    back = url_for("bulletins.show", bulletin_id=bulletin_id)
+    if confirm is not None and (page := confirmation(*confirm(bulletin, user), cancel=back)) is not None:
+        return page
     try:
         act(bulletin, user)
         db.session.commit()
+        if done is not None:
+            flash(done(bulletin, user), "success")
     except LookupError:
         abort(404)
     except service.Invalid as invalid:
@@ -295,13 +330,15 @@ def _action(bulletin_id: int, act) -> Any:
 @bp.post("/<int:bulletin_id>/approve")
 @recent_auth_required
 def approve(bulletin_id: int):
-    return _action(bulletin_id, service.approve)
+    return _action(bulletin_id, service.approve,
+                   done=lambda b, u: _("Approved: the bulletin is published to its audience."))
 
 
 @bp.post("/<int:bulletin_id>/send-back")
 @recent_auth_required
 def send_back(bulletin_id: int):
-    return _action(bulletin_id, lambda b, u: service.send_back(b, u, request.form.get("comment")))
+    return _action(bulletin_id, lambda b, u: service.send_back(b, u, request.form.get("comment")),
+                   done=lambda b, u: _("Sent back to the author with your comment."))
 
 
 @bp.post("/<int:bulletin_id>/attachments")
@@ -314,7 +351,7 @@ def upload(bulletin_id: int):
             service.attach(bulletin, user, request.files.get("file"))
         except attachments.Refused as refused:
             raise service.Invalid({"file": [str(refused)]}) from None
-    return _action(bulletin_id, act)
+    return _action(bulletin_id, act, done=lambda b, u: _("The file is attached."))
 
 
 @bp.get("/<int:bulletin_id>/attachments/<int:attachment_id>")
@@ -341,23 +378,34 @@ def send_attachment(bulletin_id: int, attachment_id: int):
 @bp.post("/<int:bulletin_id>/withdraw")
 @recent_auth_required
 def withdraw(bulletin_id: int):
-    return _action(bulletin_id, lambda b, u: service.withdraw(b, u, request.form.get("reason")))
+    return _action(bulletin_id, lambda b, u: service.withdraw(b, u, request.form.get("reason")),
+                   done=lambda b, u: _("Withdrawn. Recipients see that it was withdrawn, and why."),
+                   confirm=lambda b, u: (_("Withdraw this bulletin from every recipient? This cannot be undone."),
+                                         _("Withdraw the bulletin")))
 
 
 @bp.post("/<int:bulletin_id>/acknowledge")
 def acknowledge(bulletin_id: int):
-    return _action(bulletin_id, service.acknowledge)
+    return _action(bulletin_id, service.acknowledge,
+                   done=lambda b, u: _("Acknowledged for %(org)s.", org=u.organisation.name),
+                   confirm=lambda b, u: (_("Acknowledge this bulletin for %(org)s? The author is told, and an "
+                                           "acknowledgement cannot be taken back.", org=u.organisation.name),
+                                         _("Acknowledge")))
 
 
 @bp.post("/<int:bulletin_id>/feedback")
 def feedback(bulletin_id: int):
     return _action(bulletin_id, lambda b, u: service.give_feedback(b, u, request.form.get("rating"),
-                                                                    request.form.get("comment")))
+                                                                    request.form.get("comment")),
+                   done=lambda b, u: _("Rated for %(org)s. The author is told.", org=u.organisation.name),
+                   confirm=lambda b, u: (_("Send this rating for %(org)s? The author is told, and it counts in "
+                                           "their scorecard.", org=u.organisation.name), _("Send the rating")))
 
 
 @bp.post("/<int:bulletin_id>/questions")
 def ask(bulletin_id: int):
-    return _action(bulletin_id, lambda b, u: service.ask(b, u, request.form.get("body")))
+    return _action(bulletin_id, lambda b, u: service.ask(b, u, request.form.get("body")),
+                   done=lambda b, u: _("Your question is sent to %(org)s.", org=b.author_org.name))
 
 
 @bp.post("/<int:bulletin_id>/questions/<int:question_id>")
@@ -367,14 +415,17 @@ def reply(bulletin_id: int, question_id: int):
         if question is None:
             raise LookupError
         service.answer(question, bulletin, user, request.form.get("body"))
-    return _action(bulletin_id, act)
+    return _action(bulletin_id, act, done=lambda b, u: _("Your reply is sent."))
 
 
 @bp.post("/<int:bulletin_id>/sightings")
 def sighting(bulletin_id: int):
-    data = {"seen_at": request.form.get("seen_at", ""), "context": request.form.get("context", "")}
+    # Typed as wall-clock time where the reader is (portal/dates.py).
+    data = {"seen_at": from_form(request.form.get("seen_at", ""), policy.reader().time_zone),
+            "context": request.form.get("context", "")}
     if request.form.get("indicator", "").isdigit():
         data["indicator"] = int(request.form["indicator"])
-    return _action(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
+    return _action(bulletin_id, lambda b, u: service.report_sighting(b, u, data),
+                   done=lambda b, u: _("Sighting reported to %(org)s.", org=b.author_org.name))
 
 

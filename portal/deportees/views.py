@@ -143,18 +143,25 @@ def photo(notification_id: int):
     return response
 
 
-def _act(notification_id: int, action) -> Any:
+def _act(notification_id: int, action, done: Any = None, confirm: Any = None) -> Any:
+    """``done(user)``: what happened, said on the next page; ``confirm(user)``: (question, button)."""
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id))
+    return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id),
+               done=done(user) if done else None, confirm=confirm(user) if confirm else None)
 
 
 @bp.post("/<int:notification_id>/acknowledge")
 def acknowledge(notification_id: int):
-    return _act(notification_id, service.acknowledge)
+    return _act(notification_id, service.acknowledge,
+                done=lambda u: _("Acknowledged for %(org)s. The issuing agency is told.", org=u.organisation.name),
+                confirm=lambda u: (_("Acknowledge this notification for %(org)s? The issuing agency is told, and "
+                                     "an acknowledgement cannot be taken back.", org=u.organisation.name),
+                                   _("Acknowledge")))
 
 
 @bp.post("/<int:notification_id>/updates")
 def update(notification_id: int):
     return _act(notification_id, lambda n, u: service.add_update(n, u, request.form.get("kind"),
-                                                                 request.form.get("note")))
+                                                                 request.form.get("note")),
+                done=lambda u: _("Your update is added and the issuing agency is told."))

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from portal import permissions
 from portal.accounts.models import User
+from portal.dates import time_zone_for_country
 from portal.extensions import db
 from portal.federation.models import ExternalIdentity, IdentityProvider
 from portal.types import utcnow
@@ -203,7 +204,8 @@ def resolve_user(provider: IdentityProvider, claims: dict[str, Any]) -> SignInOu
             settings = current_app.extensions["portal_settings"]
             found = User(email=email, organisation_id=provider.organisation_id, pending=True,
                          clearance=Classification.UNCLASSIFIED, display_name=str(claims.get("name") or "")[:200],
-                         locale=settings.default_language, time_zone=settings.default_time_zone)
+                         locale=settings.default_language,
+                         time_zone=time_zone_for_country(provider.organisation.country, settings.default_time_zone))
             db.session.add(found)
             db.session.flush()
             created = True

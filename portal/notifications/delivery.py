@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.i18n import reading_as
 from portal.notifications import email as email_channel
 from portal.notifications import webhooks as webhook_channel
-from portal.outbox import TOPICS, Ceiling, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint, notify
+from portal.outbox import PERSONAL_EVENTS, TOPICS, Ceiling, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint, notify
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
@@ -80,20 +80,25 @@ def _dispatch_one(message: OutboxMessage) -> None:
         select(NotificationPreference).where(NotificationPreference.event == message.event,
                                              NotificationPreference.user_id.in_([u.id for u in users] or [0])))}
     now = utcnow()
+    personal = PERSONAL_EVENTS.get(message.event)
+    channels = personal[1] if personal else ("inbox", "email")
     for user in users:
         if user.id == message.actor_id:
             continue  # nobody is told about what they did themselves
-        mode = prefs.get(user.id, "immediate")
+        # About the person's own account: at once, whatever their preferences.
+        mode = "immediate" if personal else prefs.get(user.id, "immediate")
         if mode == "off":
             continue
         readable = topic.readable(user, obj)
-        db.session.add(Delivery(message=message, channel="inbox", recipient_key=f"user:{user.id}", user_id=user.id,
-                                status="sent" if readable else "withheld", sent_at=now if readable else None))
-        if readable and message.event != "delivery.failing":  # failure notices stay in the inbox
+        if "inbox" in channels:
+            db.session.add(Delivery(message=message, channel="inbox", recipient_key=f"user:{user.id}",
+                                    user_id=user.id, status="sent" if readable else "withheld",
+                                    sent_at=now if readable else None))
+        if readable and "email" in channels and message.event != "delivery.failing":  # failure notices stay in the inbox
             db.session.add(Delivery(message=message, channel="email", recipient_key=f"user:{user.id}",
                                     user_id=user.id, status="digest" if mode == "digest" else "pending",
                                     next_attempt_at=next_digest_time(user, now) if mode == "digest" else now))
-    if message.event == "delivery.failing":
+    if message.event == "delivery.failing" or personal:
         return
     orgs = {u.organisation_id for u in users}
     endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True),

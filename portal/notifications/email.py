@@ -61,6 +61,7 @@ EVENT_SUBJECTS = {
     "bulletin.amended": N_("Bulletin amended"),
     "bulletin.withdrawn": N_("Bulletin withdrawn"),
     "bulletin.answered": N_("New message on a bulletin"),
+    "bulletin.review_requested": N_("A bulletin waits for your approval"),
     "submission.received": N_("New suspicious-activity report"),
     "submission.feedback": N_("Feedback on your report"),
     "submission.receipt": N_("Receipt for your report"),
@@ -73,6 +74,8 @@ EVENT_SUBJECTS = {
     "rating.reassess": N_("Resilience rating: reassessment due"),
     "account.pending": N_("Waiting for your approval"),
     "delivery.failing": N_("Deliveries are failing"),
+    "account.changed": N_("Your account"),
+    "account.password_reset": N_("Reset your password"),
 }
 
 

@@ -222,11 +222,15 @@ def register_all() -> None:
     register_topic("user", AccountTopic())
     register_topic("information_request", InformationRequestTopic())
     register_topic("assessment", AssessmentTopic())
+    from portal.accounts import notices
+
+    notices.register()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),
         ("bulletin.amended", _l("A bulletin you received is amended")),
         ("bulletin.withdrawn", _l("A bulletin you received is withdrawn")),
         ("bulletin.answered", _l("Questions and answers on bulletins")),
+        ("bulletin.review_requested", _l("A bulletin waits for your approval (two-person rule)")),
         ("submission.received", _l("A suspicious-activity report arrives for your agency")),
         ("submission.feedback", _l("Feedback on your organisation's reports")),
         ("submission.receipt", _l("A receipt for each report you submit")),

@@ -19,7 +19,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.notifications.delivery import retry_dead
 from portal.notifications.webhooks import address_problem
-from portal.outbox import EVENTS, MODES, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
+from portal.outbox import EVENTS, MODES, PERSONAL_EVENTS, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
 from portal.types import utcnow
 
 bp = Blueprint("notifications", __name__)
@@ -73,7 +73,8 @@ def inbox():
         obj = objects.get((message.object_type, message.object_id))
         # Checked again now: what the reader may no longer read shows only that it is gone.
         subject = topic.describe(obj) if obj is not None and topic.readable(user, obj) else None
-        items.append({"delivery": delivery, "event": EVENTS.get(message.event, message.event), "subject": subject})
+        label = EVENTS.get(message.event) or PERSONAL_EVENTS.get(message.event, (message.event,))[0]
+        items.append({"delivery": delivery, "event": label, "subject": subject})
     trail.record("inbox.list", "delivery", count=len(items))
     page = render_template("notifications/inbox.html", items=items, form=PostForm())
     db.session.commit()

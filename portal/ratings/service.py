@@ -48,12 +48,18 @@ def is_partner(org: Organisation) -> bool:
 may_edit_self = permissions.may_edit_self_assessment
 
 
-def open_draft(user: User) -> Assessment:
-    """The organisation's assessment in progress, or a new one (org admins of partners)."""
+def current_draft(user: User) -> Assessment | None:
+    """The organisation's assessment in progress, if any; creates nothing (a page's GET)."""
     if not permissions.may_start_self_assessment(user):
         raise NotAllowed(_("Org admins of partner organisations complete the self-assessment."))
-    draft = db.session.scalar(select(Assessment).where(Assessment.organisation_id == user.organisation_id,
-                                                       Assessment.status.in_(["draft", "submitted"])))
+    return db.session.scalar(select(Assessment).where(Assessment.organisation_id == user.organisation_id,
+                                                      Assessment.status.in_(["draft", "submitted"])))
+
+
+def open_draft(user: User) -> Assessment:
+    """The organisation's assessment in progress, or a new one (org admins of partners): only when
+    something is saved (a POST)."""
+    draft = current_draft(user)
     if draft is None:
         draft = Assessment(organisation_id=user.organisation_id, status="draft")
         db.session.add(draft)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import attachments, policy
+from portal import attachments, permissions, policy
 from portal.audit import trail
 from portal.extensions import db
 from portal.pages import ActionForm, flash_fields, send_stored
@@ -28,6 +28,7 @@ def index():
     context: dict[str, Any] = {
         "current": service.current_rating(user.organisation_id), "history": own, "tiers": service.tiers(),
         "partner": service.is_partner(user.organisation), "form": ActionForm(),
+        "may_self_assess": permissions.may_start_self_assessment(user),
         "may_assess": policy.is_assessor(user), "oversight": policy.is_oversight(user), "areas": service.areas(),
     }
     if context["may_assess"]:
@@ -45,7 +46,8 @@ def index():
 def self_assessment():
     user = policy.reader()
     try:
-        draft = service.open_draft(user)
+        # Opening the page creates nothing: the draft is made by the first save (a POST).
+        draft = service.current_draft(user)
     except service.NotAllowed:
         abort(404)
     errors: dict[str, list[str]] = {}
@@ -54,6 +56,7 @@ def self_assessment():
         if not ActionForm().validate_on_submit():
             abort(400)
         try:
+            draft = service.open_draft(user)
             service.save_self(draft, user, request.form.to_dict())
             if request.form.get("action") == "submit":
                 service.submit(draft, user)
@@ -63,15 +66,13 @@ def self_assessment():
                             else url_for("ratings.self_assessment"))
         except service.Invalid as invalid:
             db.session.rollback()
-            draft = service.open_draft(user)
+            draft = service.current_draft(user)
             errors, status = invalid.fields, 400
         except service.NotAllowed as refusal:
             db.session.rollback()
             flash(str(refusal), "error")
             return redirect(url_for("ratings.index"))
-    else:
-        db.session.commit()
-    return render_template("ratings/self.html", assessment=draft, areas=service.areas(), errors=errors,
+    return render_template("ratings/self.html", assessment=draft, organisation=user.organisation, areas=service.areas(), errors=errors,
                            form=ActionForm(), scores=service.SCORES), status
 
 
@@ -117,7 +118,7 @@ def rate(assessment_id: int):
     try:
         service.rate(assessment, user, request.form.to_dict())
         db.session.commit()
-        flash(_("Rated."), "success")
+        flash(_("The resilience rating of %(org)s is saved.", org=assessment.organisation.name), "success")
         return redirect(url_for("ratings.show", assessment_id=assessment_id))
     except service.Invalid as invalid:
         db.session.rollback()

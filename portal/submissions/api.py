@@ -35,6 +35,7 @@ def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
         "narrative": submission.narrative,
         "subjects": content.get("subjects", []),
         "transactions": content.get("transactions", []),
+        "relations": content.get("relations", []),
         "follows": content.get("follows"),
         "submitted_at": iso(submission.submitted_at),
         "content_hash": submission.content_hash,

@@ -2,7 +2,10 @@
 and indicator codes, reporting-entity ids — come from the ``[goaml]`` configuration table.
 
 With transactions, each becomes a ``<transaction>`` with ``t_from``/``t_to`` parties; without, the
-persons, entities and accounts become the parties of an ``<activity>``. Subjects goAML has no place
+persons, entities and accounts become the parties of an ``<activity>``. Relations the reporter
+stated place the other subjects (signatories, directors, conductors, beneficiaries), and every
+person, entity or account still unplaced is written by a documented default (:class:`_Placement`):
+an export never loses one. Subjects goAML has no place
 for (vessels, containers, flights, vehicles; phones and e-mails not tied to a person) are listed in
 the ``reason`` text so nothing the submitter said is lost.
 
@@ -64,8 +67,9 @@ def _add(parent: etree._Element, tag: str, text: Any = None) -> etree._Element:
     return element
 
 
-def _person(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
-    person = _add(parent, tag)
+def _fill_person(person: etree._Element, subject: dict[str, Any], placement: _Placement, note: str = "") -> None:
+    """A ``t_person``'s elements (also ``t_conductor`` and ``director_id``, which extend it)."""
+    placement.written.add(subject["id"])
     if subject.get("gender") in ("F", "M"):
         _add(person, "gender", subject["gender"])
     words = _name_text((subject.get("names") or ["Unknown"])[0], 200).split()
@@ -85,24 +89,35 @@ def _person(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
     if subject.get("nationality"):
         _add(person, "nationality1", subject["nationality"])
     documents = [f"{d['type']} {d['number']} ({d.get('country') or '?'})" for d in subject.get("documents", [])]
-    comments = "; ".join(filter(None, [subject.get("notes"), ("Documents: " + ", ".join(documents)) if documents
-                                       else ""]))
+    comments = "; ".join(filter(None, [note, subject.get("notes"),
+                                       ("Documents: " + ", ".join(documents)) if documents else ""]))
     if comments:
         _add(person, "comments", comments[:4000])
 
 
-def _entity(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
+def _person(parent: etree._Element, tag: str, subject: dict[str, Any], placement: _Placement) -> None:
+    _fill_person(_add(parent, tag), subject, placement)
+
+
+def _entity(parent: etree._Element, tag: str, subject: dict[str, Any], placement: _Placement) -> None:
+    placement.written.add(subject["id"])
     entity = _add(parent, tag)
     _add(entity, "name", _name_text(subject.get("name") or "Unknown", 255))
     if subject.get("registration_number"):
         _add(entity, "incorporation_number", subject["registration_number"][:50])
     if subject.get("country"):
         _add(entity, "incorporation_country_code", subject["country"])
+    for person, role in placement.officers.get(subject["id"], ()):
+        director = _add(entity, "director_id")
+        _fill_person(director, placement.subjects[person], placement,
+                     f"{role.capitalize().replace('-', ' ')} of {subject['id']} (stated by the reporter)")
+        _add(director, "role", placement.role_code(role))
     if subject.get("notes"):
         _add(entity, "comments", subject["notes"][:4000])
 
 
-def _account(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
+def _account(parent: etree._Element, tag: str, subject: dict[str, Any], placement: _Placement) -> None:
+    placement.written.add(subject["id"])
     account = _add(parent, tag)
     if subject.get("institution"):
         _add(account, "institution_name", subject["institution"][:255])
@@ -114,19 +129,125 @@ def _account(parent: etree._Element, tag: str, subject: dict[str, Any]) -> None:
         _add(account, "institution_country", subject["country"])
     number = subject["number"]
     _add(account, "account", number[:50])
-    _add(account, "account_name", _name_text(subject.get("holder") or "Unknown", 255))
+    holder = placement.holder_entity.get(subject["id"])
+    holder_name = subject.get("holder") or (placement.subjects[holder].get("name") if holder else None)
+    _add(account, "account_name", _name_text(holder_name or "Unknown", 255))
     compact = number.replace(" ", "").upper()
     if re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
         _add(account, "iban", compact)
+    if holder:
+        _entity(account, "t_entity", placement.subjects[holder], placement)
+    primary = True
+    for person, role in placement.signatories.get(subject["id"], ()):
+        signatory = _add(account, "signatory")
+        if role == "holder" and primary:
+            _add(signatory, "is_primary", "1")
+            primary = False
+        if role == UNCONFIRMED:
+            note = (f"Role unconfirmed: named in the report with no stated relation; placed as signatory of the "
+                    f"reported account {subject['id']} by default.")
+        else:
+            note = f"{role.capitalize()} of account {subject['id']} (stated by the reporter)"
+        _fill_person(_add(signatory, "t_person"), placement.subjects[person], placement, note)
+        _add(signatory, "role", placement.role_code(role))
     if subject.get("notes"):
         _add(account, "comments", subject["notes"][:4000])
 
 
 WRITERS = {"person": _person, "entity": _entity, "account": _account}
+#: The role of a person placed by default (see :class:`_Placement`).
+UNCONFIRMED = "unconfirmed"
 
 
-def _party(parent: etree._Element, prefix: str, subject: dict[str, Any]) -> None:
-    WRITERS[subject["kind"]](parent, f"{prefix}_{subject['kind']}", subject)
+class _Placement:
+    """Where each person, entity and account of a report goes in goAML.
+
+    Stated relations (``content["relations"]``, see ``validation.RELATION_ROLES``) nest subjects:
+    a holder entity as the account's ``t_entity``, holder and signatory persons as its
+    ``signatory``; directors, shareholders and beneficial owners as the entity's ``director_id``;
+    a transaction's conductor as its ``t_conductor``; a beneficiary as the transaction's ``t_to``
+    party when the report named none.
+
+    Defaults, so that no subject is ever lost: in a report with transactions and exactly one
+    account, a person with no stated relation who is no party of a transaction becomes a
+    ``signatory`` of that account with the role code for "unconfirmed" and a comment saying so.
+    Every person, entity or account that is still not in the document after that (any subject of a
+    report without transactions; a beneficiary the transaction had no room for; a subject related
+    only to something that is itself not placed) becomes a ``report_party`` of an ``<activity>``
+    after the transactions, its reason saying what the reporter stated about it (or that nothing
+    was stated).
+    """
+
+    def __init__(self, content: dict[str, Any], roles: dict[str, str]) -> None:
+        self.subjects: dict[str, dict[str, Any]] = {s["id"]: s for s in content.get("subjects", [])}
+        self.transactions: list[dict[str, Any]] = content.get("transactions", [])
+        self.relations: list[dict[str, Any]] = [r for r in content.get("relations") or []
+                                                if r.get("subject") in self.subjects]
+        self.roles = roles
+        self.written: set[str] = set()
+        self.holder_entity: dict[str, str] = {}
+        self.signatories: dict[str, list[tuple[str, str]]] = {}
+        self.officers: dict[str, list[tuple[str, str]]] = {}
+        self.conductor: dict[int, str] = {}
+        self.beneficiaries: dict[int, list[str]] = {}
+        for relation in self.relations:
+            subject, role = relation["subject"], relation["role"]
+            target = relation.get("to")
+            if target is not None and target not in self.subjects:
+                continue
+            if role == "holder" and self.subjects[subject]["kind"] == "entity":
+                self.holder_entity.setdefault(target, subject)
+            elif role in ("holder", "signatory"):
+                self.signatories.setdefault(target, []).append((subject, role))
+            elif role in ("director", "shareholder", "beneficial-owner"):
+                self.officers.setdefault(target, []).append((subject, role))
+            elif role == "conductor":
+                self.conductor.setdefault(relation["transaction"], subject)
+            elif role == "beneficiary":
+                self.beneficiaries.setdefault(relation["transaction"], []).append(subject)
+        related = {r["subject"] for r in self.relations}
+        in_transactions = {t.get(end) for t in self.transactions for end in ("from", "to")}
+        accounts = [s for s in self.subjects.values() if s["kind"] == "account"]
+        if self.transactions and len(accounts) == 1:
+            for s in self.subjects.values():
+                if s["kind"] == "person" and s["id"] not in related and s["id"] not in in_transactions:
+                    self.signatories.setdefault(accounts[0]["id"], []).append((s["id"], UNCONFIRMED))
+
+    def role_code(self, role: str) -> str:
+        return str(self.roles.get(role, self.roles.get(UNCONFIRMED, "-")))
+
+    def to_party(self, index: int) -> dict[str, Any] | None:
+        """The transaction's receiving side: as written, else its first stated beneficiary."""
+        t = self.transactions[index]
+        if t.get("to") in self.subjects:
+            return self.subjects[t["to"]]
+        beneficiaries = self.beneficiaries.get(index)
+        return self.subjects[beneficiaries[0]] if beneficiaries else None
+
+    def stated(self, subject_id: str, reference: str) -> str:
+        """What the reporter said about a subject, for a report party's reason."""
+        parts = []
+        for r in self.relations:
+            if r["subject"] == subject_id:
+                what = (f"transaction {reference}-T{r['transaction'] + 1}" if "transaction" in r
+                        else f"{self.subjects[r['to']]['kind']} {r['to']}")
+                parts.append(f"{r['role'].replace('-', ' ')} of {what}")
+            elif r.get("to") == subject_id:
+                parts.append(f"{r['subject']} is its {r['role'].replace('-', ' ')}")
+        if not parts:
+            return "Named in the report; the reporter stated no role for it (role unconfirmed)."
+        return "Stated by the reporter: " + "; ".join(parts) + "."
+
+    def leftovers(self) -> list[dict[str, Any]]:
+        """Parties not yet in the document: accounts first, then entities, then persons, so that a
+        subject nested in another is written inside it rather than twice."""
+        order = {"account": 0, "entity": 1, "person": 2}
+        return sorted((s for s in self.subjects.values() if s["kind"] in order and s["id"] not in self.written),
+                      key=lambda s: order[s["kind"]])
+
+
+def _party(parent: etree._Element, prefix: str, subject: dict[str, Any], placement: _Placement) -> None:
+    WRITERS[subject["kind"]](parent, f"{prefix}_{subject['kind']}", subject, placement)
 
 
 def _country(subject: dict[str, Any], fallback: str) -> str:
@@ -144,12 +265,14 @@ def _other_subjects(subjects: list[dict[str, Any]]) -> str:
 
 
 def export(submission: Submission) -> bytes:
-    """The report as goAML XML (UTF-8, with declaration)."""
+    """The report as goAML XML (UTF-8, with declaration). Every person, entity and account of the
+    report is in it, placed as :class:`_Placement` says."""
     settings = _settings()
     content = submission.content
-    subjects = {s["id"]: s for s in content.get("subjects", [])}
+    placement = _Placement(content, dict(settings.get("roles", {})))
+    subjects = placement.subjects
     parties = [s for s in subjects.values() if s["kind"] in PARTY_KINDS]
-    transactions = content.get("transactions", [])
+    transactions = placement.transactions
     if not transactions and not parties:
         raise NotExportable("goAML needs at least one person, entity or account, or a transaction.")
     local = settings["currency_local"]
@@ -167,39 +290,45 @@ def export(submission: Submission) -> bytes:
     if content.get("follows"):
         _add(report, "action", f"Follows report {content['follows']}.")
 
-    if transactions:
-        for index, t in enumerate(transactions, start=1):
-            element = _add(report, "transaction")
-            _add(element, "transactionnumber", f"{submission.reference}-T{index}")
-            _add(element, "transaction_location", "")
-            _add(element, "transaction_description", (t.get("description") or t["method"])[:8000])
-            _add(element, "date_transaction", _when(t["date"]))
-            _add(element, "transmode_code", settings["transmode"].get(t["method"], "-"))
-            _add(element, "transmode_comment", "-")
-            foreign = t["currency"] != local
-            _add(element, "amount_local", t.get("amount_local") or t["amount"])
-            for end, tag in (("from", "t_from"), ("to", "t_to")):
-                subject = subjects.get(t.get(end) or "")
-                side = _add(element, tag)
-                _add(side, f"{end}_funds_code", settings["funds"].get(t["method"], "B"))
-                if foreign:
-                    fx = _add(side, f"{end}_foreign_currency")
-                    _add(fx, "foreign_currency_code", t["currency"])
-                    _add(fx, "foreign_amount", t["amount"])
-                if subject is None:  # one side unknown to the submitter
-                    _add(side, f"{end}_entity").append(_unknown_name())
-                    _add(side, f"{end}_country", home)
-                else:
-                    _party(side, end, subject)
-                    _add(side, f"{end}_country", _country(subject, home))
-    else:
+    for index, t in enumerate(transactions):
+        element = _add(report, "transaction")
+        _add(element, "transactionnumber", f"{submission.reference}-T{index + 1}")
+        _add(element, "transaction_location", "")
+        _add(element, "transaction_description", (t.get("description") or t["method"])[:8000])
+        _add(element, "date_transaction", _when(t["date"]))
+        _add(element, "transmode_code", settings["transmode"].get(t["method"], "-"))
+        _add(element, "transmode_comment", "-")
+        foreign = t["currency"] != local
+        _add(element, "amount_local", t.get("amount_local") or t["amount"])
+        for end, tag in (("from", "t_from"), ("to", "t_to")):
+            subject = subjects.get(t.get("from") or "") if end == "from" else placement.to_party(index)
+            side = _add(element, tag)
+            _add(side, f"{end}_funds_code", settings["funds"].get(t["method"], "B"))
+            if foreign:
+                fx = _add(side, f"{end}_foreign_currency")
+                _add(fx, "foreign_currency_code", t["currency"])
+                _add(fx, "foreign_amount", t["amount"])
+            if end == "from" and index in placement.conductor:
+                _fill_person(_add(side, "t_conductor"), subjects[placement.conductor[index]], placement,
+                             f"Conductor of transaction {submission.reference}-T{index + 1} (stated by the reporter)")
+            if subject is None:  # one side unknown to the submitter
+                _add(side, f"{end}_entity").append(_unknown_name())
+                _add(side, f"{end}_country", home)
+            else:
+                _party(side, end, subject, placement)
+                _add(side, f"{end}_country", _country(subject, home))
+
+    if leftovers := placement.leftovers():
         activity = _add(report, "activity")
         holder = _add(activity, "report_parties")
-        for subject in parties:
+        for subject in leftovers:
+            if subject["id"] in placement.written:  # written inside an account or entity listed before it
+                continue
             party = _add(holder, "report_party")
-            WRITERS[subject["kind"]](party, subject["kind"], subject)
+            WRITERS[subject["kind"]](party, subject["kind"], subject, placement)
             _add(party, "country", _country(subject, home))
-            _add(party, "reason", (subject.get("notes") or "Named in the report.")[:8000])
+            _add(party, "reason", " ".join(filter(None, [subject.get("notes"),
+                                                         placement.stated(subject["id"], submission.reference)]))[:8000])
 
     indicators = _add(report, "report_indicators")
     codes: list[str] = []

@@ -127,6 +127,21 @@ class AttachmentInput(Payload):
     content_base64: str
 
 
+RELATION_ROLE_NAMES = ("holder", "signatory", "director", "shareholder", "beneficial-owner", "conductor", "beneficiary")
+
+
+class Relation(Payload):
+    """How a subject relates to another subject (``to``: its id) or to a transaction (``transaction``: its
+    0-based position). holder: person or entity of an account; signatory: person of an account; director,
+    shareholder, beneficial-owner: person of an entity; conductor: person of a transaction; beneficiary:
+    person, entity or account of a transaction. The goAML export places subjects by these."""
+
+    subject: str | int = Field(description="A subject's id (or 0-based position).")
+    role: one_of(RELATION_ROLE_NAMES)
+    to: str | int | None = None
+    transaction: int | None = Field(None, ge=0)
+
+
 class SubmissionInput(Payload):
     """A report as a submitter sends it (CONTRACT.md)."""
 
@@ -139,6 +154,7 @@ class SubmissionInput(Payload):
     subjects: list[Subject] = Field(default_factory=list, max_length=MAX_SUBJECTS)
     transactions: list[Transaction] = Field(default_factory=list, max_length=MAX_TRANSACTIONS)
     attachments: list[AttachmentInput] = Field(default_factory=list, max_length=20)
+    relations: list[Relation] = Field(default_factory=list, max_length=500)
 
 
 class SubmissionQuery(Paging):

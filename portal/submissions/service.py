@@ -7,10 +7,11 @@ import binascii
 import hashlib
 import io
 import json
+import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import activity, permissions
@@ -27,7 +28,8 @@ from portal.submissions.models import (
     SubmissionIdentifier, SubmissionNote, SubmissionPerson, SubmissionTypology,
 )
 from portal.problems import Conflict, Invalid, NotAllowed
-from portal.submissions.validation import Report, validate
+from portal.bulletins.indicators import recognise
+from portal.submissions.validation import DOCUMENT_TYPES, Report, validate
 from portal.types import utcnow
 from portal.vocabulary import Role
 
@@ -150,7 +152,7 @@ def _create(report: Report, user: User, reference: str, key: str | None, digest:
         "submitting_org": user.organisation.slug, "recipient_org": report.recipient.slug,
         "classification": report.classification.label, "typologies": report.typologies,
         "narrative": report.narrative, "subjects": report.subjects, "transactions": report.transactions,
-        "follows": report.follows.reference if report.follows else None,
+        "relations": report.relations, "follows": report.follows.reference if report.follows else None,
         "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in rows],
     }
     submission = Submission(
@@ -184,12 +186,26 @@ def _create(report: Report, user: User, reference: str, key: str | None, digest:
     return submission
 
 
+#: A bulletin indicator's type → the key a report's identifiers are kept under.
+IDENTIFIER_KEYS = {"bank-account": "account", "vessel-imo": "imo", "container": "container", "phone": "phone",
+                   "email": "email"}
+
+
 def search(statement, query: str):
-    """Reports whose reference is the query, or whose narrative contains it — within the statement
-    (which already holds the access policy)."""
+    """Reports whose reference is the query, whose narrative contains it, or — when the query is an
+    indicator however typed (an account, IMO, container, phone, e-mail …) or an identity document's
+    number — that name it, through the (kind, value) index: within the statement (which already
+    holds the access policy)."""
     pattern = "%" + query[:200].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return statement.where(or_(Submission.reference == query.upper(),
-                               Submission.narrative.ilike(pattern, escape="\\")))
+    wanted = [(IDENTIFIER_KEYS[kind], value) for kind, value in recognise(query) if kind in IDENTIFIER_KEYS]
+    document = re.sub(r"[\s-]", "", query).upper()
+    if re.fullmatch(r"[A-Z0-9]{4,30}", document):
+        wanted += [(kind, document) for kind in DOCUMENT_TYPES]
+    criteria = [Submission.reference == query.upper(), Submission.narrative.ilike(pattern, escape="\\")]
+    if wanted:
+        criteria.append(Submission.id.in_(select(SubmissionIdentifier.submission_id).where(or_(*(
+            and_(SubmissionIdentifier.kind == kind, SubmissionIdentifier.value == value) for kind, value in wanted)))))
+    return statement.where(or_(*criteria))
 
 
 # --- Drafts ----------------------------------------------------------------------------------

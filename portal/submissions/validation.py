@@ -27,6 +27,18 @@ from portal.vocabulary import Classification, OrganisationKind
 
 #: Subjects that can send or receive money in a transaction (and be goAML parties).
 PARTY_KINDS = ("person", "entity", "account")
+MAX_RELATIONS = 500
+#: How a subject relates to another subject or to a transaction: role -> (kinds the subject may be,
+#: what it relates to: subject kinds, or "transaction"). The goAML export places each accordingly.
+RELATION_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "holder": (("person", "entity"), ("account",)),
+    "signatory": (("person",), ("account",)),
+    "director": (("person",), ("entity",)),
+    "shareholder": (("person",), ("entity",)),
+    "beneficial-owner": (("person",), ("entity",)),
+    "conductor": (("person",), ("transaction",)),
+    "beneficiary": (PARTY_KINDS, ("transaction",)),
+}
 #: Common ways of writing a method, to the configured names.
 METHOD_ALIASES = {"wire": "wire-transfer", "swift": "wire-transfer", "telegraphic transfer": "wire-transfer",
                   "eft": "electronic-transfer", "transfer": "electronic-transfer", "bank transfer": "electronic-transfer",
@@ -49,6 +61,7 @@ class Report:
     subjects: list[dict[str, Any]]
     transactions: list[dict[str, Any]]
     follows: Any = None
+    relations: list[dict[str, Any]] = field(default_factory=list)
     identifiers: list[tuple[str, str, str]] = field(default_factory=list)  # (subject, kind, value)
 
 
@@ -289,6 +302,98 @@ def _transaction(check: _Checker, index: int, raw: Any, kinds: dict[str, str]) -
     return out
 
 
+def _subject_ref(check: _Checker, name: str, value: Any, subjects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A subject named by its id (or by its 0-based position in ``subjects``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < len(subjects):
+            return subjects[value]
+    elif isinstance(value, str):
+        found = next((s for s in subjects if s["id"] == value), None)
+        if found is not None:
+            return found
+    if value in (None, ""):
+        check.fail(name, _("Name the subject by its id."))
+    else:
+        check.fail(name, _("%(ref)s is not one of this report's subjects.", ref=str(value)[:40]))
+    return None
+
+
+def _relations(check: _Checker, raw_relations: Any, subjects: list[dict[str, Any]],
+               transactions: int) -> list[dict[str, Any]]:
+    """``[{"subject", "role", "to"}]`` (another subject) or ``[{"subject", "role", "transaction"}]``
+    (a 0-based transaction index), checked against :data:`RELATION_ROLES`; duplicates dropped."""
+    if raw_relations in (None, ""):
+        return []
+    if not isinstance(raw_relations, list) or len(raw_relations) > MAX_RELATIONS:
+        check.fail("relations", _("Give a list of at most %(n)s relations.", n=MAX_RELATIONS))
+        return []
+    out: list[dict[str, Any]] = []
+    conductors: dict[int, str] = {}
+    entity_holders: dict[str, str] = {}
+    for index, raw in enumerate(raw_relations):
+        at = f"relations[{index}]"
+        if not isinstance(raw, dict):
+            check.fail(at, _("Each relation is an object with a subject, a role and what it relates to."))
+            continue
+        role = raw.get("role")
+        if not isinstance(role, str) or role not in RELATION_ROLES:
+            check.fail(f"{at}.role", _("Choose the role: %(roles)s.", roles=", ".join(RELATION_ROLES)))
+            continue
+        kinds, targets = RELATION_ROLES[role]
+        subject = _subject_ref(check, f"{at}.subject", raw.get("subject"), subjects)
+        if subject is not None and subject["kind"] not in kinds:
+            check.fail(f"{at}.subject", _("%(id)s is a %(kind)s; a %(role)s is one of: %(kinds)s.", id=subject["id"],
+                                          kind=subject["kind"], role=role, kinds=", ".join(kinds)))
+            subject = None
+        relation: dict[str, Any] = {"subject": subject["id"] if subject else None, "role": role}
+        if targets == ("transaction",):
+            if raw.get("to") not in (None, ""):
+                check.fail(f"{at}.to", _("A %(role)s relates to a transaction: give its position in "
+                                         "\"transactions\" (0 for the first), not a subject.", role=role))
+                continue
+            number = raw.get("transaction")
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < transactions:
+                check.fail(f"{at}.transaction", _("Give the position of a transaction of this report (0 to %(n)s).",
+                                                  n=max(transactions - 1, 0)) if transactions else
+                           _("This report has no transactions to relate to."))
+                continue
+            relation["transaction"] = number
+        else:
+            if raw.get("transaction") not in (None, ""):
+                check.fail(f"{at}.transaction", _("A %(role)s relates to a %(kinds)s, not to a transaction.",
+                                                  role=role, kinds=", ".join(targets)))
+                continue
+            target = _subject_ref(check, f"{at}.to", raw.get("to"), subjects)
+            if target is None:
+                continue
+            if subject is not None and target["id"] == subject["id"]:
+                check.fail(f"{at}.to", _("A subject cannot be related to itself."))
+                continue
+            if target["kind"] not in targets:
+                check.fail(f"{at}.to", _("%(id)s is a %(kind)s; a %(role)s relates to one of: %(kinds)s.",
+                                         id=target["id"], kind=target["kind"], role=role, kinds=", ".join(targets)))
+                continue
+            relation["to"] = target["id"]
+        if subject is None:
+            continue
+        if role == "conductor":
+            other = conductors.setdefault(relation["transaction"], subject["id"])
+            if other != subject["id"]:
+                check.fail(f"{at}.subject", _("Transaction %(n)s already has a conductor (%(id)s): goAML records "
+                                              "one.", n=relation["transaction"], id=other))
+                continue
+        if role == "holder" and subject["kind"] == "entity":
+            other = entity_holders.setdefault(relation["to"], subject["id"])
+            if other != subject["id"]:
+                check.fail(f"{at}.subject", _("Account %(account)s already has an entity as holder (%(id)s): goAML "
+                                              "records one; relate the others as director or shareholder of it.",
+                                              account=relation["to"], id=other))
+                continue
+        if relation not in out:
+            out.append(relation)
+    return out
+
+
 def validate(data: dict[str, Any], submitter: Any) -> Report:
     """Check everything a submitter sends; raise :class:`Invalid` naming each bad field."""
     settings = current_app.extensions["portal_settings"]
@@ -379,9 +484,11 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
         if transaction is not None:
             transactions.append(transaction)
 
+    relations = _relations(check, data.get("relations"), subjects, len(raw_transactions))
+
     if shape or check.errors:
         raise Invalid({**shape, **check.errors})
     assert recipient is not None
     return Report(recipient=recipient, classification=classification, typologies=typologies, narrative=narrative,
-                  subjects=subjects, transactions=transactions, follows=follows,
+                  subjects=subjects, transactions=transactions, follows=follows, relations=relations,
                   identifiers=sorted(set(identifiers)))

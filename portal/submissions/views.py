@@ -13,14 +13,16 @@ from portal import attachments, policy
 from portal.accounts.models import User
 from portal.audit import trail
 from portal.extensions import db
-from portal.pages import ActionForm, act, flash_fields, send_stored
+from portal.pages import ActionForm, act, confirmation, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.submissions import goaml, linking, service
 from portal.submissions.models import STATUSES, TRANSITIONS, Submission, SubmissionAttachment, SubmissionTypology
+from portal.submissions.validation import (
+    DOCUMENT_TYPES, RELATION_ROLES, SUBJECT_KINDS, countries, methods, recipient_agencies,
+)
 from portal.templating import field_id
-from portal.submissions.validation import DOCUMENT_TYPES, SUBJECT_KINDS, countries, methods, recipient_agencies
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
 
@@ -41,6 +43,9 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 LIST_FIELDS = ("names", "aliases")
 TRANSACTION_FIELDS = ("date", "amount", "currency", "from", "to", "method", "description")
+#: The composer names a transaction as a relation's target by "#N" (1-based); subject ids cannot
+#: start with "#", so the two never collide.
+TRANSACTION_TARGET = "#"
 
 
 
@@ -129,7 +134,7 @@ def _count(form, name: str, limit: int) -> int:
 
 def form_data(form) -> dict[str, Any]:
     """The composer's fields, as the same dictionary the API takes."""
-    from portal.submissions.validation import MAX_SUBJECTS, MAX_TRANSACTIONS
+    from portal.submissions.validation import MAX_RELATIONS, MAX_SUBJECTS, MAX_TRANSACTIONS
 
     subjects = []
     for index in range(_count(form, "subject_count", MAX_SUBJECTS)):
@@ -154,9 +159,23 @@ def form_data(form) -> dict[str, Any]:
         if form.get(prefix + "remove"):
             continue
         transactions.append({name: form.get(prefix + name, "").strip() or None for name in TRANSACTION_FIELDS})
+    relations = []
+    for index in range(_count(form, "relation_count", MAX_RELATIONS)):
+        prefix = f"relations-{index}-"
+        if form.get(prefix + "remove"):
+            continue
+        relation: dict[str, Any] = {"subject": form.get(prefix + "subject", "").strip() or None,
+                                    "role": form.get(prefix + "role", "").strip() or None}
+        target = form.get(prefix + "to", "").strip()
+        if target.startswith(TRANSACTION_TARGET):
+            number = target[len(TRANSACTION_TARGET):]
+            relation["transaction"] = int(number) - 1 if number.isdigit() and 0 < int(number) <= 100_000 else -1
+        else:
+            relation["to"] = target or None
+        relations.append(relation)
     data = {"recipient_org": form.get("recipient_org", ""), "classification": form.get("classification", ""),
             "typologies": form.getlist("typologies"), "narrative": form.get("narrative", ""),
-            "subjects": subjects, "transactions": transactions}
+            "subjects": subjects, "transactions": transactions, "relations": relations}
     if form.get("follows"):
         data["follows"] = form["follows"]
     return data
@@ -172,17 +191,19 @@ FIELD_LABELS = {
     "date": _l("date"), "registration": _l("registration"), "address": _l("e-mail address"), "id": _l("short id"),
     "kind": _l("kind"), "amount": _l("amount"), "currency": _l("currency"), "from": _l("from"), "to": _l("to"),
     "method": _l("method"), "description": _l("description"), "notes": _l("notes"), "swift": _l("SWIFT/BIC"),
+    "relations": _l("Relations"), "subject": _l("subject"), "role": _l("role"), "transaction": _l("transaction"),
 }
 
 
 def field_label(key: str) -> str:
     """``subjects[0].date_of_birth`` → "Subject 1: date of birth", in the reader's language."""
     import re
-    match = re.match(r"^(subjects|transactions)\[(\d+)\](?:\.(\w+))?", key)
+    match = re.match(r"^(subjects|transactions|relations)\[(\d+)\](?:\.(\w+))?", key)
     if not match:
         return str(FIELD_LABELS.get(key, key))
     index = int(match.group(2)) + 1
-    whole = _("Subject %(n)s", n=index) if match.group(1) == "subjects" else _("Transaction %(n)s", n=index)
+    whole = {"subjects": _("Subject %(n)s", n=index), "transactions": _("Transaction %(n)s", n=index),
+             "relations": _("Relation %(n)s", n=index)}[match.group(1)]
     part = match.group(3)
     return f"{whole}: {FIELD_LABELS.get(part, part)}" if part else whole
 
@@ -198,7 +219,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "typologies": settings.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
         "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
-        "field_label": field_label,
+        "field_label": field_label, "relation_roles": RELATION_ROLES, "transaction_target": TRANSACTION_TARGET,
         "summary_target": lambda key: (field_id(key), field_label(key)),
     }
     return render_template("submissions/compose.html", **context), status
@@ -263,7 +284,12 @@ def save(draft_id: int):
         data["subjects"].append({"kind": action.split(":", 1)[1], "id": f"s{len(data['subjects']) + 1}"})
     elif action == "add-transaction":
         data["transactions"].append({"currency": _settings().goaml["currency_local"]})
+    elif action == "add-relation":
+        data["relations"].append({})
     elif action == "delete":
+        if (page := confirmation(_("Delete this draft report? What it holds cannot be recovered."),
+                                 _("Delete the draft"), cancel=url_for("submissions.compose", draft_id=draft.id))):
+            return page
         service.delete_draft(draft)
         db.session.commit()
         flash(_("The draft was deleted."), "success")
@@ -291,6 +317,8 @@ def _anchor(action: str, data: dict[str, Any]) -> str:
         return f"#subject-{len(data['subjects']) - 1}"
     if action == "add-transaction":
         return f"#transaction-{len(data['transactions']) - 1}"
+    if action == "add-relation":
+        return f"#relation-{len(data['relations']) - 1}"
     return ""
 
 
