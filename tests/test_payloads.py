@@ -82,12 +82,12 @@ def test_the_api_and_the_page_refuse_a_payload_in_the_same_words(client, people)
     assert words == ["Choose one of: useful, actioned, not-relevant."]
     sign_in(client, people["risk"])
     token = csrf_from(client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True))
-    page = client.post(f"/bulletins/{bulletin.id}/feedback", data={"csrf_token": token, "rating": "brilliant"},
+    page = client.post(f"/bulletins/{bulletin.id}/feedback", data={"csrf_token": token, "rating": "brilliant", "confirmed": "yes"},
                        follow_redirects=True).get_data(as_text=True)
     assert words[0] in page
     assert db.session.scalar(select(func.count()).select_from(BulletinFeedback)) == 0
     # The page's form is still protected against cross-site requests.
-    assert client.post(f"/bulletins/{bulletin.id}/feedback", data={"rating": "useful"}).status_code == 400
+    assert client.post(f"/bulletins/{bulletin.id}/feedback", data={"rating": "useful", "confirmed": "yes"}).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(BulletinFeedback)) == 0
 
 
