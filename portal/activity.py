@@ -10,7 +10,7 @@ Each feature records its events in the same transaction as the action (never typ
 - ``response``: hours the organisation took to acknowledge a bulletin or a deportee notification,
   or to answer a question or a request (value = hours).
 
-``month`` (YYYYMM, UTC) is stored so that the scorecard job aggregates without date functions that
+``month`` (YYYYMM in the reporting time zone, ``reporting_time_zone``) is stored so that the scorecard job aggregates without date functions that
 differ between databases.
 """
 from __future__ import annotations
@@ -45,8 +45,9 @@ class ActivityEvent(db.Model):
 
 
 def month_of(moment: dt.datetime) -> int:
-    moment = moment.astimezone(dt.timezone.utc)
-    return moment.year * 100 + moment.month
+    """The reporting month (``YYYYMM`` in the reporting time zone) of an instant."""
+    from portal.scorecards.periods import month_of as reporting_month
+    return reporting_month(moment)
 
 
 def record(organisation_id: int, kind: str, value: float | None = None, weight: int = 1,

@@ -30,6 +30,7 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 idps_cli = AppGroup("idps", help="OpenID Connect identity providers.")
 keys_cli = AppGroup("keys", help="Keys that encrypt personal data.")
 attachments_cli = AppGroup("attachments", help="Where attachments' bytes are kept.")
+scorecards_cli = AppGroup("scorecards", help="Sharing-maturity scorecards.")
 
 
 def _fail(message: str) -> None:
@@ -317,12 +318,50 @@ def attachments_import_directory() -> None:
         sys.exit(1)
 
 
+@orgs_cli.command("set-executive")
+@click.argument("slug")
+@click.option("--name", required=True, help="The accountable executive's name.")
+@click.option("--email", required=True, help="Their e-mail address (need not be a portal user's).")
+def orgs_set_executive(slug: str, name: str, email: str) -> None:
+    """Name the executive told when the organisation closes a period below its sharing target."""
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        _fail(f"No organisation {slug!r}: see flask --app app orgs add.")
+    email = email.strip()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        _fail(f"--email {email!r} is not an e-mail address.")
+    org.executive_name, org.executive_email = name.strip()[:200], email
+    trail.record("organisation.executive", "organisation", org.id, org.slug, source_ip="cli")
+    db.session.commit()
+    click.echo(f"{org.slug}: accountable executive {org.executive_name} <{org.executive_email}>.")
+
+
+@scorecards_cli.command("recompute")
+@click.option("--period", "period_keys", multiple=True, required=True,
+              help="2026-11, 2026-Q4 or FY2026/27; repeat for several.")
+def scorecards_recompute(period_keys: tuple[str, ...]) -> None:
+    """Recount periods in the reporting time zone and rescore them (closed ones too). Idempotent."""
+    from portal.scorecards import compute, periods
+
+    for key in period_keys:
+        try:
+            periods.months_of(key)
+        except ValueError:
+            _fail(f"--period {key!r} is not a period: use YYYY-MM, YYYY-QN or FYYYYY/YY (e.g. FY2026/27).")
+    for key in period_keys:
+        written = compute.recompute(key)
+        trail.record("scorecards.recompute", "organisation", source_ip="cli", period=key)
+        db.session.commit()
+        changed = ", ".join(f"{p}: {n}" for p, n in written.items() if n) or "nothing changed"
+        click.echo(f"Recomputed {key} ({periods.zone().key}): {changed}.")
+
+
 def _describe(errors: dict[str, list[str]]) -> str:
     return "; ".join(f"{field}: {' '.join(str(m) for m in messages)}" for field, messages in errors.items())
 
 
 def init_app(app: Flask) -> None:
     for group in (orgs_cli, users_cli, tokens_cli, audit_cli, jobs_cli, demo_cli, idps_cli, keys_cli,
-                  attachments_cli, scheduler_command):
+                  attachments_cli, scorecards_cli, scheduler_command):
         app.cli.add_command(group)
 

@@ -91,6 +91,7 @@ class Settings:
     attachment_types: tuple[str, ...]
     default_language: str
     default_time_zone: str
+    reporting_time_zone: str
     languages: tuple[str, ...]
     countries: tuple[str, ...]
     sectors: Mapping[str, tuple[str, ...]]
@@ -313,6 +314,10 @@ def validate(settings: Settings) -> None:
         ZoneInfo(settings.default_time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"{ENV_PREFIX}DEFAULT_TIME_ZONE {settings.default_time_zone!r} is not an IANA time zone.")
+    try:
+        ZoneInfo(settings.reporting_time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{ENV_PREFIX}REPORTING_TIME_ZONE {settings.reporting_time_zone!r} is not an IANA time zone.")
     if settings.default_language not in settings.languages:
         problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
     try:

@@ -66,7 +66,10 @@ class Delivery(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
-    recipient_key: Mapped[str] = mapped_column(String(40))  # user:<id> or endpoint:<id>
+    recipient_key: Mapped[str] = mapped_column(String(40))  # user:<id>, endpoint:<id> or address:<hash>
+    #: An e-mail address outside the portal (an accountable executive who is no user): such a
+    #: delivery carries only what the topic's ``external`` description allows (scores, no content).
+    address: Mapped[str | None] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(10), default="pending")

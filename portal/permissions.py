@@ -231,6 +231,13 @@ def may_issue_deportee_notification(actor: Any) -> bool:
     return (_active(actor) and Role.PUBLISHER in actor.roles and _government(org) and org.country == "NZ")
 
 
+def may_use_deportee_notifications(actor: Any) -> bool:
+    """Whose menu offers deportee notifications: government agencies (which issue them) and Pacific
+    agencies and regional centres (which receive them). A private organisation is never routed one."""
+    return _active(actor) and actor.organisation.kind in (OrganisationKind.GOVERNMENT.value,
+                                                           OrganisationKind.PACIFIC.value)
+
+
 def may_receive_deportee_notification(actor: Any, notification: Any) -> bool:
     """Acknowledge or post an update: a member of a receiving organisation."""
     return _active(actor) and any(r.organisation_id == actor.organisation_id for r in notification.recipients)
@@ -266,3 +273,16 @@ def may_edit_self_assessment(actor: Any, assessment: Any) -> bool:
 
 def may_assess(actor: Any) -> bool:
     return policy.is_assessor(actor)
+
+
+# --- Scorecards' consequences ------------------------------------------------------------------
+
+def may_see_accountability_report(actor: Any) -> bool:
+    """The quarterly accountability report (every organisation's scores, trend, target): oversight
+    and procurement users, and portal admins (it holds scores, no content)."""
+    return bool(_active(actor) and (policy.is_oversight(actor) or Role.ADMIN in actor.roles))
+
+
+def may_see_procurement_eligibility(actor: Any) -> bool:
+    """Every partner's procurement eligibility and its reason: the same people."""
+    return may_see_accountability_report(actor)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, union
 
 from portal.bulletins.models import Bulletin, BulletinAudience
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
@@ -201,6 +201,68 @@ def can_read_assessment(reader: Reader, assessment) -> bool:
 def sees_scorecard_of(reader: Reader, organisation_id: int) -> bool:
     """An organisation's own scorecard, or any for oversight users; other partners: 404."""
     return bool(reader.may_read and (organisation_id == reader.organisation_id or is_oversight(reader)))
+
+
+# --- What some member of an organisation may read (scorecards' outstanding items) --------------
+#
+# The same rules, asked of an organisation rather than a person: "may at least one of its active
+# members read this?" An item nobody there may read is not held against the organisation.
+
+def member_may_read(organisation_id, classification, named_email=None) -> ColumnElement[bool]:
+    """SQL criterion: an active, approved member of the organisation (column or value) is cleared
+    for ``classification`` (column or value) and, when ``named_email`` is given (a TLP:RED
+    audience's address), is that person."""
+    from portal.accounts.models import User
+    from portal.organisations.models import Organisation
+
+    member = select(User.id).join(Organisation, Organisation.id == User.organisation_id).where(
+        User.organisation_id == organisation_id, User.active.is_(True), User.pending.is_(False),
+        Organisation.active.is_(True), User.clearance >= classification)
+    if named_email is not None:
+        member = member.where(func.lower(User.email) == named_email)
+    return member.exists()
+
+
+def member_clearances():
+    """``(organisation_id, clearance)``: the highest clearance among each active organisation's
+    active, approved members — what "some member may read" needs for a whole organisation at once.
+    A subquery."""
+    from portal.accounts.models import User
+    from portal.organisations.models import Organisation
+
+    return (select(User.organisation_id.label("organisation_id"), func.max(User.clearance).label("clearance"))
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(User.active.is_(True), User.pending.is_(False), Organisation.active.is_(True))
+            .group_by(User.organisation_id).subquery())
+
+
+def bulletin_recipient_pairs(*criteria: ColumnElement[bool]):
+    """``(bulletin_id, organisation_id)`` of every published bulletin (further narrowed by
+    ``criteria`` on ``Bulletin``) and each organisation it is addressed to (by organisation, sector
+    or country; a TLP:RED bulletin by named people only), other than the author, where some active
+    member may read it. A select; each way of addressing is one indexed join."""
+    from portal.accounts.models import User
+    from portal.organisations.models import Organisation
+
+    cleared = member_clearances()
+    published = [Bulletin.status == "published", Bulletin.tlp != TLP.RED.value, *criteria]
+    by_group = [
+        select(Bulletin.id.label("bulletin_id"), Organisation.id.label("organisation_id"))
+        .join(BulletinAudience, and_(BulletinAudience.bulletin_id == Bulletin.id, BulletinAudience.kind == kind))
+        .join(Organisation, column == BulletinAudience.value)
+        .join(cleared, cleared.c.organisation_id == Organisation.id)
+        .where(*published, Bulletin.author_org_id != Organisation.id, cleared.c.clearance >= Bulletin.classification)
+        for kind, column in (("org", Organisation.slug), ("sector", Organisation.sector),
+                             ("country", Organisation.country))]
+    by_person = (select(Bulletin.id.label("bulletin_id"), Organisation.id.label("organisation_id"))
+                 .join(BulletinAudience, and_(BulletinAudience.bulletin_id == Bulletin.id,
+                                              BulletinAudience.kind == "user"))
+                 .join(User, func.lower(User.email) == BulletinAudience.value)
+                 .join(Organisation, Organisation.id == User.organisation_id)
+                 .where(Bulletin.status == "published", Bulletin.tlp == TLP.RED.value, *criteria,
+                        Bulletin.author_org_id != Organisation.id, Organisation.active.is_(True),
+                        member_may_read(Organisation.id, Bulletin.classification, BulletinAudience.value)))
+    return union(*by_group, by_person)
 
 
 # --- Helpers for views ------------------------------------------------------------------------

@@ -1,22 +1,23 @@
 """What every page's layout needs: the reader, their navigation, and the demonstration banner."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
+from portal import permissions
 from portal.i18n import lazy_gettext as _l
 from portal.settings_store import get_setting
 from portal.vocabulary import ROLE_LABELS, Role
 
-#: (endpoint, label, roles that see it; empty = everyone signed in)
-NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
+#: (endpoint, label, who sees it: the roles (empty = everyone signed in), or a permission)
+NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...] = (
     ("home.index", _l("Home"), frozenset()),
     ("bulletins.index", _l("Bulletins"), frozenset()),
     ("bulletins.new", _l("Write a bulletin"), frozenset({Role.PUBLISHER})),
     ("submissions.index", _l("Reports"), frozenset({Role.SUBMITTER, Role.ORG_ADMIN, Role.ANALYST})),
-    ("deportees.index", _l("Deportee notifications"), frozenset()),
+    ("deportees.index", _l("Deportee notifications"), permissions.may_use_deportee_notifications),
     ("rfis.index", _l("Requests"), frozenset({Role.ANALYST, Role.PUBLISHER, Role.SUBMITTER, Role.ORG_ADMIN})),
     ("scorecards.mine", _l("Scorecard"), frozenset({Role.ANALYST, Role.PUBLISHER, Role.SUBMITTER, Role.ORG_ADMIN})),
     ("ratings.index", _l("Resilience"), frozenset({Role.ANALYST, Role.ORG_ADMIN})),
@@ -33,8 +34,10 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
 
 
 def navigation_for(user: Any) -> list[tuple[str, Any]]:
+    """The menu: only what the user can use."""
     roles = user.roles
-    return [(endpoint, label) for endpoint, label, needed in NAVIGATION if not needed or roles & needed]
+    return [(endpoint, label) for endpoint, label, needed in NAVIGATION
+            if (needed(user) if callable(needed) else not needed or roles & needed)]
 
 
 def field_id(key: str) -> str:

@@ -32,6 +32,12 @@ def _json(document: object) -> Response:
     return Response(json.dumps(document, ensure_ascii=False), mimetype="application/json")
 
 
+#: What a feed carries: bulletins sent to their audience (a withdrawn one stays, tagged, so that a
+#: subscriber learns of the withdrawal). Drafts and bulletins waiting for review are the author's
+#: work in progress: a subscribing MISP would copy them into its own store, so they stay out.
+SHARED = Bulletin.status.in_(("published", "withdrawn"))
+
+
 @routes.get("/manifest.json")
 def manifest():
     """Every event the reader may read, keyed by uuid (MISP fetches the ones it lacks or that changed)."""
@@ -42,10 +48,10 @@ def manifest():
                            Bulletin.status, Bulletin.created_at, Bulletin.published_at, Bulletin.updated_at,
                            Organisation.name.label("org_name"), Organisation.slug.label("org_slug"))
         .join(Organisation, Organisation.id == Bulletin.author_org_id)
-        .where(Bulletin.uuid.is_not(None)).order_by(Bulletin.id)).all()
+        .where(Bulletin.uuid.is_not(None), SHARED).order_by(Bulletin.id)).all()
     typologies: dict[int, list[str]] = {row.id: [] for row in rows}
     if rows:
-        readable = policy.readable_bulletins(user).with_only_columns(Bulletin.id)
+        readable = policy.readable_bulletins(user).with_only_columns(Bulletin.id).where(SHARED)
         for bulletin_id, code in db.session.execute(
                 select(BulletinTypology.bulletin_id, BulletinTypology.code)
                 .where(BulletinTypology.bulletin_id.in_(readable))):
@@ -61,7 +67,7 @@ def event(event_uuid: str):
     user = policy.reader()
     if not UUID.match(event_uuid):
         abort(404)
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.uuid == event_uuid)
+    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.uuid == event_uuid, SHARED)
     trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="misp-feed")
     document = feed.event(bulletin)
     db.session.commit()

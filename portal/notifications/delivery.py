@@ -100,6 +100,10 @@ def _dispatch_one(message: OutboxMessage) -> None:
                                     next_attempt_at=next_digest_time(user, now) if mode == "digest" else now))
     if message.event == "delivery.failing" or personal:
         return
+    for address in getattr(topic, "external_addresses", lambda *_: [])(obj, message):
+        from portal.scorecards.consequences import external_address_key
+        db.session.add(Delivery(message=message, channel="email", recipient_key=external_address_key(address),
+                                address=address, next_attempt_at=now))
     orgs = {u.organisation_id for u in users}
     endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True),
                                                                  WebhookEndpoint.organisation_id.in_(orgs or {0})))
@@ -179,6 +183,14 @@ def deliver_email() -> int:
     for delivery in batch:
         user, obj = users.get(delivery.user_id), cache.object(delivery.message)
         topic = TOPICS.get(delivery.message.object_type)
+        if delivery.user_id is None and delivery.address:  # outside the portal: the topic's external view only
+            if obj is None or not hasattr(topic, "external"):
+                delivery.status, delivery.lease_until = "withheld", None
+                continue
+            with reading_as(settings().default_language, settings().reporting_time_zone):
+                sendable.append(([delivery], email_channel.compose_external(delivery, delivery.address,
+                                                                            topic.external(obj))))
+            continue
         if user is None or obj is None or not user.may_read or not topic.readable(user, obj):
             delivery.status, delivery.lease_until = "withheld", None  # checked at send time
             continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from types import SimpleNamespace
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -76,6 +77,8 @@ EVENT_SUBJECTS = {
     "delivery.failing": N_("Deliveries are failing"),
     "account.changed": N_("Your account"),
     "account.password_reset": N_("Reset your password"),
+    "scorecard.below-target": N_("Sharing scorecard below target"),
+    "scorecard.report": N_("Quarterly accountability report"),
 }
 
 
@@ -87,7 +90,7 @@ def event_title(event: str) -> str:
 GREETING_SLOT = "\x1egreeting\x1e"
 
 
-def _mime(user: User, subject_line: str, message_id: str, text: str, html: str) -> MIMEMultipart:
+def _mime(user: Any, subject_line: str, message_id: str, text: str, html: str) -> MIMEMultipart:
     """A multipart/alternative message. Built with email.mime: a fraction of EmailMessage's cost."""
     message = MIMEMultipart("alternative")
     message["Subject"] = Header(_clean(subject_line), "utf-8").encode()
@@ -136,6 +139,16 @@ def compose_digest(user: User, items: list[tuple[Delivery, Subject]], ceiling: C
     text, html = _greet(user, render_template("email/digest.txt", **context),
                         render_template("email/digest.html", **context))
     return _mime(user, _("Your daily digest: %(n)s items", n=len(entries)), message_id_for(key), text, html)
+
+
+def compose_external(delivery: Delivery, address: str, facts: dict[str, Any]) -> MIMEMultipart:
+    """An e-mail to an address outside the portal (an accountable executive who is no user): the
+    scores, in the portal's default language, and nothing else — no titles, no links."""
+    context = {"event": event_title(delivery.message.event), **facts}
+    recipient = SimpleNamespace(email=address, locale=_settings().default_language)
+    return _mime(recipient, context["event"] + f": {facts['organisation']} {facts['period']}",
+                 message_id_for(delivery.id), render_template("email/scores_only.txt", **context),
+                 render_template("email/scores_only.html", **context))
 
 
 def connect() -> smtplib.SMTP:

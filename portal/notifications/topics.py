@@ -225,6 +225,8 @@ def register_all() -> None:
     from portal.accounts import notices
 
     notices.register()
+    from portal.scorecards.topics import register as register_scorecards
+    register_scorecards()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),
         ("bulletin.amended", _l("A bulletin you received is amended")),

@@ -22,6 +22,10 @@ class Organisation(db.Model):
     country: Mapped[str] = mapped_column(String(2), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The chief executive (or delegate) accountable for its sharing: told, with its org-admins, when
+    #: it closes a period below target. Need not be a portal user (then the e-mail carries scores only).
+    executive_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    executive_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"

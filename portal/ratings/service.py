@@ -176,16 +176,22 @@ def current_rating(organisation_id: int, now: dt.datetime | None = None) -> Asse
         .limit(1))
 
 
+def current_ratings(now: dt.datetime | None = None) -> dict[int, Assessment]:
+    """Every organisation's current (rated, unexpired) assessment, in one query."""
+    now = now or utcnow()
+    rated = db.session.scalars(select(Assessment).where(
+        Assessment.status == "rated", (Assessment.expires_at.is_(None)) | (Assessment.expires_at > now))
+        .order_by(Assessment.rated_at)).all()
+    return {a.organisation_id: a for a in rated}  # ordered by time: the last one wins
+
+
 def overview(now: dt.datetime | None = None) -> list[tuple[Organisation, Assessment | None, bool]]:
     """Every partner with its current rating and whether that tier is procurement-eligible."""
     now = now or utcnow()
     partners = db.session.scalars(select(Organisation).where(
         Organisation.kind != OrganisationKind.GOVERNMENT.value, Organisation.active.is_(True))
         .order_by(Organisation.name)).all()
-    rated = db.session.scalars(select(Assessment).where(
-        Assessment.status == "rated", (Assessment.expires_at.is_(None)) | (Assessment.expires_at > now))
-        .order_by(Assessment.rated_at)).all()
-    latest = {a.organisation_id: a for a in rated}  # ordered by time: the last one wins
+    latest = current_ratings(now)
     table = tiers()
     return [(org, latest.get(org.id), bool(latest.get(org.id) and table.get(latest[org.id].tier or "", {})
                                            .get("procurement_eligible"))) for org in partners]

@@ -36,6 +36,10 @@ def index():
                                               .order_by(Assessment.submitted_at)).all()
     if context["oversight"]:
         context["overview"] = service.overview()
+    context["eligibility"] = context["marks"] = None
+    if permissions.may_see_procurement_eligibility(user):
+        from portal.scorecards import consequences
+        context["eligibility"], context["marks"] = consequences.eligibility_of_all(), consequences.marks()
     trail.record("rating.list", "assessment")
     page = render_template("ratings/index.html", **context)
     db.session.commit()

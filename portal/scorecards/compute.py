@@ -4,10 +4,14 @@
    response-time bucket in one ``GROUP BY`` and merged into ``scorecard_months``. Each event is
    read once, ever. Events younger than a short lag are left for the next run, so a transaction
    still open when the job runs is never skipped.
-2. The scores of every organisation are recomputed, from those monthly sums only, for each month
-   and quarter that received new events (frequency is relative to the sector, so one
-   organisation's activity moves its peers' scores too). A score row is written only when a value
-   changed: running the job twice changes nothing.
+2. The scores of every organisation are recomputed, from those monthly sums and the items still
+   open, for the current month, quarter and financial year and for any other open period that
+   received new events (frequency is relative to the sector, so one organisation's activity moves
+   its peers' scores too). A score row is written only when a value changed: running the job twice
+   changes nothing.
+3. A period that has ended is closed once: scored with open items at their age at its end, then
+   frozen (only ``scorecards recompute`` changes it); a quarter's close sends the notices and keeps
+   the accountability report (``portal/scorecards/consequences.py``).
 
 Scores, each 0–100 (README, "Scorecards"):
 
@@ -16,8 +20,9 @@ Scores, each 0–100 (README, "Scorecards"):
   so no ratings is 50 and each useful rating moves it up;
 - frequency = 100 × min(1, shares ÷ the sector's median shares in the period) (100 when the median
   is 0 and the organisation shared; 0 when it did not);
-- responsiveness = 100 × T ÷ max(T, median hours to respond), T = ``response_target_hours``
-  (50 when there was nothing to respond to);
+- responsiveness = 100 × T ÷ max(T, median hours to respond), T = ``response_target_hours``,
+  where an item still open past T counts as a response at its current age (at the close, for a
+  closed period: ``portal/scorecards/outstanding.py``); 50 when there was nothing to respond to;
 - overall = the weighted mean of the four (``[scorecards.weights]``).
 """
 from __future__ import annotations
@@ -29,12 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.activity import ActivityEvent
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.scorecards.models import RESPONSE_BUCKETS, MonthlyActivity, Scorecard
+from portal.scorecards import outstanding, periods
+from portal.scorecards.models import RESPONSE_BUCKETS, ClosedPeriod, MonthlyActivity, Scorecard
+from portal.scorecards.periods import month_key, months_of, quarter_key, recent_months  # noqa: F401  (re-exported)
 from portal.settings_store import get_setting, set_setting
 from portal.types import utcnow
 
@@ -42,47 +50,17 @@ WATERMARK = "scorecards.watermark"
 LAG = dt.timedelta(minutes=2)
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
+SCORE_KEYS = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours", "open_items")
 
 
 def _settings() -> Any:
     return current_app.extensions["portal_settings"].scorecards
 
 
-# --- Periods ---------------------------------------------------------------------------------
-
-def month_key(month: int) -> str:
-    return f"{month // 100}-{month % 100:02d}"
-
-
-def quarter_key(month: int) -> str:
-    return f"{month // 100}-Q{(month % 100 - 1) // 3 + 1}"
-
-
-def months_of(period: str) -> list[int]:
-    """``2026-Q4`` → [202610, 202611, 202612]; ``2026-11`` → [202611]. ValueError for anything else."""
-    import re
-    match = re.fullmatch(r"(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))", period or "")
-    if not match:
-        raise ValueError(f"not a period: {period!r}")
-    year = int(match.group(1))
-    if match.group(2):
-        first = (int(match.group(2)) - 1) * 3 + 1
-        return [year * 100 + m for m in range(first, first + 3)]
-    return [year * 100 + int(match.group(3))]
-
+# --- Periods (portal/scorecards/periods.py) ----------------------------------------------------
 
 def current_quarter(now: dt.datetime | None = None) -> str:
-    now = (now or utcnow()).astimezone(dt.timezone.utc)
-    return quarter_key(now.year * 100 + now.month)
-
-
-def recent_months(count: int, now: dt.datetime | None = None) -> list[int]:
-    now = (now or utcnow()).astimezone(dt.timezone.utc)
-    out, year, month = [], now.year, now.month
-    for _ in range(count):
-        out.append(year * 100 + month)
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return list(reversed(out))
+    return periods.current_quarter(now)
 
 
 # --- Step 1: fold new events into monthly sums -------------------------------------------------
@@ -111,6 +89,14 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
                func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
         .where(event_id > last, event_id <= upper)
         .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
+    months = _merge(rows)
+    set_setting(WATERMARK, str(upper))
+    return months
+
+
+def _merge(rows: list[Any]) -> set[int]:
+    """Add grouped sums ``(organisation, month, kind, bucket, Σweight, Σweight×value)`` into
+    ``scorecard_months``; return the months touched."""
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
     table = MonthlyActivity.__table__
@@ -144,7 +130,6 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     changed = [existing[key] for key in touched if key in existing]
     if changed:
         db.session.execute(update(MonthlyActivity), changed)  # by primary key, batched
-    set_setting(WATERMARK, str(upper))
     return months
 
 
@@ -196,8 +181,31 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
     return out
 
 
-def compute_period(period: str) -> dict[int, dict[str, Any]]:
-    """Every active organisation's scores for a period, from the monthly sums (no writes)."""
+def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
+    """Per organisation, its items open at ``at`` past the target time, as response-time counts."""
+    from portal.activity import bucket_of
+
+    target = float(_settings()["response_target_hours"])
+    out: dict[int, list[int]] = defaultdict(lambda: [0] * (len(RESPONSE_BUCKETS) + 1))
+    for item in outstanding.open_items(at, target):
+        out[item.organisation_id][bucket_of(item.age_hours(at))] += 1
+    return dict(out)
+
+
+def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
+    """The instant at which a period's open items are aged: now while it runs, its end once it has
+    ended; None before it starts."""
+    start, end = periods.bounds(period)
+    if now < start:
+        return None
+    return min(now, end)
+
+
+def compute_period(period: str, now: dt.datetime | None = None,
+                   open_items: dict[int, list[int]] | None = None) -> dict[int, dict[str, Any]]:
+    """Every active organisation's scores for a period, from the monthly sums and the items open
+    (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known."""
+    now = now or utcnow()
     settings = _settings()
     totals: dict[int, Totals] = defaultdict(Totals)
     table = MonthlyActivity.__table__
@@ -209,6 +217,9 @@ def compute_period(period: str) -> dict[int, dict[str, Any]]:
         t.useful += row.useful_ratings
         if row.responses:
             t.histogram = [a + b for a, b in zip(t.histogram, row.responses, strict=True)]
+    if open_items is None:
+        at = as_of(period, now)
+        open_items = outstanding_histograms(at) if at is not None else {}
     orgs = db.session.execute(select(Organisation.id, Organisation.sector).where(Organisation.active.is_(True))).all()
     by_sector: dict[str, list[int]] = defaultdict(list)
     for org_id, sector in orgs:
@@ -217,14 +228,30 @@ def compute_period(period: str) -> dict[int, dict[str, Any]]:
     medians = {sector: statistics.median(values) for sector, values in by_sector.items()}
     weights = {k: float(v) for k, v in dict(settings["weights"]).items()}
     target = float(settings["response_target_hours"])
-    return {org_id: scores(totals.get(org_id) or Totals(), medians[sector], target, weights)
-            for org_id, sector in orgs}
+    out = {}
+    for org_id, sector in orgs:
+        t = totals.get(org_id) or Totals()
+        late = open_items.get(org_id)
+        if late:
+            t = Totals(t.shares, t.reactive, t.ratings, t.useful, [a + b for a, b in zip(t.histogram, late, strict=True)])
+        values = scores(t, medians[sector], target, weights)
+        values["open_items"] = sum(late) if late else 0
+        out[org_id] = values
+    return out
 
 
-def store_period(period: str, now: dt.datetime | None = None) -> int:
-    """Write the period's scores; only rows whose values changed. Returns how many were written."""
+def is_closed(period: str) -> bool:
+    return db.session.get(ClosedPeriod, period) is not None
+
+
+def store_period(period: str, now: dt.datetime | None = None, open_items: dict[int, list[int]] | None = None,
+                 force: bool = False) -> int:
+    """Write the period's scores; only rows whose values changed. A closed period is left as it is
+    unless ``force`` (an explicit recompute). Returns how many rows were written."""
     now = now or utcnow()
-    computed = compute_period(period)
+    if not force and is_closed(period):
+        return 0
+    computed = compute_period(period, now, open_items)
     table = Scorecard.__table__
     existing = {r.organisation_id: dict(r._mapping) for r in db.session.execute(
         select(table).where(table.c.period == period))}
@@ -244,10 +271,94 @@ def store_period(period: str, now: dt.datetime | None = None) -> int:
 
 
 def run(now: dt.datetime | None = None) -> dict[str, int]:
-    """The scheduled job: fold new events, then rescore the periods they touched."""
+    """The scheduled job: fold new events, rescore the open periods (current ones always: open items
+    age), then close the periods that have ended. Returns the periods written and how many rows."""
+    now = now or utcnow()
     months = fold_new_events(now)
-    periods = {month_key(m) for m in months} | {quarter_key(m) for m in months}
-    written = {period: store_period(period, now) for period in sorted(periods)}
+    current = {periods.current(kind, now) for kind in periods.KINDS}
+    touched = {key for m in months for key in periods.keys_of(m)} | current
+    aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
+    written = {}
+    for period in sorted(touched):
+        at = as_of(period, now)
+        if at is not None and at not in aged:
+            aged[at] = outstanding_histograms(at)
+        written[period] = store_period(period, now, aged.get(at, {}))
+    db.session.commit()
+    for period, count in close_ended_periods(now, aged).items():
+        written[period] = written.get(period, 0) + count
+    return {period: n for period, n in written.items() if n}
+
+
+def close_ended_periods(now: dt.datetime | None = None,
+                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None) -> dict[str, int]:
+    """Close the last ended month, quarter and financial year, once each (a second run, or a second
+    scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
+    counted at some instants (a quarter and its last month end together)."""
+    from portal.scorecards import consequences
+
+    now = now or utcnow()
+    aged = {} if aged is None else aged
+    written: dict[str, int] = {}
+    for kind in periods.KINDS:
+        period = periods.last_closed(kind, now)
+        _, end = periods.bounds(period)
+        if end > now - LAG or is_closed(period):
+            continue
+        try:
+            db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
+            db.session.flush()
+            if end not in aged:
+                # Before anything was recorded (the portal not yet in use) nothing can be open.
+                first = db.session.scalar(select(func.min(MonthlyActivity.month)))
+                started = first is not None and first <= months_of(period)[-1]
+                aged[end] = outstanding_histograms(end) if started else {}
+            written[period] = store_period(period, now, aged[end], force=True)
+            consequences.period_closed(period, kind, now)
+            db.session.commit()
+        except IntegrityError:  # closed meanwhile by another process
+            db.session.rollback()
+    return written
+
+
+# --- Recounting a period in the reporting time zone ----------------------------------------------
+
+def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
+    """Recount a period from its events: each event near a month boundary is put in its reporting
+    month, the monthly sums of every month concerned are rebuilt from the events already folded,
+    and every period holding those months is rescored (closed ones too). Running it again changes
+    nothing. Returns the periods written and how many rows."""
+    now = now or utcnow()
+    months = set(months_of(period))
+    start, end = periods.bounds(period)
+    last = int(get_setting(WATERMARK, "0") or 0)
+    tz = periods.zone()
+    boundaries = [periods.bounds(periods.month_key(m))[0] for m in sorted(months)] + [end]
+    margin = dt.timedelta(days=2)  # any two time zones' months begin within 26 hours of each other
+    moves = []
+    for boundary in boundaries:
+        for event_id, at, month in db.session.execute(
+                select(ActivityEvent.id, ActivityEvent.at, ActivityEvent.month)
+                .where(ActivityEvent.at >= boundary - margin, ActivityEvent.at < boundary + margin,
+                       ActivityEvent.id <= last)):
+            right = periods.month_of(at, tz)
+            if right != month:
+                moves.append({"event_id": event_id, "right": right})
+                months |= {month, right}
+    if moves:
+        table = ActivityEvent.__table__
+        from sqlalchemy import bindparam
+        db.session.execute(update(table).where(table.c.id == bindparam("event_id")).values(month=bindparam("right")),
+                           moves)
+    db.session.execute(delete(MonthlyActivity).where(MonthlyActivity.month.in_(months)))
+    rows = db.session.execute(
+        select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
+               func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
+        .where(ActivityEvent.month.in_(months), ActivityEvent.id <= last)
+        .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
+    _merge(rows)
+    affected = {period} | {key for m in months for key in periods.keys_of(m)}
+    written = {p: store_period(p, now, force=True) for p in sorted(affected) if as_of(p, now) is not None}
     db.session.commit()
     return written
 
@@ -256,12 +367,11 @@ def scorecard_for(organisation_id: int, period: str) -> dict[str, Any]:
     """The stored scorecard, or (for a period with no activity yet) the same computation unstored."""
     row = db.session.get(Scorecard, (organisation_id, period))
     if row is not None:
-        values = {k: getattr(row, k) for k in (*DIMENSIONS, "overall", "shares", "ratings", "responses",
-                                               "median_response_hours")}
+        values = {k: getattr(row, k) for k in SCORE_KEYS}
         values["computed_at"] = row.computed_at
         return values
-    values = compute_period(period).get(organisation_id) or scores(Totals(), 0, float(
-        _settings()["response_target_hours"]), {})
+    values = compute_period(period).get(organisation_id) or {
+        **scores(Totals(), 0, float(_settings()["response_target_hours"]), {}), "open_items": 0}
     values["computed_at"] = None
     return values
 
@@ -273,8 +383,7 @@ def period_scores(period: str) -> dict[int, dict[str, Any]]:
     active = db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.active.is_(True)))
     if len({row.organisation_id for row in rows}) < (active or 0):  # not scored yet, or new organisations
         return compute_period(period)
-    keys = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours")
-    return {row.organisation_id: {k: getattr(row, k) for k in keys} for row in rows}
+    return {row.organisation_id: {k: getattr(row, k) for k in SCORE_KEYS} for row in rows}
 
 
 def target_for(sector: str) -> float:

@@ -26,10 +26,12 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.scorecards import charts
+from portal import permissions
+from portal.scorecards import consequences, explain, periods
 from portal.scorecards.compute import (
     DIMENSIONS, current_quarter, month_key, months_of, period_scores, recent_months, scorecard_for, target_for,
 )
-from portal.scorecards.models import MonthlyActivity
+from portal.scorecards.models import AccountabilityReport, MonthlyActivity
 
 bp = Blueprint("scorecards", __name__)
 #: The API route here reads only: scorecards:read.
@@ -52,6 +54,12 @@ def _period() -> str:
     except (ValueError, IndexError):
         abort(404)
     return period
+
+
+def _mark(org: Organisation, period: str) -> str | None:
+    """The period of the organisation's "meets the sharing standard" mark: the period shown if it
+    has closed at or above target, else the last closed quarter if that was."""
+    return consequences.marks(period).get(org.id) or consequences.marks().get(org.id)
 
 
 def sector_distribution(org: Organisation, period: str) -> list[float]:
@@ -86,7 +94,29 @@ def _show(org: Organisation, user) -> Any:
         quartiles=statistics.quantiles(distribution, n=4) if len(distribution) >= 2 else [],
         chart=charts.bar_chart(_("Scores for %(period)s", period=period),
                                [(str(LABELS[d]), card[d]) for d in (*DIMENSIONS, "overall")]),
-        oversight=policy.is_oversight(user))
+        oversight=policy.is_oversight(user), mark=_mark(org, period), closed=consequences_closed(period),
+        may_see_report=permissions.may_see_accountability_report(user))
+    db.session.commit()
+    return page
+
+
+def consequences_closed(period: str) -> bool:
+    from portal.scorecards.compute import is_closed
+    return is_closed(period)
+
+
+@bp.get("/scorecards/<slug>/explain")
+def explain_page(slug: str):
+    """What is behind each score: counts by kind, and the items late or still open — each linked
+    only where the viewer may read it, else named by its kind alone."""
+    user = policy.reader()
+    org = _organisation_or_404(slug, user)
+    period = _period()
+    card = scorecard_for(org.id, period)
+    detail = explain.explain(org, period, user)
+    trail.record("scorecard.explain", "organisation", org.slug, org.slug, period=period)
+    page = render_template("scorecards/explain.html", org=org, card=card, period=period, detail=detail,
+                           target=target_for(org.sector), response_target=explain.response_target())
     db.session.commit()
     return page
 
@@ -103,14 +133,17 @@ def api_scorecard(slug: str, query: ScorecardQuery):
     try:
         months_of(period)
     except (ValueError, IndexError):
-        raise ApiError(400, "Unknown period.", {"period": ["Use YYYY-QN or YYYY-MM, e.g. 2026-Q4."]}) from None
+        raise ApiError(400, "Unknown period.", {"period": [
+            "Use YYYY-QN, YYYY-MM or FYYYYY/YY, e.g. 2026-Q4, 2026-11 or FY2026/27."]}) from None
     card = scorecard_for(org.id, period)
     trail.record("scorecard.read", "organisation", org.slug, org.slug, period=period, via="api")
     db.session.commit()
     return {"organisation": org.slug, "period": period, **{d: card[d] for d in (*DIMENSIONS, "overall")},
             "target": target_for(org.sector), "shares": card["shares"], "ratings": card["ratings"],
             "responses": card["responses"], "median_response_hours": card["median_response_hours"],
-            "computed_at": iso(card["computed_at"])}
+            "computed_at": iso(card["computed_at"]), "open_items": card.get("open_items", 0),
+            "closed": consequences_closed(period), "meets_standard": _mark(org, period) == period,
+            "time_zone": periods.zone().key}
 
 
 # --- System health ---------------------------------------------------------------------------
@@ -195,3 +228,64 @@ def system_health_csv(table: str):
     db.session.commit()
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="system-health-{table}-{period}.csv"'})
+
+
+# --- Accountability reports and procurement eligibility ------------------------------------------
+
+def _report_or_404(period: str) -> AccountabilityReport:
+    user = policy.reader()
+    if not permissions.may_see_accountability_report(user):
+        abort(404)
+    report = db.session.get(AccountabilityReport, period)
+    if report is None:
+        abort(404)
+    return report
+
+
+@bp.get("/accountability-reports")
+def accountability_reports():
+    user = policy.reader()
+    if not permissions.may_see_accountability_report(user):
+        abort(404)
+    reports = db.session.scalars(select(AccountabilityReport).order_by(AccountabilityReport.created_at.desc())).all()
+    trail.record("accountability_report.list", "organisation")
+    page = render_template("scorecards/reports.html", reports=reports)
+    db.session.commit()
+    return page
+
+
+@bp.get("/accountability-reports/<period>")
+def accountability_report(period: str):
+    report = _report_or_404(period)
+    trail.record("accountability_report.read", "organisation", period=period)
+    page = render_template("scorecards/report.html", report=report, columns=consequences.REPORT_COLUMNS,
+                           labels=LABELS)
+    db.session.commit()
+    return page
+
+
+@bp.get("/accountability-reports/<period>.csv")
+def accountability_report_csv(period: str):
+    report = _report_or_404(period)
+    text = csv_text(list(consequences.REPORT_COLUMNS),
+                    [[row.get(c) for c in consequences.REPORT_COLUMNS] for row in report.rows])
+    trail.record("accountability_report.export", "organisation", period=period)
+    db.session.commit()
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="accountability-report-{period}.csv"'})
+
+
+@bp.get("/procurement")
+def procurement():
+    """Every organisation's procurement eligibility, with the reason, and its sharing mark."""
+    user = policy.reader()
+    if not permissions.may_see_procurement_eligibility(user):
+        abort(404)
+    orgs = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                              .order_by(Organisation.name)).all()
+    trail.record("procurement.read", "organisation")
+    page = render_template("scorecards/procurement.html", orgs=orgs,
+                           eligibility=consequences.eligibility_of_all(), marks=consequences.marks(),
+                           threshold=consequences.threshold(), quarters=consequences.closed_quarters(2))
+    db.session.commit()
+    return page
