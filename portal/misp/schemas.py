@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal.payloads import Payload
-
-
-class MispAttribute(Payload):
-    type: str
-    value: str
-
 
 class MispEvent(BaseModel):
+    """The event: ``info`` is its title; its ``Attribute`` list (and those of its ``Object`` list) become
+    indicators where the portal has a type for them, the rest are listed in the body. What MISP puts
+    elsewhere, or in another shape, is passed over, not refused."""
+
     model_config = ConfigDict(extra="allow")
 
     info: str = Field(description="The event's title.")
-    Attribute: list[MispAttribute] = Field(default_factory=list, description="Attributes that become indicators "
-                                           "where the portal has a type for them; the rest are listed in the body.")
 
 
 class MispEventInput(BaseModel):
