@@ -74,6 +74,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(misp_feed_bp)
     csrf.exempt(misp_feed_bp)  # a token-authenticated feed, like the API: never the session cookie
+    from portal.taxii import bp as taxii_bp
+
+    app.register_blueprint(taxii_bp)
+    csrf.exempt(taxii_bp)  # TAXII takes API tokens (Bearer or Basic) only, never the session cookie
     from portal.deportees import jobs as deportee_jobs
 
     from portal.scorecards import jobs as scorecard_jobs
@@ -81,6 +85,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)
+    from portal.wording import views as wording
+
+    wording.init_app(app)  # after the default-deny gate: its hooks see the signed-in user
     errors.init_app(app)
     cli.init_app(app)
     from portal.templating import init_app as init_templating

@@ -65,7 +65,9 @@ def refuse_unstorable_query() -> Any:
     values = request.args.items(multi=True)
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in FORM_TYPES:
         values = [*values, *request.form.items(multi=True)]
-    bad = sorted({key for key, value in values if "\x00" in key or "\x00" in value})
+    # (a form part can come without a name or a value: the parser gives None, which holds no NUL)
+    bad = sorted({key or "" for key, value in values if any(isinstance(text, str) and "\x00" in text
+                                                           for text in (key, value))})
     if not bad:
         return None
     from portal.security import is_api_request

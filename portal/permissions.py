@@ -10,7 +10,7 @@ still decided by the policy first, so what an actor may not read stays absent (4
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
@@ -147,6 +147,34 @@ def may_revoke_token(actor: Any, token: Any) -> bool:
     if token.user_id == actor.id:
         return True
     return may_see_org_tokens(actor) and _ordinary_member_of_own_org(actor, token.user)
+
+
+# --- Translations ------------------------------------------------------------------------------
+
+#: Whose members may be named translators: Pacific agencies and New Zealand government agencies,
+#: whose officers speak the portal's Pacific languages and Māori at work.
+TRANSLATOR_ORGANISATION_KINDS = frozenset({OrganisationKind.PACIFIC.value, OrganisationKind.GOVERNMENT.value})
+
+
+def may_be_translator(subject: Any) -> bool:
+    return subject.organisation.kind in TRANSLATOR_ORGANISATION_KINDS
+
+
+def may_grant_translator(actor: Any, subject: Any) -> bool:
+    """Name a member translator for some languages: whoever manages the member (their org-admin, or a
+    portal admin), when the member's organisation is a Pacific or NZ government one."""
+    return may_manage_user(actor, subject) and may_be_translator(subject)
+
+
+def may_suggest_wording(actor: Any, language: str, granted: Collection[str]) -> bool:
+    """Suggest or confirm wordings in ``language``: a translator for it (``granted``: the actor's
+    translator languages), still a member of a Pacific or NZ government organisation."""
+    return _active(actor) and may_be_translator(actor) and language in granted
+
+
+def may_review_wordings(actor: Any) -> bool:
+    """Accept or reject suggested wordings, which then speak for the portal: a portal admin."""
+    return is_portal_admin(actor)
 
 
 # --- Bulletins --------------------------------------------------------------------------------

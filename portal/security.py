@@ -61,6 +61,10 @@ def is_api_request() -> bool:
     return request.path == "/api" or request.path.startswith("/api/") or is_feed_request()
 
 
+def is_taxii_request() -> bool:
+    return request.path == "/taxii2" or request.path.startswith("/taxii2/")
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The user of this request's session row (looked up with it, in one query), if still active."""
@@ -73,6 +77,10 @@ def gate() -> Any:
     """before_request: refuse everything not allowlisted to anyone not signed in."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if is_taxii_request():
+        from portal.taxii.views import authenticate
+
+        return authenticate()  # a token (Bearer or Basic), then its scope: never the session cookie
     if is_api_request():
         from portal.api.auth import authenticate_bearer
         from portal.api.scopes import authorise_scope

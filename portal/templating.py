@@ -6,10 +6,10 @@ from typing import Any, Callable
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
-from portal import permissions
+from portal import labels, permissions
 from portal.i18n import lazy_gettext as _l
 from portal.settings_store import get_setting
-from portal.vocabulary import ROLE_LABELS, Role
+from portal.vocabulary import Role
 
 #: (endpoint, label, who sees it: the roles (empty = everyone signed in), or a permission)
 NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...] = (
@@ -30,6 +30,7 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...]
     ("tokens.index", _l("API tokens"), frozenset()),
     ("notifications.webhooks", _l("Webhooks"), frozenset({Role.ORG_ADMIN})),
     ("notifications.dead_letters", _l("Failed deliveries"), frozenset({Role.ADMIN})),
+    ("wording.queue", _l("Suggested wordings"), frozenset({Role.ADMIN})),
 )
 
 
@@ -47,11 +48,12 @@ def field_id(key: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["field_id"] = field_id
+    labels.init_app(app)
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
         if not has_request_context():  # an e-mail, rendered by a job
-            return {"ROLE_LABELS": ROLE_LABELS}
+            return {}
         if "demo_mode" not in g:
             try:
                 g.demo_mode = get_setting("demo_loaded") == "yes"
@@ -61,5 +63,4 @@ def init_app(app: Flask) -> None:
         return {
             "demo_mode": g.demo_mode,
             "navigation": navigation_for(user) if user else [],
-            "ROLE_LABELS": ROLE_LABELS,
         }

@@ -150,7 +150,8 @@ def test_scorecards_are_visible_to_their_organisation_and_oversight_only(client,
     assert health.status_code == 200 and "<svg" in health.get_data(as_text=True)
     assert "<table" in health.get_data(as_text=True)
     csv_response = oversight.get("/system-health/participation.csv")
-    assert csv_response.mimetype == "text/csv" and "banking" in csv_response.get_data(as_text=True)
+    assert csv_response.mimetype == "text/csv" and "Banking" in csv_response.get_data(as_text=True)
+    assert csv_response.get_data(as_text=True).startswith("Kind of organisation,Sector,")  # headers in words
     below = oversight.get("/system-health/below.csv").get_data(as_text=True)
     assert "Port X" in below  # nothing shared: below its sector's target
 

@@ -309,7 +309,7 @@ def test_triage_assignment_statuses_notes_and_feedback(client, people):
     client2 = client.application.test_client()
     sign_in(client2, people["submitter"])
     mine = client2.get(page).get_data(as_text=True)
-    assert "referred for investigation" in mine.lower() and "closed" in mine
+    assert "referred for investigation" in mine.lower() and "Closed" in mine
     assert "KAURI" not in mine and "second@fiu.example" not in mine
     api = client2.get(f"/api/v1/submissions/{reference}", headers=bearer(people["submitter"])).get_json()
     assert api["feedback"][0]["outcome"] == "referred-for-investigation" and "KAURI" not in str(api)

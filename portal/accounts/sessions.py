@@ -40,8 +40,8 @@ TOUCH_RESOLUTION = dt.timedelta(minutes=1)
 
 #: Paths that never read or write a session: the API and feeds take bearer tokens only, the health
 #: checks must not touch the database, static files need nobody.
-SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/")
-SESSIONLESS_PATHS = frozenset({"/api", "/healthz", "/readyz"})
+SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/", "/taxii2/")
+SESSIONLESS_PATHS = frozenset({"/api", "/taxii2", "/healthz", "/readyz"})
 
 _serializer = TaggedJSONSerializer()
 #: The values are sealed with the data keys (AES-256-GCM): they may hold an OpenID Connect ID token,

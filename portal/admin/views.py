@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import permissions, policy
+from portal import labels, permissions, policy
 from portal.accounts import recovery
 from portal.accounts.models import User
 from portal.accounts.notices import change_id
@@ -16,11 +16,11 @@ from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
 from portal.extensions import db
 from portal.pages import ActionForm
-from portal.i18n import LANGUAGES, gettext as _
+from portal.i18n import LANGUAGES, country_name, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
 from portal.outbox import notify
-from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
+from portal.vocabulary import Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,9 +42,9 @@ def _require(permission) -> User:
 def _organisation_form(obj=None) -> OrganisationForm:
     settings = current_app.extensions["portal_settings"]
     form = OrganisationForm(obj=obj)
-    form.kind.choices = [(k.value, k.value) for k in OrganisationKind]
-    form.sector.choices = [(s, s) for s in settings.all_sectors()]
-    form.country.choices = [(c, c) for c in settings.countries]
+    form.kind.choices = labels.choices("organisation-kind", OrganisationKind)
+    form.sector.choices = labels.choices("sector", settings.all_sectors())
+    form.country.choices = labels.choices("country", settings.countries)
     return form
 
 
@@ -112,7 +112,7 @@ def _user_form(manager: User, obj=None) -> UserForm:
     orgs = [o for o in orgs if permissions.may_create_user_in(manager, o)]
     form.organisation.choices = [(o.id, o.name) for o in orgs]
     grantable = [r for r in Role if permissions.may_grant_role(manager, r)]
-    form.roles.choices = [(r.value, str(ROLE_LABELS[r])) for r in grantable]
+    form.roles.choices = labels.choices("role", grantable)
     form.clearance.choices = [(c.label, c.label) for c in Classification if permissions.may_grant_clearance(manager, c)]
     form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
     if obj is not None:
@@ -267,7 +267,7 @@ def change_deportee_route():
         db.session.delete(route)
         db.session.commit()
         flash(_("%(org)s no longer receives notifications for %(cc)s.", org=route.organisation.name,
-                cc=route.country), "success")
+                cc=country_name(route.country)), "success")
         return redirect(url_for("admin.deportee_routes"))
     country = request.form.get("country", "").upper()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == request.form.get("organisation", "")))
@@ -276,13 +276,13 @@ def change_deportee_route():
         flash(_("Choose a destination country and an organisation."), "error")
     elif not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
         flash(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
-                "%(cc)s.", org=org.name, cc=country), "error")
+                "%(cc)s.", org=org.name, cc=country_name(country)), "error")
     elif db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
                                                        DeporteeRoute.organisation_id == org.id)):
-        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country), "error")
+        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "error")
     else:
         db.session.add(DeporteeRoute(country=country, organisation_id=org.id))
         trail.record("deportee_route.add", "organisation", org.slug, org.slug, country=country)
         db.session.commit()
-        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country), "success")
+        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "success")
     return redirect(url_for("admin.deportee_routes"))

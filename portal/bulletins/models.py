@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
 from portal.organisations.models import Organisation
@@ -23,7 +23,8 @@ class Bulletin(db.Model):
     """A threat bulletin written by one organisation for an audience of others."""
 
     __tablename__ = "bulletins"
-    __table_args__ = (Index("ix_bulletins_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_bulletins_status_id", "status", "id"),
+                      Index("ix_bulletins_readers_changed_at_id", "readers_changed_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stable across versions: the MISP event uuid (and a STIX report id) of this bulletin. Nullable
@@ -51,6 +52,12 @@ class Bulletin(db.Model):
     # input, its change note, who proposed it). The columns above stay the approved version, which
     # is all recipients ever read — pages, API, search, exports and notifications alike.
     pending_change: Mapped[str | None] = mapped_column(Text)
+    # When the bulletin last changed for whoever may read it: created, a new version (which is also
+    # how its audience, classification or TLP change), published, approved or withdrawn. Set by
+    # ``_note_change_for_readers`` below, never by hand. It is TAXII's ``date_added``: a bulletin
+    # whose audience widens is a new version with a new instant, so an ``added_after`` poll of
+    # every reader who can now read it finds it (README, "TAXII 2.1 and STIX 2.1").
+    readers_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     audience: Mapped[list["BulletinAudience"]] = relationship(
@@ -81,6 +88,24 @@ class Bulletin(db.Model):
 
     def audience_values(self, kind: str) -> list[str]:
         return sorted(a.value for a in self.audience if a.kind == kind)
+
+
+#: A change to any of these changes what some reader reads (or who reads it).
+READER_FACING = ("status", "version", "classification", "tlp", "title", "summary", "body_html", "expires_at")
+
+
+@event.listens_for(Session, "before_flush")
+def _note_change_for_readers(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``Bulletin.readers_changed_at`` true whatever code path changed the bulletin."""
+    now = utcnow()
+    for obj in session.new:
+        if isinstance(obj, Bulletin):
+            obj.readers_changed_at = now
+    for obj in session.dirty:
+        if isinstance(obj, Bulletin):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in (*READER_FACING, "audience", "indicators")):
+                obj.readers_changed_at = now
 
 
 AUDIENCE_KINDS = ("org", "sector", "country", "user")
@@ -227,6 +252,8 @@ class BulletinSighting(db.Model):
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     context: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The STIX id of a sighting written back over TAXII: the same object sent again is not counted twice.
+    stix_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 

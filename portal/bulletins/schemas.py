@@ -91,7 +91,8 @@ class BulletinQuery(Paging):
     typology: text(100) | None = None
     classification: one_of(CLASSIFICATIONS, nullable=True) = None
     tlp: one_of(TLPS, nullable=True) = None
-    author_org: text(100) | None = None
+    author_org: list[text(100)] | None = Field(None, max_length=50, description="Author organisation slug; repeat "
+                                               "the parameter for any of several.")
     since: text(40) | None = Field(None, json_schema_extra={"format": "date-time"})
     until: text(40) | None = Field(None, json_schema_extra={"format": "date-time"})
 

@@ -163,7 +163,7 @@ class InformationRequestTopic:
         return Subject(reference=request.reference, path=f"/requests/{request.id}",
                        title=str(_l("Request for information %(ref)s", ref=request.reference)),
                        classification=request.classification, org=request.requesting_org.name,
-                       facts=((_l("Due"), request.due_at, "UTC"),))
+                       facts=((_l("Due"), request.due_at, "day"),))  # a day, not an instant
 
 
 class AssessmentTopic:
@@ -186,7 +186,7 @@ class AssessmentTopic:
         return policy.can_read_assessment(user, assessment)
 
     def describe(self, assessment) -> Subject:
-        facts = ((_l("Expires"), assessment.expires_at, "UTC"),) if assessment.expires_at else ()
+        facts = ((_l("Expires"), assessment.expires_at, "day"),) if assessment.expires_at else ()
         return Subject(reference=f"Assessment {assessment.id}", path="/ratings",
                        title=str(_l("Your resilience rating is due for reassessment")),
                        classification=Classification.UNCLASSIFIED, org=assessment.organisation.name, facts=facts)

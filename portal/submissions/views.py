@@ -221,6 +221,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
         "field_label": field_label, "relation_roles": RELATION_ROLES, "transaction_target": TRANSACTION_TARGET,
         "summary_target": lambda key: (field_id(key), field_label(key)),
+        "focus": "" if errors else request.args.get("focus", ""),
     }
     return render_template("submissions/compose.html", **context), status
 
@@ -299,7 +300,11 @@ def save(draft_id: int):
     if action != "submit":
         if action == "save":
             flash(_("Draft saved."), "success")
-        return redirect(url_for("submissions.compose", draft_id=draft.id) + _anchor(action, data))
+        anchor = _anchor(action, data)
+        # The new subject, transaction or relation gets the keyboard focus (autofocus on its first
+        # field, which also scrolls to it), not the top of the page. No #fragment: browsers skip
+        # autofocus when the address targets an element.
+        return redirect(url_for("submissions.compose", draft_id=draft.id, focus=anchor or None))
     try:
         submission, _replayed = service.submit(data, user, draft=draft)
     except service.Invalid as invalid:
@@ -314,11 +319,11 @@ def save(draft_id: int):
 
 def _anchor(action: str, data: dict[str, Any]) -> str:
     if action.startswith("add-subject:"):
-        return f"#subject-{len(data['subjects']) - 1}"
+        return f"subject-{len(data['subjects']) - 1}"
     if action == "add-transaction":
-        return f"#transaction-{len(data['transactions']) - 1}"
+        return f"transaction-{len(data['transactions']) - 1}"
     if action == "add-relation":
-        return f"#relation-{len(data['relations']) - 1}"
+        return f"relation-{len(data['relations']) - 1}"
     return ""
 
 
@@ -361,7 +366,6 @@ def show(reference: str):
         "submission": submission, "triager": triager, "form": ActionForm(),
         "feedback": service.feedback_for(submission), "outcomes": service.outcomes(),
         "subjects": {s["id"]: s for s in submission.subjects},
-        "typology_labels": dict(_settings().typologies),
         "follow_ups": db.session.scalars(policy.readable_submissions(user).where(
             Submission.follows_id == submission.id).order_by(Submission.id)).all(),
         "follows": db.session.scalar(policy.readable_submissions(user).where(
