@@ -157,6 +157,7 @@ def test_every_operation_conforms_to_the_served_document_for_every_role(app, ide
     accepted = ["2xx", "403", "404", "409"]
     config = SchemathesisConfig.from_dict({
         "workers": 1,
+        "cache": {"enabled": False},  # nothing carried between runs (nor written into the work tree)
         "auth": {"wfc": {"path": str(tmp_path / "identities.json"), "peers": ["bank", "pacific"]}},
         # Text the portal can store: UTF-8 without NUL (the server refuses anything else, by design).
         "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none", "codec": "utf-8",
