@@ -11,6 +11,9 @@ from typing import Any
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
+from portal.i18n import gettext as _
+from portal.security import is_api_request
+
 #: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
 #: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
 MAX_ID = 2**31 - 1
@@ -70,7 +73,6 @@ def refuse_unstorable_query() -> Any:
                                                            for text in (key, value))})
     if not bad:
         return None
-    from portal.security import is_api_request
 
     if is_api_request():
         from portal.api.errors import api_error
@@ -80,7 +82,6 @@ def refuse_unstorable_query() -> Any:
     if request.method in ("GET", "HEAD"):
         abort(400)
     from portal.errors import error_page
-    from portal.i18n import gettext as _
 
     return error_page(400, _("A field of the form holds a NUL character, which cannot be stored. "
                              "Remove it and send the form again."))

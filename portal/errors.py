@@ -1,6 +1,6 @@
 """Error pages and API error bodies. No stack trace ever reaches a visitor.
 
-Each status has its own translated page title and text; the API answers CONTRACT.md's error shape
+Each status has its own translated page title and text; the API answers docs/contract.md's error shape
 for every status, a 405 in both cases with the ``Allow`` header naming the methods that would work.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from portal.api.errors import ApiError, api_error
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.i18n import gettext as _
@@ -79,8 +80,6 @@ def _allow(response: Any, error: HTTPException) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from portal.api.errors import ApiError, api_error
-
     @app.errorhandler(ApiError)
     def api_refusal(error: ApiError):
         # Also for refusals raised outside a routed API view (the gate, an unknown URL).

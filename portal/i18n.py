@@ -31,7 +31,9 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, request
+
+from portal.config import settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -154,8 +156,6 @@ def reading_as(language: str, time_zone: str):
 
 def current_language() -> str:
     """The reader's language: the signed-in user's choice, else the browser's, else the default."""
-    from flask import current_app, g, has_request_context, request
-
     override = _reader.get()
     if override is not None:
         return override[0]
@@ -164,26 +164,24 @@ def current_language() -> str:
     cached = getattr(g, "_language", None)
     if cached:
         return cached
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     language = None
     user = _current_user()
-    if user is not None and getattr(user, "locale", None) in settings.languages:
+    if user is not None and getattr(user, "locale", None) in conf.languages:
         language = user.locale
     if language is None:
-        language = request.accept_languages.best_match(settings.languages) or settings.default_language
+        language = request.accept_languages.best_match(conf.languages) or conf.default_language
     g._language = language
     return language
 
 
 def current_time_zone() -> ZoneInfo:
-    from flask import current_app, has_request_context
-
     default = "Pacific/Auckland"
     override = _reader.get()
     if override is not None:
         return zone(override[1])
     if has_request_context():
-        default = current_app.extensions["portal_settings"].default_time_zone
+        default = settings().default_time_zone
         user = _current_user()
         if user is not None and getattr(user, "time_zone", None):
             return zone(user.time_zone)
@@ -191,8 +189,6 @@ def current_time_zone() -> ZoneInfo:
 
 
 def _current_user() -> Any:
-    from flask import g
-
     user = getattr(g, "portal_user", None)
     if user is not None:
         return user

@@ -15,6 +15,8 @@ from typing import Any, Collection
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
 from portal import policy
+from portal.accounts.models import User, UserRole
+from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, OrganisationKind, Role
 
 #: The portal's own accounts: only a portal administrator manages them or grants these roles.
@@ -69,8 +71,6 @@ def may_reset_second_factor(actor: Any, subject: Any) -> bool:
 
 def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User``: the actor's organisation's members, less the portal's own accounts."""
-    from portal.accounts.models import User, UserRole
-
     portal_account = exists().where(UserRole.user_id == User.id,
                                     UserRole.role.in_([r.value for r in PORTAL_ROLES]))
     return and_(User.organisation_id == actor.organisation_id, ~portal_account)
@@ -78,8 +78,6 @@ def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
 
 def manageable_users(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User`` restating :func:`may_manage_user` (lists and look-ups)."""
-    from portal.accounts.models import User
-
     if is_portal_admin(actor):
         return true()
     if not (_active(actor) and Role.ORG_ADMIN in actor.roles):
@@ -219,8 +217,6 @@ def may_address(author_org: Any, organisation: Any) -> bool:
 
 def addressable_organisations(author_org: Any) -> ColumnElement[bool]:
     """SQL criterion on ``Organisation`` restating :func:`may_address`."""
-    from portal.organisations.models import Organisation
-
     if _government(author_org):
         return true()
     return or_(Organisation.kind == OrganisationKind.GOVERNMENT.value, Organisation.sector == author_org.sector)

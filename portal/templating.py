@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal import labels, permissions
 from portal.i18n import lazy_gettext as _l
-from portal.settings_store import get_setting
+from portal import settings_store
 from portal.vocabulary import Role
 
 #: (endpoint, label, who sees it: the roles (empty = everyone signed in), or a permission)
@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
             return {}
         if "demo_mode" not in g:
             try:
-                g.demo_mode = get_setting("demo_loaded") == "yes"
+                g.demo_mode = settings_store.read(settings_store.DEMO_LOADED)
             except Exception:  # database not migrated yet: the page still renders
                 g.demo_mode = False
         user = current_user if current_user.is_authenticated else None

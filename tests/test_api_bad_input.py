@@ -2,7 +2,7 @@
 
 Bad input is refused where requests are parsed — URL converters (``portal/converters.py``), cursor
 and limit parsing (``portal/api/pagination.py``), date parsing (``portal/dates.py``) and the JSON
-body reader (``portal/api/formats.py``) — with a 4xx in CONTRACT.md's error shape. The hand-written
+body reader (``portal/api/formats.py``) — with a 4xx in docs/contract.md's error shape. The hand-written
 cases are the review's examples; the property-based test lets Schemathesis try the served OpenAPI
 document's operations with generated input.
 """
@@ -87,7 +87,7 @@ def people(world):
 
 
 def assert_refused(response: Any, *context: Any) -> dict[str, Any]:
-    """A 4xx (never 5xx) in CONTRACT.md's error shape."""
+    """A 4xx (never 5xx) in docs/contract.md's error shape."""
     assert 400 <= response.status_code < 500, (context, response.status_code, response.get_data(as_text=True)[:300])
     body = response.get_json()
     assert body is not None and set(body) == {"error"}, (context, response.get_data(as_text=True)[:300])

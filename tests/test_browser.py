@@ -36,13 +36,20 @@ def live_server(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
+def java_script() -> bool:
+    """Whether the browser runs scripts; a test of the page without them parametrizes this to False."""
+    return True
+
+
+@pytest.fixture
+def page(java_script: bool) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland")
+        context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland",
+                                      java_script_enabled=java_script)
         # Nothing leaves the machine: refuse at once anything not on loopback (the test provider's
         # pages import a web font, which would otherwise hang until a timeout).
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/])"), lambda route: route.abort())
@@ -145,7 +152,11 @@ def test_report_composer_saves_as_you_type_and_submits(live_server, page, world)
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("java_script", [False], ids=["scripts-off"])
 def test_system_health_charts_render_without_script_and_within_the_csp(live_server, page, world):
+    # Scripts really are off in this browser: a page's own script does not run.
+    page.set_content("<title>before</title><script>document.title = 'ran'</script>")
+    assert page.title() == "before"
     customs = world.org("nz-customs", "government", "customs", name="New Zealand Customs Service")
     world.org("harbour-bank", name="Harbour Bank")
     user = world.user("mere@customs.example", customs, ("analyst",), clearance="SENSITIVE")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import ApiToken
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinIndicator
+from portal.config import settings
 from portal.extensions import db
 from portal.outbox import OutboxMessage
 from tests.conftest import sign_in
@@ -372,7 +373,7 @@ def test_attachments_kept_by_the_store_and_served_through_the_policy(client, app
     assert "sandbox" in download.headers["Content-Security-Policy"]
     assert client.get(f"{base}/{meta['id']}", headers=people["nadia"][1]).status_code == 404  # not for FIU
     # Refused: too large (413), a disguised file (415), not multipart (415), not the author (403).
-    limit = app.extensions["portal_settings"].attachment_max_bytes
+    limit = settings(app).attachment_max_bytes
     big = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",
                       data={"file": (io.BytesIO(b"%PDF-" + b"0" * limit), "big.pdf")})
     fake = client.post(base, headers=people["aroha"][1], content_type="multipart/form-data",

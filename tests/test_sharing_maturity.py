@@ -208,7 +208,13 @@ def test_request_needs_basis_grounds_and_an_agency(client, people):
                                                  "due": "2020-01-01"})
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
-    assert "legal_basis" in page and "grounds" in page and "due" in page
+    # The form names its fields whatever happens; the refusal must say what is wrong with each
+    # missing one, and nothing about the ones given.
+    for message in ("State the legal basis for the request", "State your reasonable grounds",
+                    "Give a due date in the future"):
+        assert page.count(message) >= 1, message
+    assert "Say what information you need" not in page  # the subject was given
+    assert "Choose the organisation that holds the information" not in page  # and the holder
     assert db.session.scalar(select(func.count()).select_from(InformationRequest)) == 0
     sign_out(client)
     bank = client.application.test_client()

@@ -1,4 +1,4 @@
-"""TAXII 2.1 and STIX 2.1 (issue 15, items 1–3; CONTRACT.md "Standards exchange").
+"""TAXII 2.1 and STIX 2.1 (issue 15, items 1–3; docs/contract.md "Standards exchange").
 
 The portal's collections hold exactly what the access policy lets the token's reader read, as STIX
 2.1 objects that ``stix2-validator`` passes without errors; ``added_after`` polls see a bulletin
@@ -199,7 +199,7 @@ def test_amendment_is_a_new_version_and_withdrawal_revokes(client, scene):
     assert withdrawn.status_code == 200, withdrawn.get_json()
     author_view = {o["id"]: o for o in all_objects(client, scene["author"])}
     assert author_view[report_id]["revoked"] is True
-    # The recipient may no longer read it (CONTRACT.md): it is gone from its collection.
+    # The recipient may no longer read it (docs/contract.md): it is gone from its collection.
     assert report_id not in {o["id"] for o in all_objects(client, scene["rangi_token"])}
 
 

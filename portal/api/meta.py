@@ -9,6 +9,7 @@ from portal.api.errors import ApiError, api_error
 from portal.api.openapi import openapi_document
 from portal.api.operations import operation
 from portal.api.schemas import Me, TypologyPage
+from portal.config import settings
 
 
 @bp.errorhandler(ApiError)
@@ -19,7 +20,7 @@ def handle_api_error(error: ApiError):
 @bp.get("/openapi.json")
 @operation("This document", answer={"type": "object"})
 def openapi():
-    return openapi_document(current_app, current_app.extensions["portal_settings"].base_url)
+    return openapi_document(current_app, settings().base_url)
 
 
 @bp.get("/me")
@@ -40,5 +41,5 @@ def me():
 @bp.get("/typologies")
 @operation("Configured typology codes", answer=TypologyPage)
 def typologies():
-    items = current_app.extensions["portal_settings"].typologies
+    items = settings().typologies
     return {"items": [{"code": code, "label": label} for code, label in items], "next_cursor": None}

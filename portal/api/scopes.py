@@ -5,7 +5,7 @@ then ``@routes.get(...)``); the HTTP method decides read or write: GET, HEAD and
 ``<family>:read``, every other method ``<family>:write``. :func:`authorise_scope` runs for every
 ``/api`` request right after the token is authenticated, so a route cannot forget its scope, and a
 route that declares no family is refused (fail closed) unless it is in :data:`OPEN_ENDPOINTS`.
-A token without scopes acts with its user's rights (CONTRACT.md).
+A token without scopes acts with its user's rights (docs/contract.md).
 """
 from __future__ import annotations
 

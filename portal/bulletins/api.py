@@ -6,13 +6,13 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from portal import policy
+from portal import attachments, policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso
 from portal.api.operations import FileUpload, given, operation
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.bulletins import filters, service
 from portal.bulletins.schemas import (
@@ -20,8 +20,15 @@ from portal.bulletins.schemas import (
     FeedbackOut, MessageInput, QuestionOut, QuestionPage, SightingInput, SightingOut, SightingPage, WithdrawInput,
 )
 from portal.bulletins.models import (
-    AUDIENCE_KINDS, Bulletin, BulletinAttachment, BulletinAudience, BulletinIndicator, BulletinTypology,
+    AUDIENCE_KINDS,
+    Bulletin,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinIndicator,
+    BulletinQuestion,
+    BulletinTypology,
 )
+from portal.bulletins.views import send_attachment
 from portal.extensions import db
 from portal.organisations.models import Organisation
 
@@ -34,7 +41,7 @@ AUDIENCE_PLURALS = {"org": "orgs", "sector": "sectors", "country": "countries", 
 
 def pending_change_json(raw: str | None) -> dict[str, Any] | None:
     """A published bulletin's change waiting for review, for its author organisation only:
-    ``{"input": <the proposed bulletin>, "change_note", "sent_back"}`` (an extension of CONTRACT.md)."""
+    ``{"input": <the proposed bulletin>, "change_note", "sent_back"}`` (an extension of docs/contract.md)."""
     if not raw:
         return None
     proposal = json.loads(raw)
@@ -43,7 +50,7 @@ def pending_change_json(raw: str | None) -> dict[str, Any] | None:
 
 
 def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
-    """CONTRACT.md's shape of one bulletin (``feed_page`` builds the same from plain rows)."""
+    """docs/contract.md's shape of one bulletin (``feed_page`` builds the same from plain rows)."""
     audience: dict[str, list[str]] | None = None
     extra: dict[str, Any] = {}
     if policy.sees_bulletin_audience(reader, bulletin):
@@ -221,7 +228,7 @@ def bulletin_feedback(bulletin_id: int, body: FeedbackInput):
            "change) a published bulletin's change waits for review in pending_change", body=BulletinChange,
            answer=BulletinOut, errors=(409,), invalid_message="The bulletin is invalid; nothing was stored.")
 def amend_bulletin(bulletin_id: int, body: BulletinChange):
-    """Amend (a new version; ``change_note`` required). Extension of CONTRACT.md."""
+    """Amend (a new version; ``change_note`` required). Extension of docs/contract.md."""
     bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, given(body), u))
     return bulletin_json(bulletin, user)
 
@@ -266,8 +273,6 @@ def ask_question(bulletin_id: int, body: MessageInput):
 def answer_question(bulletin_id: int, question_id: int, body: MessageInput):
 
     def answer(bulletin, user):
-        from portal.bulletins.models import BulletinQuestion
-
         question = db.session.get(BulletinQuestion, question_id)
         if question is None:
             raise LookupError
@@ -305,8 +310,6 @@ def report_sighting(bulletin_id: int, body: SightingInput):
                                           "attachment_id": "$response.body#/id"}})
 def upload_attachment(bulletin_id: int):
     """multipart/form-data with a ``file`` part; 413 when too large, 415 when not an accepted kind."""
-    from portal import attachments
-
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "Send the file as multipart/form-data, in a part named 'file'.")
 
@@ -325,6 +328,4 @@ def upload_attachment(bulletin_id: int):
 @operation("Download an attachment", answer={"type": "string", "format": "binary"},
            media="*/*")
 def download_attachment(bulletin_id: int, attachment_id: int):
-    from portal.bulletins.views import send_attachment
-
     return send_attachment(bulletin_id, attachment_id)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuid_
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from portal.attachments import AttachedFile
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.types import ClassificationType, UTCDateTime, utcnow
@@ -82,8 +84,6 @@ class Bulletin(db.Model):
     @property
     def proposed_change(self) -> dict | None:
         """The change waiting for review on a published bulletin (see ``pending_change``)."""
-        import json
-
         return json.loads(self.pending_change) if self.pending_change else None
 
     def audience_values(self, kind: str) -> list[str]:
@@ -258,17 +258,12 @@ class BulletinSighting(db.Model):
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 
 
-class BulletinAttachment(db.Model):
+class BulletinAttachment(AttachedFile, db.Model):
     """A file attached to a bulletin; the bytes live in the attachment store, not the database."""
 
     __tablename__ = "bulletin_attachments"
+    owner = "bulletin_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
-    filename: Mapped[str] = mapped_column(String(150))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

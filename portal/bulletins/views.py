@@ -3,27 +3,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import permissions, policy
+from portal import attachments, downloads, permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
 from portal.dates import from_form, parse_instant, time_zone_for_country
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
+    FEEDBACK_RATINGS,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinFeedback,
+    BulletinQuestion,
+    BulletinRead,
     BulletinVersion,
+    needs_second_publisher,
 )
+from portal.config import settings
 from portal.extensions import db
-from portal.pages import ActionForm, confirmation, flash_fields, send_stored
 from portal.i18n import country_name, zone, gettext as _
 from portal.labels import label
+from portal.notifications.topics import BulletinTopic
 from portal.organisations import choices
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
+from portal.pages import ActionForm, confirmation, flash_fields
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
@@ -62,14 +72,14 @@ def index():
     trail.record("bulletin.list", "bulletin", count=len(rows),
                  filters={**{k: v for k, v in filters.items() if k != "q"}, **({"author_org": authors} if authors else {})},
                  searched=bool(filters.get("q")))
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     # The organisation filter offers only the organisations whose bulletins the reader already
     # receives: a list of every member would tell a partner who else is on the portal.
     senders = choices.organisations(Organisation.id.in_(select(Bulletin.author_org_id).where(
         policy.bulletin_readable(user)).distinct()), active_only=False)
     page = render_template("bulletins/index.html", rows=rows, filters=filters, authors=authors,
                            author_groups=choices.organisation_groups(senders),
-                           next_before=rows[-1][0].id if more else None, typologies=settings.typologies,
+                           next_before=rows[-1][0].id if more else None, typologies=conf.typologies,
                            classifications=Classification.labels(), tlps=[t.value for t in TLP])
     db.session.commit()  # after rendering: committing first would expire every row and reload each one
     return page
@@ -189,9 +199,6 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
     """Who and how many would receive it, computed as the notification engine will — counting only
     people the author may address (permissions.may_address: the rule that refuses the rest), and
     named people as written: resolving them would tell the author which addresses have an account."""
-    from portal.bulletins.models import BulletinAudience
-    from portal.notifications.topics import BulletinTopic
-
     audience = data.get("audience") or {}
     org = author.organisation
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
@@ -213,7 +220,7 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     return {"values": values, "errors": errors, "bulletin": bulletin, "form": ActionForm(),
             "classifications": [c.label for c in Classification if c <= user.clearance],
             "tlps": [t.value for t in TLP],
@@ -223,7 +230,7 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
                                                    _("Already chosen")),
             "country_groups": choices.with_selected(choices.addressable_country_groups(user),
                                                     _values(values, "countries"), _("Already chosen")),
-            "typologies": settings.typologies, "indicator_types": list(TYPES),
+            "typologies": conf.typologies, "indicator_types": list(TYPES),
             "preview": audience_preview(form_data(values), user) if values else None,
             "review": review_notice(values, user, bulletin)}
 
@@ -231,8 +238,6 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
 def review_notice(values: Any, author, bulletin=None) -> dict[str, Any]:
     """What the composer says before publishing: which levels need a second publisher, whether the
     one chosen does, and who in the author's own organisation could approve it."""
-    from portal.bulletins.models import needs_second_publisher
-
     chosen: Classification | None = None
     try:
         chosen = Classification.parse(values.get("classification")) if values and values.get("classification") \
@@ -392,8 +397,6 @@ def send_back(bulletin_id: int):
 @bp.post("/<int:bulletin_id>/attachments")
 @recent_auth_required
 def upload(bulletin_id: int):
-    from portal import attachments
-
     def act(bulletin, user):
         try:
             service.attach(bulletin, user, request.files.get("file"))
@@ -409,18 +412,8 @@ def download(bulletin_id: int, attachment_id: int):
 
 def send_attachment(bulletin_id: int, attachment_id: int):
     """Serve a file only after the access policy allowed its bulletin; always as a download."""
-    from portal.bulletins.models import BulletinAttachment
-
-    user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
-    row = db.session.get(BulletinAttachment, attachment_id)
-    if row is None or row.bulletin_id != bulletin.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, bulletin.author_org.slug, bulletin=bulletin.id,
-                 via="api" if request.path.startswith("/api/") else "page")
-    db.session.commit()
-    return response
+    return downloads.download(Bulletin, Bulletin.id == bulletin_id, BulletinAttachment, attachment_id,
+                              lambda b: b.author_org, bulletin=lambda b: b.id)
 
 
 @bp.post("/<int:bulletin_id>/withdraw")

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 
 from portal import policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import refusals
 from portal.api.formats import iso
 from portal.api.operations import given, operation
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
+from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
 from portal.deportees.schemas import NotificationInput, NotificationOut, NotificationPage, NotificationQuery, UpdateInput
@@ -22,7 +22,7 @@ routes = ScopedRoutes(bp, "notifications")
 
 
 def notification_json(notification: DeporteeNotification, reader: Any, full: bool = True) -> dict[str, Any]:
-    """CONTRACT.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
+    """docs/contract.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
     body: dict[str, Any] = {
         "id": notification.id,
         "reference": notification.reference,
@@ -52,10 +52,6 @@ def notification_json(notification: DeporteeNotification, reader: Any, full: boo
     return body
 
 
-def _limit() -> int:
-    return current_app.extensions["portal_settings"].attachment_max_bytes + 1024 * 1024
-
-
 @routes.get("/deportee-notifications")
 @operation("Deportee notifications the caller may read", query=NotificationQuery, answer=NotificationPage)
 def list_deportee_notifications(query: NotificationQuery):
@@ -77,7 +73,7 @@ NOTIFICATION_LINKS = {name: {"notification_id": "$response.body#/id"} for name i
 
 @routes.post("/deportee-notifications")
 @operation("Issue a notification (publishers of a New Zealand agency); routed to the destination country's "
-           "designated receivers", body=NotificationInput, body_limit=_limit, answer=NotificationOut, status=201,
+           "designated receivers", body=NotificationInput, body_limit=lambda: settings().deportee_body_max_bytes, answer=NotificationOut, status=201,
            errors=(403,), invalid_message="The notification is invalid; nothing was stored.",
            links=NOTIFICATION_LINKS)
 def create_deportee_notification(body: NotificationInput):

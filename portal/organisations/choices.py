@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from flask import current_app
 from sqlalchemy import ColumnElement, select
 
 from portal import permissions
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import country_name
 from portal.labels import label
@@ -82,12 +82,12 @@ def addressable_sector_groups(author: Any) -> list[Group]:
     """The sectors the author may address as a whole, grouped by the kind of organisation they
     belong to (a sector in two kinds is listed once, under the first)."""
     org = author.organisation
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     seen: set[str] = set()
     groups = []
-    for kind in sorted(settings.sectors, key=lambda k: (_kind_rank(k), k)):
+    for kind in sorted(conf.sectors, key=lambda k: (_kind_rank(k), k)):
         choices = []
-        for sector in settings.sectors[kind]:
+        for sector in conf.sectors[kind]:
             if sector in seen or not permissions.may_address_sector(org, sector):
                 continue
             seen.add(sector)
@@ -101,7 +101,7 @@ def addressable_country_groups(author: Any) -> list[Group]:
     """Whole countries, for the authors who may address them (government agencies)."""
     if not permissions.may_address_countries(author.organisation):
         return []
-    countries = current_app.extensions["portal_settings"].countries
+    countries = settings().countries
     return [Group("", sorted((Choice(c, country_name(c)) for c in countries), key=lambda c: c.text.casefold()))]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
-from portal import policy
+from portal import permissions, policy
 from portal.api import bp as api_bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
@@ -26,11 +26,17 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.labels import label
 from portal.organisations.models import Organisation
-from portal.scorecards import charts
-from portal import permissions
-from portal.scorecards import consequences, explain, periods
+from portal.scorecards import charts, consequences, explain, periods
 from portal.scorecards.compute import (
-    DIMENSIONS, current_quarter, month_key, months_of, period_scores, recent_months, scorecard_for, target_for,
+    DIMENSIONS,
+    current_quarter,
+    is_closed,
+    month_key,
+    months_of,
+    period_scores,
+    recent_months,
+    scorecard_for,
+    target_for,
 )
 from portal.scorecards.models import AccountabilityReport, MonthlyActivity
 
@@ -102,7 +108,6 @@ def _show(org: Organisation, user) -> Any:
 
 
 def consequences_closed(period: str) -> bool:
-    from portal.scorecards.compute import is_closed
     return is_closed(period)
 
 

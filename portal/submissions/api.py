@@ -6,12 +6,13 @@ from flask import Response, current_app, request
 
 from portal import attachments, policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso
 from portal.api.operations import given, operation
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.submissions import goaml, service
 from portal.submissions.models import Submission
@@ -22,7 +23,7 @@ routes = ScopedRoutes(bp, "submissions")
 
 
 def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
-    """CONTRACT.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
+    """docs/contract.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
     content = submission.content
     body: dict[str, Any] = {
         "reference": submission.reference,
@@ -45,11 +46,6 @@ def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
                      for f in service.feedback_for(submission)],
     }
     return body
-
-
-def _json_limit() -> int:
-    """A report may carry attachments in base64: room for them, and for the JSON around them."""
-    return current_app.extensions["portal_settings"].attachment_max_bytes * 3 + 2 * 1024 * 1024
 
 
 @routes.get("/submissions")
@@ -75,7 +71,7 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
 
 @routes.post("/submissions")
 @operation("Submit a report (submitters); 201 with the stored report and its reference", body=SubmissionInput,
-           body_limit=_json_limit, answer=SubmissionOut, status=201, errors=(403, 409), headers=(IDEMPOTENCY_KEY,),
+           body_limit=lambda: settings().submission_body_max_bytes, answer=SubmissionOut, status=201, errors=(403, 409), headers=(IDEMPOTENCY_KEY,),
            invalid_message="The report is invalid; nothing was stored.",
            links={name: {"reference": "$response.body#/reference"} for name in ("get_submission", "submission_goaml")})
 def create_submission(body: SubmissionInput):

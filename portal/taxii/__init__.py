@@ -1,5 +1,5 @@
 """TAXII 2.1 (OASIS) under ``/taxii2``: discovery, one API root (``/taxii2/portal/``), a readable
-collection of the bulletins' STIX 2.1 objects and a writable one for sightings (CONTRACT.md,
+collection of the bulletins' STIX 2.1 objects and a writable one for sightings (docs/contract.md,
 "Standards exchange"). These endpoints follow the TAXII specification, not the portal's OpenAPI
 document, which does not list them (so the Schemathesis test of the JSON API leaves them out).
 

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select
 
 from portal import policy
+from portal.config import settings
 from portal.converters import MAX_ID
 from portal.bulletins.models import Bulletin, BulletinIndicator, BulletinTypology
 from portal.dates import parse_instant
@@ -45,7 +46,7 @@ def identifiers() -> stix.Identifiers:
     app = current_app
     ids = app.extensions.get("portal_stix_ids")
     if ids is None:
-        ids = app.extensions["portal_stix_ids"] = stix.Identifiers(app.extensions["portal_settings"].base_url)
+        ids = app.extensions["portal_stix_ids"] = stix.Identifiers(settings(app).base_url)
     return ids
 
 

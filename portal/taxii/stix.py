@@ -1,4 +1,4 @@
-"""STIX 2.1 at the portal's edge: a bulletin as a ``report`` with its objects (CONTRACT.md,
+"""STIX 2.1 at the portal's edge: a bulletin as a ``report`` with its objects (docs/contract.md,
 "Standards exchange"). One module, plain functions from the portal's rows to STIX dictionaries;
 no second data model.
 

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Response, g, request, url_for
 
 from portal import policy
+from portal.api.auth import authenticate_token, presented_token
 from portal.api.errors import ApiError
-from portal.api.scopes import ScopedRoutes
+from portal.api.formats import read_body
+from portal.api.scopes import TAXII_OPEN_ENDPOINTS, ScopedRoutes, authorise_scope
 from portal.audit import trail
 from portal.extensions import db
 from portal.taxii import bp, service, stix, writes
@@ -72,9 +74,6 @@ def is_taxii_request() -> bool:
 
 def authenticate() -> Response | None:
     """The gate for /taxii2: an API token as Bearer, or as the password of HTTP Basic; else 401."""
-    from portal.api.auth import authenticate_token, presented_token
-    from portal.api.scopes import TAXII_OPEN_ENDPOINTS, authorise_scope
-
     secret = presented_token(basic=True)
     if not secret:
         return taxii_error(401, "Send an API token: 'Authorization: Bearer TOKEN', or HTTP Basic with the "
@@ -239,7 +238,6 @@ def add_objects(collection_id: str):
         raise TaxiiError(403, "Forbidden", "This collection cannot be written.")
     if request.mimetype not in ("application/taxii+json", "application/json"):
         raise TaxiiError(415, "Unsupported media type", f"Send the envelope as {TAXII_MEDIA_TYPE}.")
-    from portal.api.formats import read_body
 
     try:
         envelope = json.loads(read_body(MAX_CONTENT_LENGTH))

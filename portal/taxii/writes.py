@@ -28,6 +28,7 @@ from portal.extensions import db
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.taxii import stix
 from portal.taxii.models import TaxiiStatus
+from portal.taxii.service import identifiers
 from portal.types import utcnow
 
 MAX_OBJECTS = 500
@@ -80,8 +81,6 @@ def _observed(obj: dict[str, Any]) -> dt.datetime:
 
 def _target(reader: Any, ref: Any) -> tuple[Bulletin, int | None]:
     """The bulletin (and indicator row) a sighting is about, if the reader may read it."""
-    from portal.taxii.service import identifiers
-
     if not isinstance(ref, str) or not STIX_ID.match(ref) or not ref.startswith(("indicator--", "report--")):
         raise Refused(UNKNOWN_REF)
     ids = identifiers()

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from babel.messages.pofile import read_po
 
+from portal.i18n import gettext as _
 from portal.translate import CATALOGUE_LANGUAGES, TEMPLATE
 
 #: Languages whose wordings may be reviewed: every catalogue (English is the source language).
@@ -74,8 +75,6 @@ def placeholders(text: str) -> Counter[str]:
 
 def wording_problems(message: Message, wording: str) -> list[str]:
     """What is wrong with ``wording`` as a translation of ``message`` (empty when it may be stored)."""
-    from portal.i18n import gettext as _
-
     problems: list[str] = []
     text = wording.strip()
     if not text:

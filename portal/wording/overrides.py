@@ -20,12 +20,14 @@ from babel.support import NullTranslations, Translations
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import settings_store
 from portal.extensions import db
-from portal.settings_store import PortalSetting, set_setting
+from portal.i18n import translations_for
+from portal.settings_store import PortalSetting
 from portal.wording.messages import catalogue_key, message_key, messages
 from portal.wording.models import WordingSuggestion
 
-VERSION_KEY = "wording_version"
+VERSION_KEY = settings_store.WORDING_VERSION.key
 _VERSION_SQL = f"SELECT value FROM {PortalSetting.__tablename__} WHERE key = '{VERSION_KEY}'"
 #: Outside a request (jobs), how often the version is read.
 CHECK_SECONDS = 2.0
@@ -34,7 +36,7 @@ CHECK_SECONDS = 2.0
 def changed() -> None:
     """Mark the accepted wordings (or confirmations) as changed, in the caller's transaction: every
     process rebuilds its catalogues at its next request."""
-    set_setting(VERSION_KEY, secrets.token_hex(8))
+    settings_store.write(settings_store.WORDING_VERSION, secrets.token_hex(8))
 
 
 class RecordingTranslations:
@@ -139,8 +141,6 @@ class Wordings:
             self._version = version
 
     def _merge(self, language: str) -> NullTranslations:
-        from portal.i18n import translations_for
-
         with self._lock:  # a refresh meanwhile leaves this merge in the old, discarded dictionary
             overrides, merged_by_language = self._overrides.get(language), self._merged
         base = translations_for(language)

@@ -7,8 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 from babel import numbers as babel_numbers
-from flask import (Blueprint, Flask, abort, flash, g, has_request_context, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -24,7 +36,8 @@ from portal.pages import ActionForm
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.security import is_api_request
 from portal.wording import service
-from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, find, messages
+from portal.wording.cli import translations_cli
+from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, find, message_key, messages
 from portal.wording.models import WordingSuggestion
 from portal.wording.overrides import Wordings, wordings
 
@@ -188,8 +201,6 @@ def queue():
 
 
 def find_by_text(suggestion: WordingSuggestion) -> Message | None:
-    from portal.wording.messages import message_key
-
     return find(message_key(suggestion.context, suggestion.msgid))
 
 
@@ -287,6 +298,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_remember_page)
     app.context_processor(_footer_context)
     app.jinja_env.globals["may_grant_translator_to"] = may_grant_translator_to
-    from portal.wording.cli import translations_cli
 
     app.cli.add_command(translations_cli)
