@@ -16,7 +16,9 @@ from portal import permissions, policy
 from portal.api import bp as api_bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
+from portal.api.operations import operation
 from portal.api.scopes import ScopedRoutes
+from portal.scorecards.schemas import ScorecardOut, ScorecardQuery
 from portal.audit import trail
 from portal.csv_export import csv_text
 from portal.extensions import db
@@ -126,12 +128,14 @@ def explain_page(slug: str):
 
 
 @api_routes.get("/scorecards/<slug>")
-def api_scorecard(slug: str):
+@operation("An organisation's sharing-maturity scorecard (its own, or any for oversight users)",
+           query=ScorecardQuery, answer=ScorecardOut)
+def api_scorecard(slug: str, query: ScorecardQuery):
     user = policy.reader()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None or not policy.sees_scorecard_of(user, org.id):
         raise ApiError(404)
-    period = request.args.get("period") or current_quarter()
+    period = query.period or current_quarter()
     try:
         months_of(period)
     except (ValueError, IndexError):
