@@ -31,10 +31,11 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.activity import ActivityEvent
@@ -182,14 +183,9 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
 
 
 def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
-    """Per organisation, its items open at ``at`` past the target time, as response-time counts."""
-    from portal.activity import bucket_of
-
-    target = float(_settings()["response_target_hours"])
-    out: dict[int, list[int]] = defaultdict(lambda: [0] * (len(RESPONSE_BUCKETS) + 1))
-    for item in outstanding.open_items(at, target):
-        out[item.organisation_id][bucket_of(item.age_hours(at))] += 1
-    return dict(out)
+    """Per organisation, its items open at ``at`` past the target time, as response-time counts
+    (one grouped statement: ``outstanding.open_histograms``)."""
+    return outstanding.open_histograms(at, float(_settings()["response_target_hours"]), RESPONSE_BUCKETS)
 
 
 def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
@@ -201,22 +197,41 @@ def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
     return min(now, end)
 
 
-def compute_period(period: str, now: dt.datetime | None = None,
-                   open_items: dict[int, list[int]] | None = None) -> dict[int, dict[str, Any]]:
+def monthly_sums(months: Iterable[int]) -> dict[int, dict[int, Totals]]:
+    """``{month: {organisation: Totals}}`` from ``scorecard_months``: read once per run and shared
+    by every period scored in it (a month, its quarter and its financial year hold the same rows)."""
+    table = MonthlyActivity.__table__
+    out: dict[int, dict[int, Totals]] = {month: {} for month in months}
+    for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+            select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares, table.c.ratings,
+                   table.c.useful_ratings, table.c.responses).where(table.c.month.in_(list(out)))):
+        out[month][org_id] = Totals(shares, reactive, ratings, useful,
+                                    list(responses) if responses else [0] * (len(RESPONSE_BUCKETS) + 1))
+    return out
+
+
+def compute_period(period: str, now: dt.datetime | None = None, open_items: dict[int, list[int]] | None = None,
+                   sums: dict[int, dict[int, Totals]] | None = None) -> dict[int, dict[str, Any]]:
     """Every active organisation's scores for a period, from the monthly sums and the items open
-    (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known."""
+    (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known;
+    ``sums``: ``monthly_sums`` of (at least) the period's months, if read already."""
     now = now or utcnow()
     settings = _settings()
-    totals: dict[int, Totals] = defaultdict(Totals)
-    table = MonthlyActivity.__table__
-    for row in db.session.execute(select(table).where(table.c.month.in_(months_of(period)))):
-        t = totals[row.organisation_id]
-        t.shares += row.shares
-        t.reactive += row.reactive_shares
-        t.ratings += row.ratings
-        t.useful += row.useful_ratings
-        if row.responses:
-            t.histogram = [a + b for a, b in zip(t.histogram, row.responses, strict=True)]
+    months = months_of(period)
+    if sums is None or any(month not in sums for month in months):
+        sums = monthly_sums(months)
+    totals: dict[int, Totals] = {}
+    for month in months:
+        for org_id, m in sums[month].items():
+            t = totals.get(org_id)
+            if t is None:
+                totals[org_id] = Totals(m.shares, m.reactive, m.ratings, m.useful, list(m.histogram))
+                continue
+            t.shares += m.shares
+            t.reactive += m.reactive
+            t.ratings += m.ratings
+            t.useful += m.useful
+            t.histogram = [a + b for a, b in zip(t.histogram, m.histogram, strict=True)]
     if open_items is None:
         at = as_of(period, now)
         open_items = outstanding_histograms(at) if at is not None else {}
@@ -245,29 +260,32 @@ def is_closed(period: str) -> bool:
 
 
 def store_period(period: str, now: dt.datetime | None = None, open_items: dict[int, list[int]] | None = None,
-                 force: bool = False) -> int:
+                 force: bool = False, sums: dict[int, dict[int, Totals]] | None = None) -> int:
     """Write the period's scores; only rows whose values changed. A closed period is left as it is
     unless ``force`` (an explicit recompute). Returns how many rows were written."""
     now = now or utcnow()
     if not force and is_closed(period):
         return 0
-    computed = compute_period(period, now, open_items)
+    computed = compute_period(period, now, open_items, sums)
     table = Scorecard.__table__
-    existing = {r.organisation_id: dict(r._mapping) for r in db.session.execute(
-        select(table).where(table.c.period == period))}
+    existing = {r[0]: r[1:] for r in db.session.execute(
+        select(table.c.organisation_id, *(table.c[k] for k in SCORE_KEYS)).where(table.c.period == period))}
     new_rows, changed = [], []
     for org_id, values in computed.items():
         row = existing.get(org_id)
-        if row is not None and all(row[k] == v for k, v in values.items()):
+        if row is not None and all(old == values[k] for k, old in zip(SCORE_KEYS, row, strict=True)):
             continue
-        record = {"organisation_id": org_id, "period": period, **values, "computed_at": now}
-        (changed if row is not None else new_rows).append(record)
+        if row is None:
+            new_rows.append({"organisation_id": org_id, "period": period, **values, "computed_at": now})
+        else:
+            changed.append({**values, "computed_at": now, "key_organisation": org_id, "key_period": period})
+    # Core statements: a thousand plain rows, without the ORM's per-row bookkeeping.
     if new_rows:
-        db.session.execute(insert(Scorecard), new_rows)
-    if changed:
-        db.session.execute(update(Scorecard), changed)  # by primary key, batched
-    written = len(new_rows) + len(changed)
-    return written
+        db.session.execute(insert(table), new_rows)
+    if changed:  # by primary key, batched
+        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
+                                               table.c.period == bindparam("key_period")), changed)
+    return len(new_rows) + len(changed)
 
 
 def run(now: dt.datetime | None = None) -> dict[str, int]:
@@ -276,35 +294,52 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     months = fold_new_events(now)
     current = {periods.current(kind, now) for kind in periods.KINDS}
+    # A period this run closes is scored once, at its close, not also before it.
     touched = {key for m in months for key in periods.keys_of(m)} | current
+    closing = _to_close(now)
+    touched -= set(closing)
+    # The monthly sums of every period scored here, read once.
+    sums = monthly_sums({month for period in touched | set(closing) for month in months_of(period)})
     aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
     written = {}
     for period in sorted(touched):
         at = as_of(period, now)
         if at is not None and at not in aged:
             aged[at] = outstanding_histograms(at)
-        written[period] = store_period(period, now, aged.get(at, {}))
+        written[period] = store_period(period, now, aged.get(at, {}), sums=sums)
     db.session.commit()
-    for period, count in close_ended_periods(now, aged).items():
+    for period, count in close_ended_periods(now, aged, sums).items():
         written[period] = written.get(period, 0) + count
     return {period: n for period, n in written.items() if n}
 
 
+def _to_close(now: dt.datetime) -> dict[str, str]:
+    """The last ended month, quarter and financial year not closed yet: ``{period: kind}``."""
+    out = {}
+    for kind in periods.KINDS:
+        period = periods.last_closed(kind, now)
+        if periods.bounds(period)[1] <= now - LAG and not is_closed(period):
+            out[period] = kind
+    return out
+
+
 def close_ended_periods(now: dt.datetime | None = None,
-                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None) -> dict[str, int]:
+                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None,
+                        sums: dict[int, dict[int, Totals]] | None = None) -> dict[str, int]:
     """Close the last ended month, quarter and financial year, once each (a second run, or a second
     scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
-    counted at some instants (a quarter and its last month end together)."""
+    counted at some instants (a quarter and its last month end together); ``sums``: the monthly
+    sums, if read already."""
     from portal.scorecards import consequences
 
     now = now or utcnow()
     aged = {} if aged is None else aged
     written: dict[str, int] = {}
-    for kind in periods.KINDS:
-        period = periods.last_closed(kind, now)
+    closing = _to_close(now)
+    if sums is None:
+        sums = monthly_sums({month for period in closing for month in months_of(period)})
+    for period, kind in closing.items():
         _, end = periods.bounds(period)
-        if end > now - LAG or is_closed(period):
-            continue
         try:
             db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
             db.session.flush()
@@ -313,7 +348,7 @@ def close_ended_periods(now: dt.datetime | None = None,
                 first = db.session.scalar(select(func.min(MonthlyActivity.month)))
                 started = first is not None and first <= months_of(period)[-1]
                 aged[end] = outstanding_histograms(end) if started else {}
-            written[period] = store_period(period, now, aged[end], force=True)
+            written[period] = store_period(period, now, aged[end], force=True, sums=sums)
             consequences.period_closed(period, kind, now)
             db.session.commit()
         except IntegrityError:  # closed meanwhile by another process
