@@ -101,36 +101,43 @@ def _merge(rows: list[Any]) -> set[int]:
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
     table = MonthlyActivity.__table__
-    # Plain rows and bulk statements: thousands of sums change per run, and the ORM's per-object
-    # bookkeeping would cost more than the scan.
-    existing = {(r.organisation_id, r.month): dict(r._mapping) for r in db.session.execute(
-        select(table).where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
-    fresh: dict[tuple[int, int], dict[str, Any]] = {}
-    touched: set[tuple[int, int]] = set()
+    width = len(RESPONSE_BUCKETS) + 1
+    # Plain lists and Core statements: tens of thousands of sums per run from scratch, and the
+    # ORM's per-row bookkeeping would cost more than the scan.
+    existing = {(org_id, month): [shares, reactive, ratings, useful, list(responses or [0] * width)]
+                for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+                    select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares,
+                           table.c.ratings, table.c.useful_ratings, table.c.responses)
+                    .where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
+    touched: dict[tuple[int, int], list[Any]] = {}
     for org_id, month, kind, bucket_index, weight, weighted in rows:
         key = (org_id, month)
-        row = existing.get(key) or fresh.get(key)
+        row = touched.get(key)
         if row is None:
-            row = fresh[key] = {"organisation_id": org_id, "month": month, "shares": 0, "reactive_shares": 0,
-                                "ratings": 0, "useful_ratings": 0.0, "responses": [0] * (len(RESPONSE_BUCKETS) + 1)}
-        touched.add(key)
-        weight, weighted = int(weight or 0), float(weighted or 0)
+            row = touched[key] = existing.get(key) or [0, 0, 0, 0.0, [0] * width]
+        weight = int(weight or 0)
         if kind == "share":
-            row["shares"] += weight
+            row[0] += weight
         elif kind == "share-reactive":
-            row["reactive_shares"] += weight
+            row[1] += weight
         elif kind == "rating":
-            row["ratings"] += weight
-            row["useful_ratings"] += weighted
+            row[2] += weight
+            row[3] += float(weighted or 0)
         elif kind == "response":
-            histogram = list(row["responses"] or [0] * (len(RESPONSE_BUCKETS) + 1))
-            histogram[int(bucket_index)] += weight
-            row["responses"] = histogram
+            row[4][int(bucket_index)] += weight
+    fresh, changed = [], []
+    for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items():
+        values = {"shares": shares, "reactive_shares": reactive, "ratings": ratings, "useful_ratings": useful,
+                  "responses": responses}
+        if (org_id, month) in existing:
+            changed.append({**values, "key_organisation": org_id, "key_month": month})
+        else:
+            fresh.append({**values, "organisation_id": org_id, "month": month})
     if fresh:
-        db.session.execute(insert(MonthlyActivity), list(fresh.values()))
-    changed = [existing[key] for key in touched if key in existing]
-    if changed:
-        db.session.execute(update(MonthlyActivity), changed)  # by primary key, batched
+        db.session.execute(insert(table), fresh)
+    if changed:  # by primary key, batched
+        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
+                                               table.c.month == bindparam("key_month")), changed)
     return months
 
 
