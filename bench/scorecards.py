@@ -11,7 +11,8 @@ requests for information and deportee notifications still open — then, in one 
 - one aggregate SQL scan of the same events grouped by organisation and kind — the least any
   per-organisation computation that reads every event must do (the target's yardstick) — and, for
   reference, an ungrouped count and sums over every event;
-- an incremental run after 10,000 more events;
+- an incremental run after 10,000 more events, recorded in the last hour as the features record them
+  (at the moment of the action, so in the current month);
 - the close of the quarter (`compute.close_ended_periods` at its end): every organisation scored
   with open items at their age at the close, a notice (outbox) for each one below target, and the
   accountability report with every organisation's eligibility, kept.
