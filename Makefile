@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast lint install translations strings check-strings browser oidc-provider clean
+.PHONY: run test test-fast lint install translations strings check-strings browser oidc-provider mutants clean
 
 run: $(STAMP) translations
 	$(FLASK) db upgrade
@@ -25,6 +25,13 @@ test: $(STAMP) translations browser oidc-provider lint
 # Everything but the browser tier, for a quick loop while developing.
 test-fast: $(STAMP) translations oidc-provider
 	$(PYTEST) -m "not browser"
+
+# Mutation testing of the access policy and the permissions: every mutant of a rule must be killed
+# by a test or listed, with the reason, in tests/mutants/equivalent.txt. Slow, so not in `make test`;
+# SQLite only (the rules are the same SQL on PostgreSQL, which the suite runs them on).
+mutants: $(STAMP) translations
+	$(BIN)/python tools/mutants.py portal/policy.py -- tests/test_policy.py -k "not postgresql"
+	$(BIN)/python tools/mutants.py portal/permissions.py -- tests/test_permissions.py -k "not postgresql"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --quiet app.py portal tests bench migrations

@@ -1,14 +1,41 @@
 """The Partner Sharing Portal's application factory: ``flask --app app …`` finds ``create_app``."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import load_settings
+from portal import cli, converters, errors, i18n, models, security  # noqa: F401  (models: register every table)
+from portal.accounts.profile import bp as profile_bp
+from portal.accounts.tokens import bp as tokens_bp
+from portal.accounts.views import bp as auth_bp
+from portal.admin.views import bp as admin_bp
+from portal.api import bp as api_bp
+from portal.audit.views import bp as audit_bp
+from portal.bulletins.views import bp as bulletins_bp
+from portal.config import install, load_settings
+from portal.deportees import jobs as deportee_jobs
+from portal.deportees.views import bp as deportees_bp
+from portal.extensions import csrf, db, migrate
+from portal.federation.admin import bp as idp_admin_bp
+from portal.federation.views import bp as federation_bp
+from portal.health import bp as health_bp
+from portal.home.views import bp as home_bp
+from portal.misp.pages import bp as misp_pages_bp
+from portal.misp.views import bp as misp_feed_bp
+from portal.notifications import views as notifications
+from portal.ratings.views import bp as ratings_bp
+from portal.rfis.views import bp as rfis_bp
+from portal.scorecards import jobs as scorecard_jobs
+from portal.scorecards.views import bp as scorecards_bp
+from portal.submissions.views import bp as submissions_bp
+from portal.taxii import bp as taxii_bp
+from portal.templating import init_app as init_templating
+from portal.wording import views as wording
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,12 +45,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=overrides, instance_path=instance_path)
 
     app = Flask(__name__, instance_path=settings.instance_path, instance_relative_config=False)
-    app.extensions["portal_settings"] = settings
+    install(app, settings)
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.secret_key.get_secret_value(),
         SQLALCHEMY_DATABASE_URI=_driver_url(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.request_max_bytes,  # the largest body any route takes
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.secure_transport,
         TESTING=settings.env == "test",
@@ -34,9 +61,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_host=settings.proxy_hops)
 
-    from portal import converters, i18n, security
-    from portal.extensions import csrf, db, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))
     security.init_app(app)  # its gate runs before CSRF checks
@@ -44,61 +68,35 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
 
-    from portal import cli, errors, models  # noqa: F401  (models: register every table)
-    from portal.accounts.views import bp as auth_bp
-    from portal.accounts.profile import bp as profile_bp
-    from portal.admin.views import bp as admin_bp
-    from portal.api import bp as api_bp
-    from portal.audit.views import bp as audit_bp
-    from portal.bulletins.views import bp as bulletins_bp
-    from portal.accounts.tokens import bp as tokens_bp
-    from portal.deportees.views import bp as deportees_bp
-    from portal.federation.admin import bp as idp_admin_bp
-    from portal.federation.views import bp as federation_bp
-    from portal.health import bp as health_bp
-    from portal.notifications import views as notifications
-    from portal.home.views import bp as home_bp
-    from portal.misp.pages import bp as misp_pages_bp
-    from portal.submissions.views import bp as submissions_bp
-    from portal.ratings.views import bp as ratings_bp
-    from portal.rfis.views import bp as rfis_bp
-    from portal.scorecards.views import bp as scorecards_bp
-
     for blueprint in (health_bp, auth_bp, federation_bp, profile_bp, tokens_bp, home_bp, admin_bp, idp_admin_bp,
                       audit_bp, bulletins_bp, submissions_bp, deportees_bp, rfis_bp, ratings_bp, scorecards_bp,
                       misp_pages_bp, notifications.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
-    from portal.misp.views import bp as misp_feed_bp
-
     app.register_blueprint(misp_feed_bp)
     csrf.exempt(misp_feed_bp)  # a token-authenticated feed, like the API: never the session cookie
-    from portal.deportees import jobs as deportee_jobs
-
-    from portal.scorecards import jobs as scorecard_jobs
+    app.register_blueprint(taxii_bp)
+    csrf.exempt(taxii_bp)  # TAXII takes API tokens (Bearer or Basic) only, never the session cookie
 
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)
+
+    wording.init_app(app)  # after the default-deny gate: its hooks see the signed-in user
     errors.init_app(app)
     cli.init_app(app)
-    from portal.templating import init_app as init_templating
 
     init_templating(app)
     return app
 
 
 def _root():
-    from pathlib import Path
-
     return Path(__file__).resolve().parent
 
 
 def _driver_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

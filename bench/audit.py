@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
+from portal.config import settings  # noqa: E402
 from portal.types import utcnow  # noqa: E402
 
 
@@ -94,7 +95,7 @@ def seal_all(app, checkpoint_every: int) -> tuple[float, int, int]:
     from portal.audit import log as audit_log
 
     with app.app_context():
-        settings = app.extensions["portal_settings"]
+        conf = settings(app)
         moment = utcnow()
         sealed, started = 0, time.perf_counter()
         while True:
@@ -102,7 +103,7 @@ def seal_all(app, checkpoint_every: int) -> tuple[float, int, int]:
             sealed += result.sealed
             if result.sealed == 0:
                 break
-            moment += dt.timedelta(seconds=settings.audit_checkpoint_seconds + 1)
+            moment += dt.timedelta(seconds=conf.audit_checkpoint_seconds + 1)
         elapsed = time.perf_counter() - started
         from sqlalchemy import func, select
 

@@ -208,12 +208,20 @@ def migrate_and_populate(app, organisations: int, rng: random.Random, wanted: di
         return found
 
 
+#: Indicators that ``load_bulletins(indicators=n)`` gives each bulletin, in turn (STIX has a type for each).
+BENCH_INDICATORS = (("domain", "{n}.bench.example"), ("ip-address", "10.{a}.{b}.{c}"),
+                    ("email", "mule{n}@bench.example"))
+
+
 def load_bulletins(app, orgs: list[tuple[int, str]], start: int, stop: int, rng: random.Random,
-                   chunk_size: int = 20_000) -> None:
-    """Bulk insert published bulletins with ids (start, stop], one audience row each (not through the API)."""
+                   chunk_size: int = 20_000, indicators: int = 0,
+                   audience: tuple[str, str] | None = None) -> None:
+    """Bulk insert published bulletins with ids (start, stop], one audience row each (not through the API),
+    and ``indicators`` indicators each. ``audience``: the one audience row of every bulletin (which
+    are then UNCLASSIFIED or IN-CONFIDENCE), instead of random ones."""
     from sqlalchemy import insert, text
 
-    from portal.bulletins.models import Bulletin, BulletinAudience
+    from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
     from portal.extensions import db
 
     weights = [w for w, _ in AUDIENCE_WEIGHTS]
@@ -222,18 +230,28 @@ def load_bulletins(app, orgs: list[tuple[int, str]], start: int, stop: int, rng:
     now = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
         for chunk in range(start, stop, chunk_size):
-            rows, audience = [], []
+            rows, audience_rows, values = [], [], []
             for i in range(chunk, min(chunk + chunk_size, stop)):
                 at = now - dt.timedelta(seconds=stop - i)
                 rows.append({"id": i + 1, "author_org_id": rng.choice(orgs)[0],
                              "title": " ".join(rng.sample(WORDS, 5)), "summary": " ".join(rng.sample(WORDS, 12)),
-                             "body_html": "", "classification": rng.choices([0, 1, 2, 3], [4, 4, 2, 1])[0],
+                             "body_html": "", "classification": rng.choices([0, 1, 2, 3], [4, 4, 2, 1])[0]
+                             if audience is None else rng.choice([0, 1]),
                              "tlp": rng.choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT"]), "status": "published",
-                             "version": 1, "created_at": at, "published_at": at, "withdrawn_reason": ""})
-                kind, value = rng.choices(pickers, weights)[0](rng, slugs)
-                audience.append({"bulletin_id": i + 1, "kind": kind, "value": value})
+                             "version": 1, "created_at": at, "published_at": at, "readers_changed_at": at,
+                             "withdrawn_reason": ""})
+                kind, value = audience or rng.choices(pickers, weights)[0](rng, slugs)
+                audience_rows.append({"bulletin_id": i + 1, "kind": kind, "value": value})
+                for position in range(indicators):
+                    kind, template = BENCH_INDICATORS[position % len(BENCH_INDICATORS)]
+                    n = (i + 1) * indicators + position
+                    text_value = template.format(n=n, a=n >> 16 & 255, b=n >> 8 & 255, c=n & 255)
+                    values.append({"bulletin_id": i + 1, "position": position, "type": kind, "value": text_value,
+                                   "normalised": text_value})
             db.session.execute(insert(Bulletin), rows)
-            db.session.execute(insert(BulletinAudience), audience)
+            db.session.execute(insert(BulletinAudience), audience_rows)
+            if values:
+                db.session.execute(insert(BulletinIndicator), values)
             db.session.commit()
         if db.engine.dialect.name == "postgresql":  # explicit ids: keep the sequence ahead of them
             db.session.execute(text("SELECT setval(pg_get_serial_sequence('bulletins', 'id'), "
@@ -287,7 +305,9 @@ def free_port() -> int:
 class Gunicorn:
     """One gunicorn server on loopback; ``gthread`` when threads > 1, else ``sync`` unless told."""
 
-    def __init__(self, url: str, workdir: Path, workers: int, threads: int, worker_class: str = "") -> None:
+    def __init__(self, url: str, workdir: Path, workers: int, threads: int, worker_class: str = "",
+                 app_spec: str = "app:create_app()", health: str = "/healthz") -> None:
+        self.app_spec, self.health = app_spec, health
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.workers, self.threads = workers, threads
@@ -306,13 +326,13 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--threads", str(self.threads),
              "--worker-class", self.worker_class, "--bind", f"{LOOPBACK}:{self.port}", "--timeout", "120",
-             "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=self.env)
+             "--log-level", "warning", self.app_spec], cwd=ROOT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with status {self.process.returncode} while starting")
             try:
-                if (probe.get(self.base + "/healthz", timeout=2).status_code == 200
+                if (probe.get(self.base + self.health, timeout=2).status_code in (200, 401)
                         and len(child_pids(self.process.pid)) >= self.workers):
                     probe.close()
                     return self

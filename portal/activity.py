@@ -21,6 +21,8 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+from portal.scorecards.models import RESPONSE_BUCKETS
+from portal.scorecards.periods import month_of as reporting_month
 from portal.types import UTCDateTime, utcnow
 
 KINDS = ("share", "share-reactive", "rating", "response")
@@ -46,7 +48,6 @@ class ActivityEvent(db.Model):
 
 def month_of(moment: dt.datetime) -> int:
     """The reporting month (``YYYYMM`` in the reporting time zone) of an instant."""
-    from portal.scorecards.periods import month_of as reporting_month
     return reporting_month(moment)
 
 
@@ -61,7 +62,6 @@ def record(organisation_id: int, kind: str, value: float | None = None, weight: 
 
 
 def bucket_of(hours: float | None) -> int:
-    from portal.scorecards.models import RESPONSE_BUCKETS
     if hours is None:
         return len(RESPONSE_BUCKETS)
     return next((i for i, bound in enumerate(RESPONSE_BUCKETS) if hours <= bound), len(RESPONSE_BUCKETS))

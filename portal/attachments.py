@@ -3,7 +3,11 @@
 Files are named by a random key, never by what the uploader called them. The kind is decided from
 the file's first bytes, not its name; size and emptiness are checked while the upload is read, and a
 refused upload leaves nothing behind. Files are served only after the access policy allowed the
-content they belong to, as downloads, never rendered by the browser (:func:`portal.pages.send_stored`).
+content they belong to, as downloads, never rendered by the browser (:mod:`portal.downloads`).
+
+Every feature's attachment row (a bulletin's file, a report's, a rating's evidence) is an
+:class:`AttachedFile`: the same columns, kept by :meth:`AttachedFile.keep`, served by
+:func:`portal.downloads.download`.
 
 Where the bytes are kept is ``attachment_storage``: ``"database"`` (the default; :mod:`portal.file_store`,
 so every host that shares the database serves every file) or ``"directory"`` (files under
@@ -12,6 +16,7 @@ as SecureDrop's store does; with several hosts it must be a directory they all s
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -19,9 +24,16 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
-from flask import current_app
+from sqlalchemy import Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal import file_store
+from portal.config import settings
+from portal.extensions import db
+from portal.types import UTCDateTime, utcnow
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 READ_SIZE = 1024 * 1024
@@ -55,9 +67,42 @@ class Stored:
     sha256: str
 
 
+class AttachedFile:
+    """The columns of a file attached to something (mixed into each feature's attachment model).
+
+    ``owner`` names the column that points at what the file is attached to: a download is refused
+    (404) unless that column holds the id of the object the access policy allowed.
+    """
+
+    owner: ClassVar[str]
+
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(150))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @classmethod
+    def keep(cls, upload: Any, **columns: Any) -> Any:
+        """Store an upload (a werkzeug ``FileStorage``, or ``(stream, filename)``) and return a new row
+        for it with ``columns`` (its owner, who uploaded it); raises :class:`Refused` (400/413/415)."""
+        stream, filename = upload if isinstance(upload, tuple) else (upload.stream, upload.filename)
+        return cls.of(store(stream, filename), **columns)
+
+    @classmethod
+    def of(cls, stored: Stored, **columns: Any) -> Any:
+        """A new row for a file already kept by :func:`store`."""
+        return cls(storage_key=stored.key, filename=stored.filename, content_type=stored.content_type,
+                   size=stored.size, sha256=stored.sha256, **columns)
+
+    def attached_to(self, owner: Any) -> bool:
+        return getattr(self, self.owner) == owner.id
+
+
 def in_database() -> bool:
     """Whether attachments' bytes are kept in the database (else under ``attachments_dir``)."""
-    return current_app.extensions["portal_settings"].attachment_storage == "database"
+    return settings().attachment_storage == "database"
 
 
 def checked_key(key: str) -> str:
@@ -68,7 +113,7 @@ def checked_key(key: str) -> str:
 
 
 def root() -> Path:
-    path = Path(current_app.extensions["portal_settings"].attachments_dir).resolve()
+    path = Path(settings().attachments_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -92,7 +137,7 @@ def safe_filename(name: str) -> str:
 def kind_of(filename: str, head: bytes) -> str | None:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     extension = {"jpg": "jpeg"}.get(extension, extension)
-    allowed = current_app.extensions["portal_settings"].attachment_types
+    allowed = settings().attachment_types
     if extension not in allowed or extension not in KINDS:
         return None
     _, test = KINDS[extension]
@@ -112,19 +157,17 @@ def store(stream: Any, filename: str) -> Stored:
     In the database, the file is written in the caller's transaction (it is kept when the caller
     commits); in a directory, at once. Either way a refusal leaves nothing behind.
     """
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     name = safe_filename(filename or "")
     head = stream.read(4096)
     kind = kind_of(name, head)
     if kind is None:
-        raise Refused(415, "This kind of file is not accepted: " + ", ".join(settings.attachment_types) + ".")
+        raise Refused(415, "This kind of file is not accepted: " + ", ".join(conf.attachment_types) + ".")
     if not head:
         raise Refused(400, "The file is empty.")
     key = secrets.token_urlsafe(24)
-    blocks = _limited(head, stream, settings.attachment_max_bytes)
+    blocks = _limited(head, stream, conf.attachment_max_bytes)
     if in_database():
-        from portal import file_store
-
         size, sha256 = file_store.write(key, blocks)
     else:
         size, sha256 = _write_file(key, blocks)
@@ -166,8 +209,6 @@ def discard(key: str) -> None:
     try:
         checked_key(key)
         if in_database():
-            from portal import file_store
-
             file_store.remove_quietly(key)  # callers also discard while handling a failure
         else:
             path_for(key).unlink(missing_ok=True)
@@ -187,10 +228,6 @@ class Imported:
 
 def referenced() -> dict[str, str]:
     """Every stored file an attachment row refers to (any table with a ``storage_key``), with its SHA-256."""
-    from sqlalchemy import select
-
-    from portal.extensions import db
-
     keys: dict[str, str] = {}
     for table in db.metadata.sorted_tables:
         if "storage_key" in table.c and "sha256" in table.c:
@@ -205,13 +242,6 @@ def import_directory() -> Imported:
     on another host at the same time) copies nothing twice. A file whose SHA-256 differs from its
     attachment's is not copied. Files no attachment refers to (left by failed uploads) stay behind.
     """
-    import datetime as dt
-
-    from sqlalchemy.exc import IntegrityError
-
-    from portal import file_store
-    from portal.extensions import db
-
     done = Imported([], [], [], [])
     for key, expected in sorted(referenced().items()):
         if file_store.exists(key):

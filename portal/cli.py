@@ -1,4 +1,4 @@
-"""The command line of CONTRACT.md: ``flask --app app orgs|users|tokens|demo|audit|jobs …``.
+"""The command line of docs/contract.md: ``flask --app app orgs|users|tokens|demo|audit|jobs …``.
 
 Errors go to stderr with a non-zero exit and say what to fix (click.ClickException does both).
 """
@@ -6,19 +6,30 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal import attachments, crypto, keyring
 from portal.accounts.models import ApiToken, User
 from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.service import API_SCOPES, validate_new_user
-from portal.audit import trail
+from portal.audit import log as audit_log
+from portal.audit import signing, trail
+from portal.audit.verify import verify
+from portal.config import new_data_key, settings
+from portal.demo.world import load_demo
+from portal.deportees import service
 from portal.extensions import db
+from portal.federation.models import IdentityProvider
+from portal.federation.registration import apply, validate_provider
+from portal.jobs import run_due_jobs
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation
+from portal.scorecards import compute, periods
 from portal.types import utcnow
 
 orgs_cli = AppGroup("orgs", help="Manage organisations.")
@@ -71,10 +82,10 @@ def orgs_add(slug: str, name: str, kind: str, sector: str, country: str) -> None
 def users_add(email: str, org_slug: str, roles: tuple[str, ...], clearance: str, password: str | None,
               display_name: str, locale: str | None, time_zone: str | None) -> None:
     """Create an active user."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     values, errors = validate_new_user({
         "email": email, "org": org_slug, "roles": list(roles), "clearance": clearance,
-        "display_name": display_name, "locale": locale or settings.default_language,
+        "display_name": display_name, "locale": locale or conf.default_language,
         "time_zone": time_zone,  # none given: the organisation's country's
     })
     if password is not None and (problem := password_problem(password)):
@@ -129,9 +140,6 @@ def tokens_add(email: str, scopes: tuple[str, ...], expires_days: int, name: str
 def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slug: str, display_name: str,
              domains: tuple[str, ...]) -> None:
     """Register an OpenID Connect identity provider for an organisation."""
-    from portal.federation.models import IdentityProvider
-    from portal.federation.registration import apply, validate_provider
-
     values, errors = validate_provider({"name": name, "issuer": issuer, "client_id": client_id,
                                         "client_secret": client_secret, "org": org_slug,
                                         "display_name": display_name, "email_domains": ",".join(domains)})
@@ -144,7 +152,7 @@ def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slu
     trail.record("identity_provider.create", "identity_provider", provider.id, org_slug, source_ip="cli",
                  name=provider.name, issuer=provider.issuer)
     db.session.commit()
-    base = current_app.extensions["portal_settings"].base_url
+    base = settings().base_url
     click.echo(f"Registered {provider.name} for {org_slug}. Give the provider this redirect URI: "
                f"{base}/auth/oidc/{provider.name}/callback")
 
@@ -152,8 +160,6 @@ def idps_add(name: str, issuer: str, client_id: str, client_secret: str, org_slu
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Exit 0 when the audit log is intact; 1, naming the first problem, otherwise. Never seals."""
-    from portal.audit.verify import verify
-
     report = verify()
     if report.problem is not None:
         click.echo(f"Audit log broken at {report.problem}.", err=True)
@@ -165,8 +171,6 @@ def audit_verify() -> None:
 @audit_cli.command("seal")
 def audit_seal() -> None:
     """Seal waiting entries and sign a checkpoint if one is due (what the scheduler does every few seconds)."""
-    from portal.audit import log as audit_log
-
     result = audit_log.seal_under_lease()
     if result is None:
         _fail("Another process is sealing the audit log right now; try again in a few seconds.")
@@ -191,8 +195,6 @@ def audit_keys_rotate() -> None:
 
 
 def _new_signing_key(rotate: bool) -> None:
-    from portal.audit import signing
-
     try:
         previous = signing.active_key()
         key = signing.create_key(retire_current=rotate)
@@ -211,20 +213,16 @@ def scheduler_command() -> None:
     more are safe, since every job runs under a database lease."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from portal.jobs import run_due_jobs
-
     app = current_app._get_current_object()
-    tick = app.extensions["portal_settings"].scheduler_tick_seconds
+    tick = settings(app).scheduler_tick_seconds
 
-    seal_every = app.extensions["portal_settings"].audit_seal_seconds
+    seal_every = settings(app).audit_seal_seconds
 
     def tick_once() -> None:
         with app.app_context():
             run_due_jobs()
 
     def seal_once() -> None:
-        from portal.audit import log as audit_log
-
         with app.app_context():
             try:
                 audit_log.seal_under_lease()
@@ -246,9 +244,6 @@ def scheduler_command() -> None:
 @jobs_cli.command("run-once")
 def jobs_run_once() -> None:
     """Run every due scheduled job once and exit."""
-    from portal.audit import log as audit_log
-    from portal.jobs import run_due_jobs
-
     ran = run_due_jobs()
     if audit_log.seal_under_lease() is not None:  # after the jobs, so that their entries are sealed too
         ran.append(audit_log.SEAL_JOB.name)
@@ -258,9 +253,7 @@ def jobs_run_once() -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the demonstration organisations, users and content (once)."""
-    from portal.demo.world import load_demo
-
-    if current_app.extensions["portal_settings"].production:
+    if settings().production:
         _fail("Refusing to load demonstration data in production.")
     created = load_demo()
     if created:
@@ -272,8 +265,6 @@ def demo_load() -> None:
 @keys_cli.command("new")
 def keys_new() -> None:
     """Print a new data-encryption key, as PORTAL_DATA_KEYS takes it (put it first to start using it)."""
-    from portal.config import new_data_key
-
     click.echo(new_data_key())
 
 
@@ -281,9 +272,6 @@ def keys_new() -> None:
 def keys_rotate() -> None:
     """Re-encrypt personal data held under older keys with the first key of PORTAL_DATA_KEYS.
     Safe while the portal runs: records are re-encrypted in small committed batches."""
-    from portal import crypto, keyring
-    from portal.deportees import service
-
     try:
         current = keyring.current_key_id()
         notifications, updates = service.rotate()
@@ -299,11 +287,7 @@ def attachments_import_directory() -> None:
     """Copy attachments' files from PORTAL_ATTACHMENTS_DIR into the database store (idempotent).
 
     Run it on every host that kept files of its own; files already in the database are skipped."""
-    from pathlib import Path
-
-    from portal import attachments
-
-    directory = Path(current_app.extensions["portal_settings"].attachments_dir)
+    directory = Path(settings().attachments_dir)
     if not directory.is_dir():
         _fail(f"{directory} is not a directory: set PORTAL_ATTACHMENTS_DIR to where the files are kept.")
     done = attachments.import_directory()
@@ -341,8 +325,6 @@ def orgs_set_executive(slug: str, name: str, email: str) -> None:
               help="2026-11, 2026-Q4 or FY2026/27; repeat for several.")
 def scorecards_recompute(period_keys: tuple[str, ...]) -> None:
     """Recount periods in the reporting time zone and rescore them (closed ones too). Idempotent."""
-    from portal.scorecards import compute, periods
-
     for key in period_keys:
         try:
             periods.months_of(key)

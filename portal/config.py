@@ -1,23 +1,30 @@
 """Configuration: defaults from ``config/defaults.toml``, overridden by ``PORTAL_*`` variables.
 
-Parsed once at start-up into a frozen :class:`Settings`; nothing changes it afterwards. Bad
-values stop the portal with a message naming the variable. Production refuses to start without
-real secrets; development generates them into ``instance/secrets.toml`` on first run.
+Parsed once at start-up (``create_app``) into a frozen, typed :class:`Settings` (a pydantic model:
+whole numbers are ``int``, switches ``bool``, secrets ``SecretStr`` that never show in a ``repr``,
+a log line or a traceback); nothing changes it afterwards. Code reads it through one accessor,
+:func:`settings`. Bad values stop the portal with a message naming the variable. Production refuses
+to start without real secrets; development generates them into ``instance/secrets.toml`` on first
+run. Settings an administrator changes at run time live in the database (:mod:`portal.settings_store`).
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import tomllib
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Mapping
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, PlainSerializer, SecretStr, SkipValidation, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.toml"
@@ -40,19 +47,38 @@ class ConfigError(SystemExit):
         super().__init__(f"Configuration error: {message}")
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+def _thawed(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thawed(v) for v in value]
+    return value
+
+
+#: A TOML table, kept as the read-only proxy :func:`_frozen` built (dumped as plain dicts and lists).
+Table = Annotated[Mapping[str, Any], SkipValidation, PlainSerializer(_thawed)]
+
+#: Where the built settings hang on the Flask app; read them with :func:`settings`, never by this key.
+EXTENSION = "portal_settings"
+MIB = 1024 * 1024
+
+
+class Settings(BaseModel):
+    """Every setting of ``config/defaults.toml``, typed. Frozen: ``create_app`` builds it once."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
     env: str
-    secret_key: str
-    audit_key: str
-    data_keys: str
-    blind_index_key: str
+    secret_key: SecretStr
+    audit_key: SecretStr
+    data_keys: SecretStr
+    blind_index_key: SecretStr
     database_url: str
     base_url: str
     smtp_host: str
     smtp_port: int
     smtp_username: str
-    smtp_password: str
+    smtp_password: SecretStr
     smtp_security: str
     mail_from: str
     smtp_timeout_seconds: int
@@ -60,7 +86,7 @@ class Settings:
     email_ceiling_tlp: str
     webhook_ceiling_classification: str
     webhook_ceiling_tlp: str
-    webhook_allow_private_addresses: str
+    webhook_allow_private_addresses: bool
     delivery_max_attempts: int
     delivery_retry_seconds: int
     delivery_retry_cap_seconds: int
@@ -94,17 +120,17 @@ class Settings:
     reporting_time_zone: str
     languages: tuple[str, ...]
     countries: tuple[str, ...]
-    sectors: Mapping[str, tuple[str, ...]]
+    sectors: Table
     typologies: tuple[tuple[str, str], ...]
     submission_recipient_sectors: tuple[str, ...]
     submission_triage_hours: int
     submission_max_narrative: int
     submission_outcomes: tuple[tuple[str, str], ...]
-    goaml: Mapping[str, Any]
-    deportee_routes: Mapping[str, tuple[str, ...]]
+    goaml: Table
+    deportee_routes: Table
     oversight_orgs: tuple[str, ...]
-    resilience: Mapping[str, Any]
-    scorecards: Mapping[str, Any]
+    resilience: Table
+    scorecards: Table
     deportee_reminder_hours: int
     deportee_escalate_hours: int
     deportee_retention_months: int
@@ -116,11 +142,35 @@ class Settings:
 
     @property
     def webhooks_may_reach_private_addresses(self) -> bool:
-        return self.webhook_allow_private_addresses == "true" or not self.production
+        return self.webhook_allow_private_addresses or not self.production
 
     @property
     def secure_transport(self) -> bool:
         return self.base_url.startswith("https://")
+
+    # Size limits, derived here and nowhere else. An attachment is at most attachment_max_bytes; a
+    # request carries its attachments and some room for the form or JSON around them.
+    @property
+    def upload_body_max_bytes(self) -> int:
+        """One attachment uploaded as multipart/form-data (or a form with one file), and its fields."""
+        return self.attachment_max_bytes + MIB
+
+    @property
+    def deportee_body_max_bytes(self) -> int:
+        """A deportee notification's JSON: its fields and one document."""
+        return self.attachment_max_bytes + MIB
+
+    @property
+    def submission_body_max_bytes(self) -> int:
+        """A report's JSON, which may carry its attachments in base64 (4/3 of their size): room for two
+        of the largest, and for the JSON around them."""
+        return self.attachment_max_bytes * 3 + 2 * MIB
+
+    @property
+    def request_max_bytes(self) -> int:
+        """Flask's ``MAX_CONTENT_LENGTH``: the largest body any route accepts; each route's own limit
+        (above) refuses earlier."""
+        return max(self.upload_body_max_bytes, self.deportee_body_max_bytes, self.submission_body_max_bytes)
 
     def all_sectors(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
@@ -139,12 +189,33 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+def settings(app: Flask | None = None) -> Settings:
+    """The portal's settings: those of ``app``, else of the current application."""
+    return (app if app is not None else current_app).extensions[EXTENSION]
+
+
+def install(app: Flask, value: Settings) -> None:
+    """Hang ``value`` on ``app`` (``create_app`` does; tests swapping a setting do too)."""
+    app.extensions[EXTENSION] = value
+
+
+BOOLEANS = {"true": True, "false": False}
+
+
 def _coerce(name: str, value: Any, target: Any) -> Any:
     """Convert an environment string (or a TOML value) to the type the field declares."""
+    if target is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in BOOLEANS:
+            return BOOLEANS[value.strip().lower()]
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be true or false, not {value!r}.")
     try:
         if target is int:
+            if isinstance(value, bool):
+                raise TypeError(name)
             return int(value)
-        if target == "tuple[str, ...]":
+        if target == tuple[str, ...]:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
@@ -170,7 +241,7 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE {extra!r} cannot be read: {exc}") from exc
 
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    fields = Settings.model_fields
     for name in fields:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ and name not in ("sectors", "instance_path", "goaml", "typologies", "submission_outcomes",
@@ -203,10 +274,8 @@ def load_settings(
             continue
         if name not in raw:
             raise ConfigError(f"Setting {name!r} is missing from {DEFAULTS_FILE}.")
-        value = raw[name]
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        values[name] = _coerce(name, value, field.type if field.type != "int" else int)
+        target = str if field.annotation is SecretStr else field.annotation
+        values[name] = _coerce(name, raw[name], target)
 
     values["env"] = values["env"].strip().lower()
     if not values["database_url"]:
@@ -218,9 +287,15 @@ def load_settings(
     if not values["attachments_dir"]:
         values["attachments_dir"] = str(instance / "attachments")
     values.update(_secrets(values, instance))
-    settings = Settings(**values)
-    validate(settings)
-    return settings
+    for name in (*SECRET_NAMES, "smtp_password"):
+        values[name] = SecretStr(values[name])
+    try:
+        built = Settings(**values)
+    except ValidationError as exc:  # a type the coercion above let through: name the variables
+        names = ", ".join(ENV_PREFIX + str(error["loc"][0]).upper() for error in exc.errors())
+        raise ConfigError(f"{names}: {exc}") from None
+    validate(built)
+    return built
 
 
 SECRET_NAMES = ("secret_key", "audit_key", "data_keys", "blind_index_key")
@@ -322,7 +397,7 @@ def validate(settings: Settings) -> None:
         problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
     try:
         from portal.keyring import parse_keys
-        parse_keys(settings.data_keys)
+        parse_keys(settings.data_keys.get_secret_value())
     except ValueError as exc:
         problems.append(f"{ENV_PREFIX}DATA_KEYS: {exc}")
     for key in ("assessor_orgs", "tiers", "areas", "reassess_reminder_days"):
@@ -357,7 +432,5 @@ def validate(settings: Settings) -> None:
             TLP.parse(getattr(settings, f"{channel}_ceiling_tlp"))
         except ValueError as exc:
             problems.append(f"{ENV_PREFIX}{channel.upper()}_CEILING_TLP: {exc}")
-    if settings.webhook_allow_private_addresses not in ("true", "false"):
-        problems.append(f"{ENV_PREFIX}WEBHOOK_ALLOW_PRIVATE_ADDRESSES must be true or false.")
     if problems:
         raise ConfigError("Configuration problems:\n  - " + "\n  - ".join(problems))

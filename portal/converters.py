@@ -11,6 +11,9 @@ from typing import Any
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
+from portal.i18n import gettext as _
+from portal.security import is_api_request
+
 #: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
 #: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
 MAX_ID = 2**31 - 1
@@ -49,10 +52,11 @@ def refuse_unstorable_query() -> Any:
     values = request.args.items(multi=True)
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in FORM_TYPES:
         values = [*values, *request.form.items(multi=True)]
-    bad = sorted({key for key, value in values if "\x00" in key or "\x00" in value})
+    # (a form part can come without a name or a value: the parser gives None, which holds no NUL)
+    bad = sorted({key or "" for key, value in values if any(isinstance(text, str) and "\x00" in text
+                                                           for text in (key, value))})
     if not bad:
         return None
-    from portal.security import is_api_request
 
     if is_api_request():
         from portal.api.errors import api_error
@@ -62,7 +66,6 @@ def refuse_unstorable_query() -> Any:
     if request.method in ("GET", "HEAD"):
         abort(400)
     from portal.errors import error_page
-    from portal.i18n import gettext as _
 
     return error_page(400, _("A field of the form holds a NUL character, which cannot be stored. "
                              "Remove it and send the form again."))

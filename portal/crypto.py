@@ -18,9 +18,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 
 from portal import keyring
+from portal.config import settings
 
 PREFIX = "v2."
 LEGACY_PREFIX = "v1."
@@ -62,7 +62,7 @@ def needs_resealing(sealed: str | None) -> bool:
 
 
 def _legacy_key(purpose: str) -> bytes:
-    secret = current_app.extensions["portal_settings"].secret_key.encode()
+    secret = settings().secret_key.get_secret_value().encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"portal-seal", info=purpose.encode()).derive(secret)
 
 

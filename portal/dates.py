@@ -18,6 +18,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal.vocabulary import COUNTRY_TIME_ZONES
+
 #: The range of years any date or time the portal stores may fall in.
 FIRST_YEAR, LAST_YEAR = 1800, 2999
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -80,6 +82,4 @@ def from_form(value: Any, time_zone: str) -> Any:
 def time_zone_for_country(country: str | None, fallback: str) -> str:
     """The time zone a new person of an organisation in ``country`` most likely lives in (WS →
     Pacific/Apia, TO → Pacific/Tongatapu, …); ``fallback`` for a country not listed."""
-    from portal.vocabulary import COUNTRY_TIME_ZONES
-
     return COUNTRY_TIME_ZONES.get((country or "").upper(), fallback)

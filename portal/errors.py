@@ -1,6 +1,6 @@
 """Error pages and API error bodies. No stack trace ever reaches a visitor.
 
-Each status has its own translated page title and text; the API answers CONTRACT.md's error shape
+Each status has its own translated page title and text; the API answers docs/contract.md's error shape
 for every status, a 405 in both cases with the ``Allow`` header naming the methods that would work.
 """
 from __future__ import annotations
@@ -11,10 +11,11 @@ from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from portal.api.errors import ApiError, api_error
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.i18n import gettext as _
-from portal.security import is_api_request
+from portal.security import is_api_request, is_taxii_request
 
 
 def _titles() -> dict[int, str]:
@@ -79,8 +80,6 @@ def _allow(response: Any, error: HTTPException) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from portal.api.errors import ApiError, api_error
-
     @app.errorhandler(ApiError)
     def api_refusal(error: ApiError):
         # Also for refusals raised outside a routed API view (the gate, an unknown URL).
@@ -93,6 +92,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
+        if is_taxii_request():
+            from portal.taxii.views import taxii_error
+
+            return _allow(taxii_error(code), error)
         if is_api_request():
             return _allow(api_error(code, None, error.description if code in (400, 409) else None), error)
         page, status = error_page(code)
@@ -104,6 +107,10 @@ def init_app(app: Flask) -> None:
             return http_error(error)
         app.logger.exception("Unhandled error")
         db.session.rollback()
+        if is_taxii_request():
+            from portal.taxii.views import taxii_error
+
+            return taxii_error(500)
         if is_api_request():
             return api_error(500)
         return error_page(500)

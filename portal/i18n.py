@@ -19,6 +19,7 @@ import contextvars
 import datetime as dt
 import os
 import tempfile
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+from flask import current_app, g, has_app_context, has_request_context, request
+
+from portal.config import settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -152,8 +156,6 @@ def reading_as(language: str, time_zone: str):
 
 def current_language() -> str:
     """The reader's language: the signed-in user's choice, else the browser's, else the default."""
-    from flask import current_app, g, has_request_context, request
-
     override = _reader.get()
     if override is not None:
         return override[0]
@@ -162,26 +164,24 @@ def current_language() -> str:
     cached = getattr(g, "_language", None)
     if cached:
         return cached
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     language = None
     user = _current_user()
-    if user is not None and getattr(user, "locale", None) in settings.languages:
+    if user is not None and getattr(user, "locale", None) in conf.languages:
         language = user.locale
     if language is None:
-        language = request.accept_languages.best_match(settings.languages) or settings.default_language
+        language = request.accept_languages.best_match(conf.languages) or conf.default_language
     g._language = language
     return language
 
 
 def current_time_zone() -> ZoneInfo:
-    from flask import current_app, has_request_context
-
     default = "Pacific/Auckland"
     override = _reader.get()
     if override is not None:
         return zone(override[1])
     if has_request_context():
-        default = current_app.extensions["portal_settings"].default_time_zone
+        default = settings().default_time_zone
         user = _current_user()
         if user is not None and getattr(user, "time_zone", None):
             return zone(user.time_zone)
@@ -189,8 +189,6 @@ def current_time_zone() -> ZoneInfo:
 
 
 def _current_user() -> Any:
-    from flask import g
-
     user = getattr(g, "portal_user", None)
     if user is not None:
         return user
@@ -219,20 +217,37 @@ def is_time_zone(name: str) -> bool:
     return name in time_zone_names()
 
 
+def _translations() -> Any:
+    """The catalogue gettext reads for the current reader: the compiled one with the wordings
+    accepted at run time merged in (``portal/wording``). Within a request it is looked up once (the
+    reader's language is fixed for the request), so a string costs one dictionary look-up as before."""
+    if _reader.get() is None and has_request_context():
+        cached = g.get("_translations")
+        if cached is None:
+            cached = g._translations = _catalogue(current_language())
+        return cached
+    return _catalogue(current_language())
+
+
+def _catalogue(language: str) -> Any:
+    wordings = current_app.extensions.get("portal_wordings") if has_app_context() else None
+    return wordings.translations(language) if wordings is not None else translations_for(language)
+
+
 def gettext(message: str, **variables: Any) -> str:
-    text = translations_for(current_language()).ugettext(message)
+    text = _translations().ugettext(message)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    text = translations_for(current_language()).ungettext(singular, plural, num)
+    text = _translations().ungettext(singular, plural, num)
     return text % variables
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """A message whose meaning depends on ``context`` (``month``, ``weekday``, ``country``, …)."""
-    text = translations_for(current_language()).upgettext(context, message)
+    text = _translations().upgettext(context, message)
     return text % variables if variables else text
 
 
@@ -340,8 +355,66 @@ def _pattern(formats: Any, format: str, value: dt.date, language: str) -> str:
     return babel_dates.untokenize_pattern(tokens)
 
 
-def format_number(value: int | float) -> str:
-    return babel_numbers.format_decimal(value, locale=formatting_locale(current_language()))
+def format_number(value: int | float | str | Decimal) -> str:
+    """A number with the reader's digit grouping and decimal sign (``9 500,5`` for a French reader)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return babel_numbers.format_decimal(number, locale=formatting_locale(current_language()))
+
+
+def format_amount(value: int | float | str | Decimal | None, currency: str | None) -> str:
+    """An amount of money as the reader writes it: ``NZ$9,500.00`` (English), ``9 500,00 $NZ``
+    (French). A bare ``$`` names no country on a portal shared across the Pacific, so it becomes
+    the English symbol that does (``NZ$``, ``US$``), else the ISO code. Unreadable input is shown
+    as it came."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return f"{value} {currency or ''}".strip()
+    locale = formatting_locale(current_language())
+    if not currency:
+        return babel_numbers.format_decimal(number, locale=locale)
+    code = str(currency).upper()
+    try:
+        text = babel_numbers.format_currency(number, code, locale=locale)
+    except (ValueError, babel_numbers.UnknownCurrencyError):
+        return f"{babel_numbers.format_decimal(number, locale=locale)} {code}"
+    symbol = locale.currency_symbols.get(code, code)
+    if symbol and not any(ch.isalpha() for ch in symbol):
+        for other in ("en", "en_NZ"):
+            candidate = Locale.parse(other).currency_symbols.get(code, "")
+            if any(ch.isalpha() for ch in candidate):
+                break
+        else:
+            candidate = code
+        text = text.replace(symbol, candidate, 1)
+    return text
+
+
+def format_day(value: dt.date | dt.datetime | str | None, format: str = "medium", tz: str | None = None) -> str:
+    """A calendar day — a birth date, a due date, a "review by" date — as that same day for every
+    reader: never moved into the reader's time zone (which would show a birthday a day early in
+    Honolulu). A stored instant standing for a day gives its date where it was typed: in ``tz``
+    (say, the author's), else in UTC; text that is not ``YYYY-MM-DD`` is shown as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        day = aware.astimezone(zone(tz) if tz else dt.timezone.utc).date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return str(value)
+    language = current_language()
+    locale = formatting_locale(language)
+    return babel_dates.format_date(day, format=_pattern(locale.date_formats, format, day, language), locale=locale)
 
 
 def init_app(app: Any) -> None:
@@ -351,6 +424,8 @@ def init_app(app: Any) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["amount"] = format_amount
+    app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals["pgettext"] = pgettext
     compile_catalogues(fallback_dir=Path(app.instance_path) / "translations")

@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
+from portal.config import settings
 
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -57,9 +58,9 @@ def parse_keys(spec: str) -> OrderedDict[str, bytes]:
 
 def _keys() -> OrderedDict[str, bytes]:
     cache = current_app.extensions.setdefault("portal_keyring", {})
-    settings = current_app.extensions["portal_settings"]
-    if cache.get("spec") != settings.data_keys:
-        cache.update(spec=settings.data_keys, keys=parse_keys(settings.data_keys))
+    spec = settings().data_keys.get_secret_value()
+    if cache.get("spec") != spec:
+        cache.update(spec=spec, keys=parse_keys(spec))
     return cache["keys"]
 
 
@@ -94,5 +95,5 @@ def decrypt_json(key_id: str, blob: bytes, context: str) -> Any:
 
 def blind_index(kind: str, value: str) -> str:
     """A keyed hash of a normalised value: equal values give equal digests; the digest reveals nothing."""
-    key = current_app.extensions["portal_settings"].blind_index_key.encode()
+    key = settings().blind_index_key.get_secret_value().encode()
     return hmac.new(key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()

@@ -23,3 +23,5 @@ from portal.rfis.models import InformationRequest, RequestMessage  # noqa: F401,
 from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence  # noqa: F401,E402
 from portal.scorecards.models import MonthlyActivity, Scorecard  # noqa: F401,E402
 from portal.file_store import StoredFile, StoredFileChunk  # noqa: F401,E402
+from portal.taxii.models import TaxiiStatus  # noqa: F401,E402
+from portal.wording.models import TranslatorLanguage, WordingSuggestion  # noqa: F401,E402

@@ -20,6 +20,7 @@ from typing import Any, Callable, Protocol
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import seal, unseal
 from portal.extensions import db
 from portal.types import UTCDateTime, utcnow
 from portal.vocabulary import TLP, Classification
@@ -118,14 +119,10 @@ class WebhookEndpoint(db.Model):
 
     @property
     def secret(self) -> str:
-        from portal.crypto import unseal
-
         return unseal(self.secret_sealed, self.SECRET_PURPOSE)
 
     @secret.setter
     def secret(self, value: str) -> None:
-        from portal.crypto import seal
-
         self.secret_sealed = seal(value, self.SECRET_PURPOSE)
 
     def wants(self, event: str) -> bool:

@@ -10,11 +10,13 @@ still decided by the policy first, so what an actor may not read stays absent (4
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
 from portal import policy
+from portal.accounts.models import User, UserRole
+from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, OrganisationKind, Role
 
 #: The portal's own accounts: only a portal administrator manages them or grants these roles.
@@ -69,8 +71,6 @@ def may_reset_second_factor(actor: Any, subject: Any) -> bool:
 
 def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User``: the actor's organisation's members, less the portal's own accounts."""
-    from portal.accounts.models import User, UserRole
-
     portal_account = exists().where(UserRole.user_id == User.id,
                                     UserRole.role.in_([r.value for r in PORTAL_ROLES]))
     return and_(User.organisation_id == actor.organisation_id, ~portal_account)
@@ -78,8 +78,6 @@ def ordinary_members_of_own_org(actor: Any) -> ColumnElement[bool]:
 
 def manageable_users(actor: Any) -> ColumnElement[bool]:
     """SQL criterion on ``User`` restating :func:`may_manage_user` (lists and look-ups)."""
-    from portal.accounts.models import User
-
     if is_portal_admin(actor):
         return true()
     if not (_active(actor) and Role.ORG_ADMIN in actor.roles):
@@ -149,6 +147,34 @@ def may_revoke_token(actor: Any, token: Any) -> bool:
     return may_see_org_tokens(actor) and _ordinary_member_of_own_org(actor, token.user)
 
 
+# --- Translations ------------------------------------------------------------------------------
+
+#: Whose members may be named translators: Pacific agencies and New Zealand government agencies,
+#: whose officers speak the portal's Pacific languages and Māori at work.
+TRANSLATOR_ORGANISATION_KINDS = frozenset({OrganisationKind.PACIFIC.value, OrganisationKind.GOVERNMENT.value})
+
+
+def may_be_translator(subject: Any) -> bool:
+    return subject.organisation.kind in TRANSLATOR_ORGANISATION_KINDS
+
+
+def may_grant_translator(actor: Any, subject: Any) -> bool:
+    """Name a member translator for some languages: whoever manages the member (their org-admin, or a
+    portal admin), when the member's organisation is a Pacific or NZ government one."""
+    return may_manage_user(actor, subject) and may_be_translator(subject)
+
+
+def may_suggest_wording(actor: Any, language: str, granted: Collection[str]) -> bool:
+    """Suggest or confirm wordings in ``language``: a translator for it (``granted``: the actor's
+    translator languages), still a member of a Pacific or NZ government organisation."""
+    return _active(actor) and may_be_translator(actor) and language in granted
+
+
+def may_review_wordings(actor: Any) -> bool:
+    """Accept or reject suggested wordings, which then speak for the portal: a portal admin."""
+    return is_portal_admin(actor)
+
+
 # --- Bulletins --------------------------------------------------------------------------------
 
 def may_write_bulletins(actor: Any) -> bool:
@@ -191,8 +217,6 @@ def may_address(author_org: Any, organisation: Any) -> bool:
 
 def addressable_organisations(author_org: Any) -> ColumnElement[bool]:
     """SQL criterion on ``Organisation`` restating :func:`may_address`."""
-    from portal.organisations.models import Organisation
-
     if _government(author_org):
         return true()
     return or_(Organisation.kind == OrganisationKind.GOVERNMENT.value, Organisation.sector == author_org.sector)
@@ -229,6 +253,13 @@ def may_issue_deportee_notification(actor: Any) -> bool:
     """Publishers of a New Zealand government agency."""
     org = actor.organisation
     return (_active(actor) and Role.PUBLISHER in actor.roles and _government(org) and org.country == "NZ")
+
+
+def may_use_deportee_notifications(actor: Any) -> bool:
+    """Whose menu offers deportee notifications: government agencies (which issue them) and Pacific
+    agencies and regional centres (which receive them). A private organisation is never routed one."""
+    return _active(actor) and actor.organisation.kind in (OrganisationKind.GOVERNMENT.value,
+                                                           OrganisationKind.PACIFIC.value)
 
 
 def may_receive_deportee_notification(actor: Any, notification: Any) -> bool:

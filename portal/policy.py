@@ -1,4 +1,4 @@
-"""Who may read what: the one place that decides, exactly as CONTRACT.md states.
+"""Who may read what: the one place that decides, exactly as docs/contract.md states.
 
 Each rule is written once as an SQLAlchemy criterion (``*_readable``) that any query — page,
 API, search, count, export, job — adds to its ``WHERE``. The per-object predicates
@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from flask import abort, g
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, union
 
+from portal.accounts.models import User
 from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.config import settings
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.ratings.models import Assessment
+from portal.rfis.models import InformationRequest
 from portal.submissions.models import Submission
 from portal.vocabulary import TLP, Classification, Role
 
@@ -146,28 +153,23 @@ def can_read_deportee_notification(reader: Reader, notification: DeporteeNotific
 
 # --- Oversight, assessors, requests for information, assessments, scorecards -----------------
 #
-# Not in CONTRACT.md's list (it names bulletins, reports and notifications); the same discipline:
+# Not in docs/contract.md's list (it names bulletins, reports and notifications); the same discipline:
 # one criterion plus one predicate each, absent (404) when not readable.
-
-def _settings():
-    from flask import current_app
-    return current_app.extensions["portal_settings"]
 
 
 def is_oversight(reader: Reader) -> bool:
     """Procurement and oversight users: analysts and org admins of the configured oversight agencies."""
-    return bool(reader.may_read and reader.organisation.slug in _settings().oversight_orgs
+    return bool(reader.may_read and reader.organisation.slug in settings().oversight_orgs
                 and reader.roles & {Role.ANALYST, Role.ORG_ADMIN})
 
 
 def is_assessor(reader: Reader) -> bool:
-    return bool(reader.may_read and reader.organisation.slug in _settings().resilience["assessor_orgs"]
+    return bool(reader.may_read and reader.organisation.slug in settings().resilience["assessor_orgs"]
                 and Role.ANALYST in reader.roles)
 
 
 def information_request_readable(reader: Reader) -> ColumnElement[bool]:
     """The requesting and the holding organisation, within clearance."""
-    from portal.rfis.models import InformationRequest
     if not reader.may_read:
         return false()
     return and_(InformationRequest.classification <= int(reader.clearance),
@@ -182,7 +184,6 @@ def can_read_information_request(reader: Reader, request) -> bool:
 
 def assessment_readable(reader: Reader) -> ColumnElement[bool]:
     """A partner's assessments: its own members; assessors once submitted. No other partner, ever."""
-    from portal.ratings.models import Assessment
     if not reader.may_read:
         return false()
     own = Assessment.organisation_id == reader.organisation_id
@@ -212,9 +213,6 @@ def member_may_read(organisation_id, classification, named_email=None) -> Column
     """SQL criterion: an active, approved member of the organisation (column or value) is cleared
     for ``classification`` (column or value) and, when ``named_email`` is given (a TLP:RED
     audience's address), is that person."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     member = select(User.id).join(Organisation, Organisation.id == User.organisation_id).where(
         User.organisation_id == organisation_id, User.active.is_(True), User.pending.is_(False),
         Organisation.active.is_(True), User.clearance >= classification)
@@ -227,9 +225,6 @@ def member_clearances():
     """``(organisation_id, clearance)``: the highest clearance among each active organisation's
     active, approved members — what "some member may read" needs for a whole organisation at once.
     A subquery."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     return (select(User.organisation_id.label("organisation_id"), func.max(User.clearance).label("clearance"))
             .join(Organisation, Organisation.id == User.organisation_id)
             .where(User.active.is_(True), User.pending.is_(False), Organisation.active.is_(True))
@@ -241,9 +236,6 @@ def bulletin_recipient_pairs(*criteria: ColumnElement[bool]):
     ``criteria`` on ``Bulletin``) and each organisation it is addressed to (by organisation, sector
     or country; a TLP:RED bulletin by named people only), other than the author, where some active
     member may read it. A select; each way of addressing is one indexed join."""
-    from portal.accounts.models import User
-    from portal.organisations.models import Organisation
-
     cleared = member_clearances()
     published = [Bulletin.status == "published", Bulletin.tlp != TLP.RED.value, *criteria]
     by_group = [
@@ -278,8 +270,6 @@ RULES = {
 def _rule(model: type):
     if model in RULES:
         return RULES[model]
-    from portal.ratings.models import Assessment
-    from portal.rfis.models import InformationRequest
     return {InformationRequest: information_request_readable, Assessment: assessment_readable}[model]
 
 
@@ -290,10 +280,6 @@ def readable(model: type, reader: Reader):
 
 def readable_or_404(model: type, reader: Reader, *criteria: ColumnElement[bool]):
     """Load one object the reader may read, or answer 404 exactly as if it did not exist."""
-    from flask import abort
-
-    from portal.extensions import db
-
     found = db.session.scalar(readable(model, reader).where(*criteria))
     if found is None:
         abort(404)
@@ -314,8 +300,6 @@ def readable_deportee_notifications(reader: Reader):
 
 def reader():
     """The signed-in user or the token's user for this request (set by the default-deny gate)."""
-    from flask import abort, g
-
     user = g.get("portal_user")
     if user is None:
         abort(401)

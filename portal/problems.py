@@ -2,9 +2,12 @@
 them alike: 400 with field errors, 403, 409. Whatever raised them, nothing was stored."""
 from __future__ import annotations
 
+from portal.i18n import gettext as _
+from portal.vocabulary import Classification
+
 
 class Invalid(Exception):
-    """Field errors, CONTRACT.md style: ``{"field": ["…"]}``."""
+    """Field errors, docs/contract.md style: ``{"field": ["…"]}``."""
 
     def __init__(self, fields: dict[str, list[str]]) -> None:
         super().__init__("invalid input")
@@ -22,9 +25,6 @@ class Conflict(Exception):
 def classification_for(value: object, clearance, errors: dict[str, list[str]], default: str | None = None):
     """The classification asked for, checked against the accreditation and the writer's clearance;
     a problem goes into ``errors["classification"]`` (and the default, or the lowest, comes back)."""
-    from portal.i18n import gettext as _
-    from portal.vocabulary import Classification
-
     fallback = Classification.parse(default) if default else Classification.UNCLASSIFIED
     try:
         level = Classification.parse(value or default)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select, text
 
+from portal.bulletins.models import Bulletin
 from portal.extensions import db
 
 #: Objects in the database that the models do not describe (Alembic's comparison skips them).
@@ -46,8 +47,6 @@ def words(query: str) -> list[str]:
 
 def bulletin_matches(query: str) -> ColumnElement[bool] | None:
     """A criterion for bulletins matching every word of ``query`` (None when it has no words)."""
-    from portal.bulletins.models import Bulletin
-
     terms = words(query)
     if not terms:
         return None

@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.accounts import sessions
 from portal.accounts.models import User
+from portal.accounts.sessions import signed_in_user
+from portal.config import settings
 from portal.extensions import db, login_manager
+from portal.federation.service import logout_origin
+from portal.redirects import safe_next
 
 #: The only endpoints an anonymous visitor may reach. Keep this list short.
 PUBLIC_ENDPOINTS = frozenset({
@@ -61,11 +66,13 @@ def is_api_request() -> bool:
     return request.path == "/api" or request.path.startswith("/api/") or is_feed_request()
 
 
+def is_taxii_request() -> bool:
+    return request.path == "/taxii2" or request.path.startswith("/taxii2/")
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The user of this request's session row (looked up with it, in one query), if still active."""
-    from portal.accounts.sessions import signed_in_user
-
     return signed_in_user(user_id)
 
 
@@ -73,6 +80,10 @@ def gate() -> Any:
     """before_request: refuse everything not allowlisted to anyone not signed in."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if is_taxii_request():
+        from portal.taxii.views import authenticate
+
+        return authenticate()  # a token (Bearer or Basic), then its scope: never the session cookie
     if is_api_request():
         from portal.api.auth import authenticate_bearer
         from portal.api.scopes import authorise_scope
@@ -87,7 +98,6 @@ def gate() -> Any:
         return None
     if request.endpoint is None:  # unknown URL: still no hint to an anonymous visitor
         return redirect(url_for("auth.login"))
-    from portal.accounts.views import safe_next
 
     next_path = safe_next(request.full_path.removesuffix("?")) if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path) if next_path and next_path != "/" else url_for("auth.login"))
@@ -97,8 +107,6 @@ def security_headers(response: Response) -> Response:
     policy = CONTENT_SECURITY_POLICY
     if response.mimetype == "text/html" and session.get("oidc"):
         # The sign-out form is redirected to the identity provider (RP-initiated logout).
-        from portal.federation.views import logout_origin
-
         origin = logout_origin()
         if origin:
             policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
@@ -109,7 +117,7 @@ def security_headers(response: Response) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-    if current_app.extensions["portal_settings"].secure_transport:
+    if settings().secure_transport:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
         # Pages and API answers carry content a shared computer must not keep.
@@ -118,16 +126,15 @@ def security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    settings = app.extensions["portal_settings"]
+    conf = settings(app)
     app.config.update(
-        SESSION_COOKIE_NAME="__Host-portal" if settings.secure_transport else "portal_session",
+        SESSION_COOKIE_NAME="__Host-portal" if conf.secure_transport else "portal_session",
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_absolute_hours),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=conf.session_absolute_hours),
         REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
     )
-    from portal.accounts import sessions
 
     sessions.init_app(app)  # sessions live in the database, the cookie holds only their id
     login_manager.init_app(app)

@@ -1,10 +1,21 @@
-"""Settings an administrator changes at run time, kept in the database (unlike ``config/``)."""
+"""Settings the portal changes at run time, kept in the database (unlike ``config/``).
+
+Each is declared once as a :class:`RunTimeSetting` with its type and default, and read and written
+only through :func:`read` and :func:`write`, which give back the declared type: a switch is a
+``bool``, a counter an ``int``, never the text the table keeps (JSON, in a ``Text`` column).
+"""
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+
+T = TypeVar("T", bool, int, str)
 
 
 class PortalSetting(db.Model):
@@ -14,14 +25,46 @@ class PortalSetting(db.Model):
     value: Mapped[str] = mapped_column(Text, default="")
 
 
-def get_setting(key: str, default: str = "") -> str:
-    row = db.session.get(PortalSetting, key)
-    return row.value if row is not None else default
+@dataclass(frozen=True)
+class RunTimeSetting(Generic[T]):
+    key: str
+    kind: type[T]
+    default: T
 
 
-def set_setting(key: str, value: str) -> None:
-    row = db.session.get(PortalSetting, key)
+#: The demonstration world is loaded (``flask demo load``; pages then show the demo banner).
+DEMO_LOADED = RunTimeSetting("demo_loaded", bool, False)
+#: The last activity event folded into the scorecards' monthly sums.
+SCORECARD_WATERMARK = RunTimeSetting("scorecards.watermark", int, 0)
+
+#: Changes whenever accepted wordings change: every process rebuilds its catalogues (portal.wording).
+WORDING_VERSION = RunTimeSetting("wording_version", str, "")
+
+#: Values written before settings were typed (``"yes"`` for a loaded demo).
+_LEGACY = {"yes": True, "no": False}
+
+
+def read(setting: RunTimeSetting[T]) -> T:
+    row = db.session.get(PortalSetting, setting.key)
+    if row is None or row.value == "":
+        return setting.default
+    try:
+        value = json.loads(row.value)
+    except ValueError:
+        value = _LEGACY.get(row.value, row.value)
+    if setting.kind is bool and not isinstance(value, bool):
+        raise ValueError(f"run-time setting {setting.key!r} holds {row.value!r}, not a boolean")
+    if setting.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"run-time setting {setting.key!r} holds {row.value!r}, not a whole number")
+    return setting.kind(value)
+
+
+def write(setting: RunTimeSetting[T], value: T) -> None:
+    if type(value) is not setting.kind:
+        raise TypeError(f"run-time setting {setting.key!r} takes a {setting.kind.__name__}, not {value!r}")
+    text = json.dumps(value)
+    row = db.session.get(PortalSetting, setting.key)
     if row is None:
-        db.session.add(PortalSetting(key=key, value=value))
+        db.session.add(PortalSetting(key=setting.key, value=text))
     else:
-        row.value = value
+        row.value = text

@@ -1,22 +1,23 @@
 """What every page's layout needs: the reader, their navigation, and the demonstration banner."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
+from portal import labels, permissions
 from portal.i18n import lazy_gettext as _l
-from portal.settings_store import get_setting
-from portal.vocabulary import ROLE_LABELS, Role
+from portal import settings_store
+from portal.vocabulary import Role
 
-#: (endpoint, label, roles that see it; empty = everyone signed in)
-NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
+#: (endpoint, label, who sees it: the roles (empty = everyone signed in), or a permission)
+NAVIGATION: tuple[tuple[str, Any, frozenset[Role] | Callable[[Any], bool]], ...] = (
     ("home.index", _l("Home"), frozenset()),
     ("bulletins.index", _l("Bulletins"), frozenset()),
     ("bulletins.new", _l("Write a bulletin"), frozenset({Role.PUBLISHER})),
     ("submissions.index", _l("Reports"), frozenset({Role.SUBMITTER, Role.ORG_ADMIN, Role.ANALYST})),
-    ("deportees.index", _l("Deportee notifications"), frozenset()),
+    ("deportees.index", _l("Deportee notifications"), permissions.may_use_deportee_notifications),
     ("rfis.index", _l("Requests"), frozenset({Role.ANALYST, Role.PUBLISHER, Role.SUBMITTER, Role.ORG_ADMIN})),
     ("scorecards.mine", _l("Scorecard"), frozenset({Role.ANALYST, Role.PUBLISHER, Role.SUBMITTER, Role.ORG_ADMIN})),
     ("ratings.index", _l("Resilience"), frozenset({Role.ANALYST, Role.ORG_ADMIN})),
@@ -29,27 +30,31 @@ NAVIGATION: tuple[tuple[str, Any, frozenset[Role]], ...] = (
     ("tokens.index", _l("API tokens"), frozenset()),
     ("notifications.webhooks", _l("Webhooks"), frozenset({Role.ORG_ADMIN})),
     ("notifications.dead_letters", _l("Failed deliveries"), frozenset({Role.ADMIN})),
+    ("wording.queue", _l("Suggested wordings"), frozenset({Role.ADMIN})),
 )
 
 
 def navigation_for(user: Any) -> list[tuple[str, Any]]:
+    """The menu: only what the user can use."""
     roles = user.roles
-    return [(endpoint, label) for endpoint, label, needed in NAVIGATION if not needed or roles & needed]
+    return [(endpoint, label) for endpoint, label, needed in NAVIGATION
+            if (needed(user) if callable(needed) else not needed or roles & needed)]
 
 
 def init_app(app: Flask) -> None:
+    labels.init_app(app)
+
     @app.context_processor
     def layout_context() -> dict[str, Any]:
         if not has_request_context():  # an e-mail, rendered by a job
-            return {"ROLE_LABELS": ROLE_LABELS}
+            return {}
         if "demo_mode" not in g:
             try:
-                g.demo_mode = get_setting("demo_loaded") == "yes"
+                g.demo_mode = settings_store.read(settings_store.DEMO_LOADED)
             except Exception:  # database not migrated yet: the page still renders
                 g.demo_mode = False
         user = current_user if current_user.is_authenticated else None
         return {
             "demo_mode": g.demo_mode,
             "navigation": navigation_for(user) if user else [],
-            "ROLE_LABELS": ROLE_LABELS,
         }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 
-from portal.i18n import lazy_gettext as _l
 
 
 def _parse_choice(cls, value: object, what: str, normalise=lambda text: text.lower()):
@@ -96,16 +95,6 @@ class Role(str, enum.Enum):
 
 #: Roles whose holders must sign in with a second factor.
 ROLES_REQUIRING_TOTP = frozenset({Role.PUBLISHER, Role.ANALYST, Role.ORG_ADMIN, Role.ADMIN})
-
-ROLE_LABELS = {
-    Role.VIEWER: _l("Viewer"),
-    Role.SUBMITTER: _l("Submitter"),
-    Role.PUBLISHER: _l("Publisher"),
-    Role.ANALYST: _l("Analyst"),
-    Role.ORG_ADMIN: _l("Organisation administrator"),
-    Role.AUDITOR: _l("Auditor"),
-    Role.ADMIN: _l("Portal administrator"),
-}
 
 
 class OrganisationKind(str, enum.Enum):

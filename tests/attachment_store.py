@@ -5,12 +5,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from portal.config import settings
 from portal.extensions import db
 from portal.file_store import StoredFile, StoredFileChunk
 
 
 def storage(app) -> str:
-    return app.extensions["portal_settings"].attachment_storage
+    return settings(app).attachment_storage
 
 
 def rows() -> tuple[int, int]:
@@ -21,7 +22,7 @@ def rows() -> tuple[int, int]:
 
 
 def files_on_disk(app) -> list[Path]:
-    base = Path(app.extensions["portal_settings"].attachments_dir)
+    base = Path(settings(app).attachments_dir)
     return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
 
 

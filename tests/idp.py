@@ -124,13 +124,14 @@ def b64(data: dict[str, Any]) -> str:
 class TokenTamperProxy:
     """Forwards the portal's token and UserInfo requests to the real provider and can rewrite the
     ID token (``rewrite``) and the UserInfo answer (``rewrite_userinfo``); ``seen`` keeps every ID
-    token that passed, as the provider issued it."""
+    token that passed, as the provider issued it, and ``sent`` what the portal was given instead."""
 
     def __init__(self, token_endpoint: str, userinfo_endpoint: str = "") -> None:
         self.token_endpoint, self.userinfo_endpoint = token_endpoint, userinfo_endpoint
         self.rewrite: Callable[[str], str] = lambda id_token: id_token
         self.rewrite_userinfo: Callable[[dict[str, Any]], dict[str, Any]] = lambda answer: answer
         self.seen: list[str] = []
+        self.sent: list[str] = []
         self.userinfo_calls = 0
         proxy = self
 
@@ -154,6 +155,7 @@ class TokenTamperProxy:
                 if "id_token" in payload:
                     proxy.seen.append(payload["id_token"])
                     payload["id_token"] = proxy.rewrite(payload["id_token"])
+                    proxy.sent.append(payload["id_token"])
                 data = json.dumps(payload).encode()
                 self.send_response(upstream.status_code)
                 self.send_header("Content-Type", "application/json")

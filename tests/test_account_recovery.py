@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import BrowserSession, PasswordReset, RecoveryCode, User
 from portal.audit.models import AuditEntry
+from portal.config import settings
 from portal.extensions import db
 from portal.notifications import delivery as engine
 from portal.types import utcnow
@@ -110,7 +111,7 @@ def test_wrong_recovery_codes_lock_the_account_like_wrong_codes(app, client, wor
     codes = recovery.issue(user)
     db.session.commit()
     _login(client, user.email)
-    for _attempt in range(app.extensions["portal_settings"].login_max_failures):
+    for _attempt in range(settings(app).login_max_failures):
         assert _post(client, "/login/code", {"code": "abcde-fghjk"}).status_code in (401, 302)
     db.session.refresh(user)
     assert user.locked_until is not None and user.locked_until > utcnow()
@@ -263,7 +264,7 @@ def test_password_reset_link_expires_and_bad_links_count_as_failures(app, client
 
 def test_password_reset_is_rate_limited_per_address(app, client, world, smtp):
     user = world.user("v@bank.example", world.org("bank"))
-    limit = app.extensions["portal_settings"].address_max_failures
+    limit = settings(app).address_max_failures
     for _attempt in range(limit):
         assert _post(client, "/login/forgot", {"email": f"x{_attempt}@bank.example"}).status_code == 302
     assert _post(client, "/login/forgot", {"email": user.email}).status_code == 429

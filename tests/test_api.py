@@ -1,4 +1,4 @@
-"""The JSON API skeleton: bearer tokens, CONTRACT.md's errors and lists, the OpenAPI document."""
+"""The JSON API skeleton: bearer tokens, docs/contract.md's errors and lists, the OpenAPI document."""
 from __future__ import annotations
 
 import datetime as dt

@@ -2,7 +2,7 @@
 
 Bad input is refused where requests are parsed — URL converters (``portal/converters.py``), cursor
 and limit parsing (``portal/api/pagination.py``), date parsing (``portal/dates.py``) and the JSON
-body reader (``portal/api/formats.py``) — with a 4xx in CONTRACT.md's error shape. The hand-written
+body reader (``portal/api/formats.py``) — with a 4xx in docs/contract.md's error shape. The hand-written
 cases are the review's examples; the property-based test lets Schemathesis try the served OpenAPI
 document's operations with generated input.
 """
@@ -87,7 +87,7 @@ def people(world):
 
 
 def assert_refused(response: Any, *context: Any) -> dict[str, Any]:
-    """A 4xx (never 5xx) in CONTRACT.md's error shape."""
+    """A 4xx (never 5xx) in docs/contract.md's error shape."""
     assert 400 <= response.status_code < 500, (context, response.status_code, response.get_data(as_text=True)[:300])
     body = response.get_json()
     assert body is not None and set(body) == {"error"}, (context, response.get_data(as_text=True)[:300])
@@ -321,6 +321,8 @@ def test_class_no_server_error_on_bad_input_schemathesis_finds_no_5xx_in_any_ope
     user.set_roles(user.roles | {Role.SUBMITTER, Role.ANALYST, Role.ORG_ADMIN, Role.AUDITOR})
     db.session.commit()
     headers = people["publisher"][1]
+    # The JSON API's OpenAPI document only: /taxii2 follows the TAXII 2.1 specification instead and is
+    # not in it (tests/test_taxii.py tests it, with the real taxii2-client).
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=headers)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 25, [op.label for op in operations]

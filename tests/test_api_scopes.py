@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.service import API_SCOPES
-from portal.api.scopes import FAMILY_ATTRIBUTE, OPEN_ENDPOINTS, READ_METHODS, family_of, scope_needed
+from portal.api.scopes import (
+    FAMILY_ATTRIBUTE, OPEN_ENDPOINTS, READ_METHODS, TAXII_OPEN_ENDPOINTS, family_of, scope_needed,
+)
 from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
 from portal.extensions import db
 from portal.types import utcnow
@@ -64,7 +66,8 @@ def scene(client, world):
     assert notification.status_code == 201, notification.get_json()
     values = {"bulletin_id": bulletin.id, "question_id": asked.get_json()["id"],
               "notification_id": notification.get_json()["id"], "attachment_id": 1,
-              "reference": "SAR-2026-000001", "slug": "ws-police"}
+              "reference": "SAR-2026-000001", "slug": "ws-police",
+              "collection_id": "0b6d8f0e-5b8a-4c53-9d3e-1f2a3b4c5d02", "object_id": "indicator--x", "status_id": "x"}
     return {"reader": reader, "full": full, "values": values, "bulletin": bulletin}
 
 
@@ -76,7 +79,16 @@ def _url(rule, values) -> str:
 
 
 def _api_rules(app):
-    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/feeds/"))]
+    """The JSON API's, the feeds' and TAXII's routes: all take tokens, all declare their scope family."""
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/feeds/", "/taxii2/"))]
+
+
+def _refusal(response) -> tuple[str, str]:
+    """(code, message) of a refusal in the API's error shape or TAXII's."""
+    body = response.get_json()
+    if "error" in body:
+        return body["error"]["code"], body["error"]["message"]
+    return {"403": "forbidden"}.get(body["http_status"], body["http_status"]), body["description"]
 
 
 def _snapshot() -> dict[str, list]:
@@ -100,8 +112,8 @@ def test_class_write_scopes_not_enforced_every_state_changing_route_refuses_a_re
             response = client.open(url, method=method, data=json.dumps(BODY), content_type="application/json",
                                     headers=read_only)
             assert response.status_code == 403, (method, url, response.status_code, response.get_data(as_text=True))
-            error = response.get_json()["error"]
-            assert error["code"] == "forbidden" and ":write" in error["message"], (method, url, error)
+            code, message = _refusal(response)
+            assert code == "forbidden" and ":write" in message, (method, url, code, message)
             tried.append((method, rule.rule))
     db.session.expire_all()
     assert _snapshot() == before, "a refused request changed something"
@@ -122,7 +134,7 @@ def test_class_write_scopes_not_enforced_every_api_route_declares_a_scope_family
     families = {scope.split(":")[0] for scope in API_SCOPES}
     undeclared = []
     for rule in _api_rules(app):
-        if rule.endpoint in OPEN_ENDPOINTS:
+        if rule.endpoint in OPEN_ENDPOINTS | TAXII_OPEN_ENDPOINTS:
             continue
         family = getattr(app.view_functions[rule.endpoint], FAMILY_ATTRIBUTE, None)
         if family not in families:
@@ -134,6 +146,11 @@ def test_class_write_scopes_not_enforced_every_api_route_declares_a_scope_family
             assert scope in API_SCOPES or method != "GET", (rule.rule, scope)
     assert not undeclared, f"API routes without a scope family: {undeclared}"
     assert OPEN_ENDPOINTS == {"api.me", "api.openapi", "api.typologies"}
+    # TAXII's: discovery, the API root, the collections (each says what the token may do in it) and
+    # the status of the token's own writes. Objects, manifests and writes are the bulletins family.
+    assert TAXII_OPEN_ENDPOINTS == {"taxii.discovery", "taxii.api_root", "taxii.collections", "taxii.collection",
+                                    "taxii.status"}
+    assert family_of("taxii.get_objects") == family_of("taxii.add_objects") == "bulletins"
 
 
 def test_class_write_scopes_not_enforced_a_route_without_a_family_fails_closed(app, client, world):

@@ -7,6 +7,7 @@ import base64
 import contextvars
 import hashlib
 import io
+import json
 import os
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +18,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.test import EnvironBuilder
 
 from app import create_app
-from portal import attachments
+from portal import attachments, downloads
+from portal.attachments import AttachedFile
+from portal.audit.models import AuditEntry
 from portal.bulletins.models import BulletinAttachment
 from portal.extensions import db
 from portal.file_store import CHUNK_SIZE
@@ -77,6 +80,7 @@ def assert_download(response, content: bytes, content_type: str, disposition: st
     assert response.mimetype == content_type
     assert response.headers["Content-Disposition"] == disposition
     assert response.headers["Content-Security-Policy"] == SANDBOX
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -151,6 +155,60 @@ def test_rating_evidence_round_trip(client, app, people):
     assert len(assessment.evidence) == 1 and kept(app) == [evidence]
     download = client.get(f"/ratings/assessments/{assessment.id}/evidence/{assessment.evidence[0].id}")
     assert_download(download, evidence, "text/plain", "attachment; filename=tor.txt")
+
+
+# --- One component: the same columns, storage and download view for every feature ----------------
+
+def test_every_attachment_table_is_an_attached_file():
+    """Any table that keeps a stored file's key is mapped by a model of the one attachment component."""
+    tables = {mapper.local_table.name: mapper.class_ for mapper in db.Model.registry.mappers}
+    keeping = {name for name, model in tables.items() if "storage_key" in model.__table__.c}
+    assert keeping == {"bulletin_attachments", "submission_attachments", "resilience_evidence"}
+    for name in keeping:
+        model = tables[name]
+        assert issubclass(model, AttachedFile), name
+        assert model.owner in model.__table__.c, name
+
+
+def _downloads() -> list[AuditEntry]:
+    db.session.rollback()
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "attachment.download")))
+
+
+def test_each_feature_serves_a_file_only_through_the_object_it_is_attached_to(client, app, people):
+    """The download view checks the file belongs to the object the policy allowed, audits, and sandboxes:
+    a file of one bulletin asked for under another readable bulletin is no such file, and not audited."""
+    first, second = bulletin(client, people["aroha"]), bulletin(client, people["aroha"])
+    meta = attach_to_bulletin(client, people["aroha"], first, PDF).get_json()
+    sign_in(client, people["ben"])
+    assert client.get(f"/bulletins/{second}/attachments/{meta['id']}").status_code == 404
+    assert client.get(f"/api/v1/bulletins/{second}/attachments/{meta['id']}",
+                      headers=bearer(people["ben"])).status_code == 404
+    assert _downloads() == []
+    page = client.get(f"/bulletins/{first}/attachments/{meta['id']}")
+    assert_download(page, PDF, "application/pdf", "attachment; filename=report.pdf")
+    api = client.get(f"/api/v1/bulletins/{first}/attachments/{meta['id']}", headers=bearer(people["ben"]))
+    assert_download(api, PDF, "application/pdf", "attachment; filename=report.pdf")
+    entries = _downloads()
+    assert [(e.object_id, e.actor_email, e.object_org) for e in entries] == [
+        (str(meta["id"]), "ben@harbour.example", "nz-customs")] * 2
+    assert [(json.loads(e.details)["bulletin"], json.loads(e.details)["via"]) for e in entries] == [(first, "page"), (first, "api")]
+    # a report's file under another report of the same reader: no such file
+    body = {"recipient_org": "nz-fiu", "classification": "IN-CONFIDENCE", "typologies": ["money-laundering"],
+            "narrative": "Cash deposits just under the threshold.",
+            "attachments": [{"filename": "statement.csv", "content_base64": base64.b64encode(CSV).decode()}]}
+    one = client.post("/api/v1/submissions", json=body, headers=bearer(people["ben"])).get_json()
+    other = client.post("/api/v1/submissions", json={**body, "attachments": []},
+                        headers=bearer(people["ben"])).get_json()
+    analyst = app.test_client()
+    sign_in(analyst, people["nadia"])
+    file_id = one["attachments"][0]["id"]
+    assert analyst.get(f"/submissions/{other['reference']}/attachments/{file_id}").status_code == 404
+    assert len(_downloads()) == 2
+    assert_download(analyst.get(f"/submissions/{one['reference']}/attachments/{file_id}"), CSV, "text/csv",
+                    "attachment; filename=statement.csv")
+    last = _downloads()[-1]
+    assert json.loads(last.details)["submission"] == one["reference"] and last.object_org == "harbour-bank"
 
 
 # --- Refusals leave nothing behind ------------------------------------------------------------
@@ -270,13 +328,11 @@ def test_two_portal_instances_on_one_database_see_each_others_files(client, app,
 # --- The directory store: paths stay inside it -------------------------------------------------
 
 def test_keys_that_could_leave_the_store_are_no_such_file(app):
-    from portal.pages import send_stored
-
     for key in ("../../etc/passwd", "..", "a/b", "x" * 10, "abc/../../../../etc/shadow0000000", "A" * 65):
         with pytest.raises(attachments.Refused):
             attachments.path_for(key)
         with app.test_request_context(), pytest.raises(NotFound):
-            send_stored(SimpleNamespace(storage_key=key, content_type="text/plain", filename="x.txt"))
+            downloads.send(SimpleNamespace(storage_key=key, content_type="text/plain", filename="x.txt"))
 
 
 @pytest.mark.parametrize("extra_settings", [DIRECTORY], ids=["directory"])
@@ -289,9 +345,7 @@ def test_a_link_out_of_the_directory_is_refused(app, tmp_path):
     with pytest.raises(attachments.Refused):
         attachments.path_for(key)
     with app.test_request_context(), pytest.raises(NotFound):
-        from portal.pages import send_stored
-
-        send_stored(SimpleNamespace(storage_key=key, content_type="text/plain", filename="x.txt"))
+        downloads.send(SimpleNamespace(storage_key=key, content_type="text/plain", filename="x.txt"))
 
 
 # --- Copying a directory into the database -----------------------------------------------------

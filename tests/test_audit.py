@@ -22,6 +22,7 @@ from portal.audit import merkle, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf
 from portal.audit.verify import verify
 from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.config import settings
 from portal.extensions import db
 from portal.types import utcnow
 from portal.vocabulary import Classification
@@ -172,12 +173,12 @@ def test_sequencer_finds_entries_committed_out_of_id_order(app):
     audit_log.seal(now + dt.timedelta(seconds=1))
     assert {50, 100} <= sealed()
     # Long after (past the look-back), a straggler below the floor is found by the periodic sweep.
-    later = now + dt.timedelta(seconds=app.extensions["portal_settings"].audit_lookback_seconds + 5)
+    later = now + dt.timedelta(seconds=settings(app).audit_lookback_seconds + 5)
     audit_log.seal(later)
     entry_with_id(60)
     audit_log.seal(later + dt.timedelta(seconds=1))
     assert 60 not in sealed()  # below the floor: not looked at by every run…
-    audit_log.seal(later + dt.timedelta(minutes=app.extensions["portal_settings"].audit_sweep_minutes + 1))
+    audit_log.seal(later + dt.timedelta(minutes=settings(app).audit_sweep_minutes + 1))
     assert 60 in sealed()  # …but by the sweep
     assert verify(later + dt.timedelta(seconds=2)).problem is None
 
@@ -272,7 +273,7 @@ def test_a_checkpoint_dropped_from_the_middle_or_the_end_is_detected(app):
 
 def test_an_unsealed_entry_older_than_the_bound_fails_verification(app):
     _fill(1)
-    bound = app.extensions["portal_settings"].audit_unsealed_bound_seconds
+    bound = settings(app).audit_unsealed_bound_seconds
     assert verify(utcnow() + dt.timedelta(seconds=bound - 5)).problem is None
     problem = verify(utcnow() + dt.timedelta(seconds=bound + 5)).problem
     assert problem is not None and problem.where == "audit entry 1 (not yet sealed)" and "sequencer" in problem.what

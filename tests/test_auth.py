@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
+from portal.config import settings
 from portal.extensions import db
 from tests.conftest import PASSWORD, csrf_from, next_code, sign_in
 
@@ -99,7 +100,7 @@ def test_enrolled_user_needs_a_valid_unused_code(client, world):
 
 def test_lockout_after_repeated_failures_even_with_right_password(client, world, app):
     user = world.user("v@bank-a.example", world.org("bank-a"))
-    limit = app.extensions["portal_settings"].login_max_failures
+    limit = settings(app).login_max_failures
     for _ in range(limit):
         _post_login(client, user.email, "wrong password here")
     db.session.refresh(user)
@@ -113,7 +114,7 @@ def test_lockout_after_repeated_failures_even_with_right_password(client, world,
 
 def test_address_throttle(client, world, app):
     world.user("v@bank-a.example", world.org("bank-a"))
-    limit = app.extensions["portal_settings"].address_max_failures
+    limit = settings(app).address_max_failures
     for i in range(limit):
         _post_login(client, f"guess{i}@bank-a.example", "whatever password")
     response = _post_login(client, "v@bank-a.example", PASSWORD)
@@ -272,7 +273,7 @@ def test_session_idle_timeout(client, world, app, monkeypatch):
     monkeypatch.setattr(sessions, "utcnow", lambda: now)
     user = world.user("v@bank-a.example", world.org("bank-a"))
     sign_in(client, user)
-    now += dt.timedelta(minutes=app.extensions["portal_settings"].session_idle_minutes, seconds=5)
+    now += dt.timedelta(minutes=settings(app).session_idle_minutes, seconds=5)
     assert client.get("/").status_code == 302
 
 
@@ -309,7 +310,7 @@ def _reauth(client, password, code=None):
 def test_class_reauthentication_ignores_lockout_repeated_failures_lock_the_account(client, world, app):
     user = world.user("a@fiu.example", world.org("fiu", "government", "fiu"), ("analyst",))
     sign_in(client, user)
-    limit = app.extensions["portal_settings"].login_max_failures
+    limit = settings(app).login_max_failures
     for _ in range(limit):
         assert _reauth(client, "wrong password", "000000").status_code == 401
     db.session.refresh(user)
@@ -327,7 +328,7 @@ def test_class_reauthentication_ignores_lockout_repeated_failures_lock_the_accou
 def test_class_reauthentication_ignores_lockout_address_throttle_applies(client, world, app):
     user = world.user("v@bank-a.example", world.org("bank-a"))
     sign_in(client, user)
-    limit = app.extensions["portal_settings"].address_max_failures
+    limit = settings(app).address_max_failures
     guesser = client.application.test_client()
     for i in range(limit):
         _post_login(guesser, f"guess{i}@bank-a.example", "whatever password")
@@ -341,7 +342,7 @@ def test_class_reauthentication_ignores_lockout_failures_count_towards_sign_in_t
     user = world.user("v@bank-a.example", world.org("bank-a"))
     other = world.user("w@bank-a.example", world.org("bank-b"))
     sign_in(client, user)
-    limit = app.extensions["portal_settings"].address_max_failures
+    limit = settings(app).address_max_failures
     for _ in range(limit):
         assert _reauth(client, "wrong password").status_code in (401, 429)
     assert _post_login(client.application.test_client(), other.email, PASSWORD).status_code == 429

@@ -36,13 +36,20 @@ def live_server(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
+def java_script() -> bool:
+    """Whether the browser runs scripts; a test of the page without them parametrizes this to False."""
+    return True
+
+
+@pytest.fixture
+def page(java_script: bool) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland")
+        context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland",
+                                      java_script_enabled=java_script)
         # Nothing leaves the machine: refuse at once anything not on loopback (the test provider's
         # pages import a web font, which would otherwise hang until a timeout).
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/])"), lambda route: route.abort())
@@ -127,6 +134,10 @@ def test_report_composer_saves_as_you_type_and_submits(live_server, page, world)
     draft = db.session.scalar(select(SubmissionDraft))
     assert draft.data["narrative"].startswith("Eleven cash deposits")
     page.get_by_role("button", name="Add: Person").click()
+    # The keyboard focus lands on the new subject's first field, not at the top of the page.
+    page.wait_for_url("**/submissions/drafts/*?focus=subject-0")
+    page.locator("#subjects-0-id").wait_for()
+    assert page.evaluate("document.activeElement.id") == "subjects-0-id"
     page.get_by_label("Names (one per line)").fill("Sione Taufa")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "composer.png"), full_page=True)
@@ -141,7 +152,11 @@ def test_report_composer_saves_as_you_type_and_submits(live_server, page, world)
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("java_script", [False], ids=["scripts-off"])
 def test_system_health_charts_render_without_script_and_within_the_csp(live_server, page, world):
+    # Scripts really are off in this browser: a page's own script does not run.
+    page.set_content("<title>before</title><script>document.title = 'ran'</script>")
+    assert page.title() == "before"
     customs = world.org("nz-customs", "government", "customs", name="New Zealand Customs Service")
     world.org("harbour-bank", name="Harbour Bank")
     user = world.user("mere@customs.example", customs, ("analyst",), clearance="SENSITIVE")
@@ -161,3 +176,80 @@ def test_system_health_charts_render_without_script_and_within_the_csp(live_serv
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "system-health.png"), full_page=True)
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+def _sign_in_with_code(page, live_server, user):
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/login/code")
+    db.session.refresh(user)
+    page.get_by_label("Six-digit code from your authenticator app").fill(next_code(user))
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server + "/")
+
+
+def test_audience_filter_box_narrows_the_list_and_the_boxes_work_without_script(live_server, page, world):
+    """Issue 16 item 4: a filter box (static/choice-filter.js, within the CSP) narrows the grouped
+    checkboxes as one types; with JavaScript off there is no box and the plain checkboxes publish."""
+    from sqlalchemy import select
+
+    from portal.bulletins.models import Bulletin
+
+    customs = world.org("nz-customs", "government", "customs", name="New Zealand Customs Service")
+    world.org("harbour-bank", name="Harbour Bank")
+    world.org("kowhai-bank", name="Kowhai Bank")
+    world.org("port-tamaki", sector="ports", name="Port Tamaki")
+    world.org("ws-police", "pacific", "police", "WS", name="Samoa Police Service")
+    aroha = world.user("aroha@customs.example", customs, ("publisher",), clearance="SENSITIVE")
+    wiremu = world.user("wiremu@customs.example", customs, ("publisher",), clearance="SENSITIVE")
+
+    _sign_in_with_code(page, live_server, aroha)
+    page.goto(live_server + "/bulletins/new")
+    orgs = page.locator("#orgs-choices")
+    boxes = orgs.locator("input[type=checkbox]")
+    assert boxes.count() == 4
+    visible = orgs.locator("li:visible")
+    assert visible.count() == 4
+    orgs.get_by_label("Filter this list by name").fill("harb")
+    assert visible.count() == 1 and visible.first.inner_text().strip().startswith("Harbour Bank")
+    assert orgs.locator("fieldset.choice-group:visible legend").all_inner_texts()[0] == "Private-sector partners"
+    assert "1 of 4 shown" in orgs.locator("[role=status]").inner_text()
+    orgs.get_by_label("Filter this list by name").fill("samoa")  # a country's name finds its organisations
+    assert visible.count() == 1 and "Samoa Police Service" in visible.first.inner_text()
+    orgs.get_by_label("Samoa Police Service").check()
+    orgs.get_by_label("Filter this list by name").fill("bank")
+    assert visible.count() == 3  # the two banks, and the chosen box stays in view
+    orgs.get_by_label("Kowhai Bank").check()
+    orgs.get_by_label("Filter this list by name").press("Enter")  # does not submit the form
+    assert page.url.endswith("/bulletins/new")
+    page.get_by_label("Title").fill("Courier route through Apia")
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_url(re.compile(r".*/bulletins/\d+$"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+    db.session.expire_all()
+    bulletin = db.session.scalar(select(Bulletin).where(Bulletin.title == "Courier route through Apia"))
+    assert sorted(a.value for a in bulletin.audience) == ["kowhai-bank", "ws-police"]
+
+    # Without JavaScript: no filter box, every box listed, and ticking them publishes.
+    browser = page.context.browser
+    context = browser.new_context(locale="en-NZ", timezone_id="Pacific/Auckland", java_script_enabled=False)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/])"), lambda route: route.abort())
+    plain = context.new_page()
+    try:
+        _sign_in_with_code(plain, live_server, wiremu)
+        plain.goto(live_server + "/bulletins/new")
+        assert plain.locator("#orgs-choices input[type=search]").count() == 0
+        assert plain.locator("#orgs-choices li:visible").count() == 4
+        plain.screenshot(path=str(ARTIFACTS / "audience-without-script.png"), full_page=True)
+        plain.get_by_label("Harbour Bank").check()
+        plain.get_by_label("Title").fill("Without script")
+        plain.get_by_role("button", name="Publish").click()
+        plain.wait_for_url(re.compile(r".*/bulletins/\d+$"))
+    finally:
+        context.close()
+    db.session.expire_all()
+    bulletin = db.session.scalar(select(Bulletin).where(Bulletin.title == "Without script"))
+    assert [(a.kind, a.value) for a in bulletin.audience] == [("org", "harbour-bank")]

@@ -118,7 +118,7 @@ def test_recipient_reads_acknowledges_rates_asks_and_reports(client, app, cast):
     assert db.session.scalar(select(BulletinFeedback.rating)) == "actioned"
     assert db.session.scalar(select(BulletinRead.user_id)) == cast["ben"].id
     author_page = author.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)
-    for text in ("Harbour Bank", "actioned", "Which days?", "Branch counter."):
+    for text in ("Harbour Bank", "Actioned", "Which days?", "Branch counter."):
         assert text in author_page
     question = db.session.scalar(select(BulletinQuestion.id))
     author.post(f"/bulletins/{bulletin.id}/questions/{question}", data={"csrf_token": csrf_from(author_page),

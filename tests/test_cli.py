@@ -1,4 +1,4 @@
-"""CONTRACT.md's command line: good input works, bad input exits non-zero saying what to fix."""
+"""docs/contract.md's command line: good input works, bad input exits non-zero saying what to fix."""
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -39,6 +39,9 @@ def test_every_other_endpoint_refuses_anonymous(app, client):
             if url.startswith(("/api/", "/feeds/")):
                 assert response.status_code == 401, (method, url, response.status_code)
                 assert response.get_json()["error"]["code"] == "unauthenticated"
+            elif url.startswith("/taxii2/"):  # TAXII's own error message
+                assert response.status_code == 401, (method, url, response.status_code)
+                assert response.get_json()["http_status"] == "401" and "Set-Cookie" not in response.headers
             else:
                 assert response.status_code == 302, (method, url, response.status_code)
                 assert response.headers["Location"].startswith("/login"), (method, url)
@@ -54,6 +57,7 @@ def test_unknown_pages_send_anonymous_to_login(client, path):
 
 def test_api_unknown_path_is_401_for_anonymous(client):
     assert client.get("/api/v1/nothing").status_code == 401
+    assert client.get("/taxii2/portal/nothing/").status_code == 401
 
 
 def test_public_endpoints_answer_anonymous(client):

@@ -3,14 +3,15 @@ lookup, acknowledgement, reminders and escalation on a controlled clock, key rot
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import MetaData, func, select, text
 
 from portal.audit.models import AuditEntry
+from portal.config import install, settings
 from portal.deportees import service
 from portal.deportees.models import DeporteeIdentifier, DeporteeNotification
 from portal.extensions import db
@@ -168,7 +169,7 @@ def test_no_personal_data_in_clear_anywhere_in_the_database(client, people, app)
     dump = _all_rows_as_text()
     for word in SECRET_WORDS:
         assert word.lower() not in dump.lower(), word
-    url = app.extensions["portal_settings"].database_url
+    url = settings(app).database_url
     if url.startswith("sqlite"):
         db.session.remove()
         with db.engine.connect() as connection:
@@ -264,8 +265,7 @@ def test_reminder_48_hours_before_arrival_and_escalation_on_a_controlled_clock(c
 
 
 def _use_keys(app, spec):
-    settings = app.extensions["portal_settings"]
-    app.extensions["portal_settings"] = dataclasses.replace(settings, data_keys=spec)
+    install(app, settings(app).model_copy(update={"data_keys": SecretStr(spec)}))
 
 
 def test_key_rotation_re_encrypts_without_downtime(client, people, app):

@@ -6,6 +6,7 @@ exchanges the code at the provider's token endpoint. Refusals forge what a real 
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -235,28 +236,45 @@ def _forge(provider, **changes):
     return rewrite
 
 
+#: case → (the forgery, the status, the audited reason, what the audited detail names)
 REFUSALS = {
-    "tampered-signature": lambda p: lambda t: t[:-6] + ("AAAAAA" if not t.endswith("AAAAAA") else "BBBBBB"),
-    "wrong-audience": lambda p: _forge(p, aud="someone-else"),
-    "wrong-issuer": lambda p: _forge(p, iss="http://evil.example"),
-    "missing-nonce": lambda p: _forge(p, nonce=None),
-    "wrong-nonce": lambda p: _forge(p, nonce="not-the-nonce-we-sent"),
-    "expired": lambda p: _forge(p, exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
-    "alg-none": lambda p: lambda t: b64({"alg": "none", "typ": "JWT"}) + "." + t.split(".")[1] + ".",
-    "hs256-with-client-secret": lambda p: lambda t: __import__("joserfc").jwt.encode(
+    "tampered-signature": (lambda p: lambda t: t[:-6] + ("AAAAAA" if not t.endswith("AAAAAA") else "BBBBBB"),
+                           400, "invalid-token", "bad_signature"),
+    # Another audience: refused, as the token then lacks the authorised party (azp) naming the portal.
+    "wrong-audience": (lambda p: _forge(p, aud="someone-else"), 400, "invalid-token", "'azp'"),
+    # ... and even with an azp naming the portal, the audience itself is checked.
+    "wrong-audience-naming-the-portal": (lambda p: _forge(p, aud="someone-else", azp="portal"),
+                                         400, "invalid-token", "'aud'"),
+    "wrong-issuer": (lambda p: _forge(p, iss="http://evil.example"), 502, "wrong-issuer", "'iss'"),
+    "missing-nonce": (lambda p: _forge(p, nonce=None), 400, "invalid-token", "'nonce'"),
+    "wrong-nonce": (lambda p: _forge(p, nonce="not-the-nonce-we-sent"), 400, "invalid-token", "'nonce'"),
+    "expired": (lambda p: _forge(p, exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+                400, "invalid-token", "expired"),
+    "alg-none": (lambda p: lambda t: b64({"alg": "none", "typ": "JWT"}) + "." + t.split(".")[1] + ".",
+                 400, "invalid-token", "none"),
+    "hs256-with-client-secret": (lambda p: lambda t: __import__("joserfc").jwt.encode(
         {"alg": "HS256"}, p.claims_of(t)[1], __import__("joserfc").jwk.OctKey.import_key(CLIENT_SECRET)),
+        400, "invalid-token", "HS256"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_forged_id_tokens_are_refused(client, mitm, oidc_provider, case):
-    mitm.rewrite = REFUSALS[case](oidc_provider)
+    """The forged token reaches the portal (through the proxy on the token endpoint), and the portal
+    refuses it for the reason the forgery gives: no other failure (an unreachable provider, a
+    misconfiguration) passes this test."""
+    forge, status, reason, named = REFUSALS[case]
+    mitm.rewrite = forge(oidc_provider)
     response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
     body = response.get_data(as_text=True)
-    assert response.status_code in (400, 502), (case, response.status_code)
+    assert len(mitm.seen) == len(mitm.sent) == 1, case  # the provider issued one token, the portal got it
+    assert mitm.sent[0] != mitm.seen[0], case  # forged on the way
+    assert response.status_code == status, (case, response.status_code)
     assert "Traceback" not in body
     assert client.get("/").status_code == 302, case
-    assert failures(), case
+    refused = failures()
+    assert [entry.reason for entry in refused] == [reason], case
+    assert named in json.loads(refused[0].details)["detail"], (case, refused[0].details)
 
 
 def test_untampered_proxy_signs_in(client, mitm, oidc_provider):
@@ -279,8 +297,10 @@ def test_provider_in_its_default_configuration_signs_in_with_claims_from_userinf
 def test_userinfo_about_another_subject_is_refused(client, mitm, oidc_provider):
     mitm.rewrite_userinfo = lambda answer: {**answer, "sub": "someone-else"}
     response, _ = oidc_sign_in(client, oidc_provider, "ben", name="mitm")
-    assert response.status_code in (400, 502) and client.get("/").status_code == 302
-    assert failures("invalid-token")
+    assert mitm.userinfo_calls == 1  # the rewritten answer reached the portal
+    assert response.status_code == 400 and client.get("/").status_code == 302
+    assert [entry.reason for entry in failures()] == ["invalid-token"]
+    assert "another subject" in json.loads(failures()[0].details)["detail"]
 
 
 def test_userinfo_cannot_override_claims_in_the_id_token(client, world, harbour, mitm, oidc_provider):

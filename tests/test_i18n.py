@@ -7,6 +7,7 @@ import pytest
 from babel import Locale, UnknownLocaleError
 
 from portal import i18n, translate
+from portal.config import settings
 from portal.extensions import db
 from tests.conftest import sign_in
 
@@ -17,7 +18,7 @@ def test_catalogue_is_up_to_date_with_the_code():
 
 
 def test_every_offered_language_has_a_catalogue(app):
-    for language in app.extensions["portal_settings"].languages:
+    for language in settings(app).languages:
         if language != "en":
             assert (translate.TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").exists(), language
 

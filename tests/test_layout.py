@@ -84,8 +84,11 @@ def _walk(app: Any, tab: Any, live: str, email: str) -> list[str]:
 def _reached_what_matters(visited: dict[str, list[str]]) -> None:
     assert any(p.startswith("/bulletins/") for p in visited["ben.risk@harbourbank.example"]), visited
     assert any(p.startswith("/submissions/") for p in visited["ben.risk@harbourbank.example"]), visited
+    assert "/deportee-notifications" in visited["aroha.publisher@customs.example"], visited
     assert any(p.startswith("/deportee-notifications/") for p in visited["sefo.officer@police.ws.example"]), visited
     assert any(p.startswith("/admin") for p in visited["admin@portal.example"]), visited
+    # Menus offer only what a role can use: a bank's risk officer is never sent a deportee notification.
+    assert "/deportee-notifications" not in visited["ben.risk@harbourbank.example"], visited
     assert sum(len(v) for v in visited.values()) >= 30, visited
 
 

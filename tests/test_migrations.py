@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from app import create_app
+from portal.config import settings
 from portal.extensions import db
 from tests.conftest import create_pg_database, drop_pg_database, settings_for
 
@@ -125,7 +126,7 @@ def test_legacy_entries_move_into_the_log_without_search_terms_and_back(empty_ap
     from portal.audit.verify import verify
 
     upgrade(revision="0012")
-    key = empty_app.extensions["portal_settings"].audit_key.encode()
+    key = settings(empty_app).audit_key.get_secret_value().encode()
     rows, prev = [], "0" * 64
     for seq, (action, details) in enumerate([("submission.list", {"filters": {"q": "Sione Taufa T1234567",
                                                                               "status": "open"}, "count": 1}),

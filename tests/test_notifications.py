@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.bulletins.models import Bulletin, BulletinAudience
+from portal.config import settings
 from portal.extensions import db
 from portal.jobs import run_due_jobs
 from portal.notifications import delivery as engine
@@ -297,7 +298,7 @@ def test_backoff_grows_with_jitter(app):
 def test_gives_up_after_max_attempts(app, people):
     publish(people)
     engine.dispatch()
-    for _ in range(app.extensions["portal_settings"].delivery_max_attempts):
+    for _ in range(settings(app).delivery_max_attempts):
         db.session.execute(update(Delivery).values(next_attempt_at=utcnow()))
         db.session.commit()
         engine.deliver_email()  # SMTP is down throughout
@@ -365,14 +366,14 @@ def _contend(database_url: str, instance: str, barrier, results) -> None:
 
     from app import create_app
     from portal import jobs
-    from portal.settings_store import set_setting
+    from portal.settings_store import RunTimeSetting, write
     from tests.conftest import settings_for
 
     application = create_app(settings_for(database_url, __import__("pathlib").Path(instance)))
 
     @jobs.register("test.once", every=dt.timedelta(hours=1))
     def once() -> None:
-        set_setting(f"ran-{__import__('os').getpid()}", "yes")
+        write(RunTimeSetting(f"ran-{__import__('os').getpid()}", bool, False), True)
         db.session.commit()
         time.sleep(0.5)
 

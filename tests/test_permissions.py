@@ -15,6 +15,7 @@ POLICE_WS = SimpleNamespace(id=2, slug="ws-police", kind="pacific", sector="poli
 BANK = SimpleNamespace(id=3, slug="harbour-bank", kind="private", sector="banking", country="NZ")
 PEER = SimpleNamespace(id=4, slug="kowhai-bank", kind="private", sector="banking", country="NZ")
 PORT = SimpleNamespace(id=5, slug="port-tamaki", kind="private", sector="ports", country="NZ")
+AU_CUSTOMS = SimpleNamespace(id=6, slug="au-customs", kind="government", sector="customs", country="AU")
 _ids = iter(range(100, 1000))
 
 
@@ -39,6 +40,27 @@ PRIYA = person(BANK, R.PUBLISHER)
 NADIA = person(CUSTOMS, R.ANALYST, clearance=C.RESTRICTED)
 LEO = person(CUSTOMS, R.PUBLISHER)
 MALIA = person(POLICE_WS, R.ORG_ADMIN)
+# Deactivated (or unapproved, or of a deactivated organisation): may do nothing.
+GONE_BANK_ADMIN = person(BANK, R.ORG_ADMIN, active=False)
+GONE_SUBMITTER = person(BANK, R.SUBMITTER, active=False)
+GONE_PUBLISHER = person(CUSTOMS, R.PUBLISHER, clearance=C.RESTRICTED, active=False)
+GONE_ANALYST = person(CUSTOMS, R.ANALYST, clearance=C.RESTRICTED, active=False)
+GONE_WS_MEMBER = person(POLICE_WS, R.ORG_ADMIN, active=False)
+
+
+def report(recipient=CUSTOMS, classification=C.SENSITIVE) -> SimpleNamespace:
+    return SimpleNamespace(recipient_org_id=recipient.id, classification=classification)
+
+
+def rfi(requester=CUSTOMS, holder=BANK) -> SimpleNamespace:
+    return SimpleNamespace(requesting_org_id=requester.id, holder_org_id=holder.id)
+
+
+def assessment(org=BANK, status="draft") -> SimpleNamespace:
+    return SimpleNamespace(organisation_id=org.id, status=status)
+
+
+ROUTED_TO_WS = SimpleNamespace(recipients=[SimpleNamespace(organisation_id=POLICE_WS.id)])
 
 
 def bulletin(classification: C = C.SENSITIVE, approved_by=None, created_by=AROHA) -> SimpleNamespace:
@@ -129,6 +151,10 @@ TABLE = [
      (MALIA, SimpleNamespace(recipients=[SimpleNamespace(organisation_id=POLICE_WS.id)])), True),
     ("the issuer does not acknowledge its own", p.may_receive_deportee_notification,
      (LEO, SimpleNamespace(recipients=[SimpleNamespace(organisation_id=POLICE_WS.id)])), False),
+    ("an agency's viewer has deportee notifications in its menu", p.may_use_deportee_notifications, (HEMI,), True),
+    ("a Pacific agency's officer does", p.may_use_deportee_notifications, (MALIA,), True),
+    ("a bank's risk officer does not", p.may_use_deportee_notifications, (BEN,), False),
+    ("a port's org-admin does not", p.may_use_deportee_notifications, (person(PORT, R.ORG_ADMIN),), False),
     ("an agency's analyst requests information", p.may_request_information, (NADIA,), True),
     ("a bank does not", p.may_request_information, (person(BANK, R.ANALYST),), False),
     ("the holder answers", p.may_answer_information_request,
@@ -139,6 +165,64 @@ TABLE = [
     ("an agency's org-admin does not", p.may_start_self_assessment, (TAMA,), False),
     ("webhooks are org-admins'", p.may_manage_webhooks, (OLIVIA,), True),
     ("dead letters are the portal admin's", p.may_manage_dead_letters, (TAMA,), False),
+    # Rows that kill the mutants `make mutants` found surviving (tests/mutants/equivalent.txt lists none).
+    ("nobody (no actor) writes bulletins", p.may_write_bulletins, (None,), False),
+    ("a deactivated org-admin has no user pages", p.may_administer_users, (GONE_BANK_ADMIN,), False),
+    ("the portal admin creates users anywhere", p.may_create_user_in, (ADMIN, BANK), True),
+    ("a deactivated org-admin creates no users", p.may_create_user_in, (GONE_BANK_ADMIN, BANK), False),
+    ("a viewer creates no users", p.may_create_user_in, (person(BANK, R.VIEWER), BANK), False),
+    ("a deactivated org-admin grants no role", p.may_grant_role, (GONE_BANK_ADMIN, R.VIEWER), False),
+    ("a deactivated org-admin grants no clearance", p.may_grant_clearance, (GONE_BANK_ADMIN, C.UNCLASSIFIED),
+     False),
+    ("a deactivated org-admin manages no webhooks", p.may_manage_webhooks, (GONE_BANK_ADMIN,), False),
+    ("a viewer manages no webhooks", p.may_manage_webhooks, (HEMI,), False),
+    ("a deactivated org-admin sees no tokens", p.may_see_org_tokens, (GONE_BANK_ADMIN,), False),
+    ("a deactivated user does not revoke even their own token", p.may_revoke_token,
+     (GONE_SUBMITTER, token(GONE_SUBMITTER)), False),
+    ("a deactivated publisher writes no bulletin", p.may_write_bulletins, (GONE_PUBLISHER,), False),
+    ("a deactivated recipient does not respond", p.may_respond_to_bulletin, (GONE_SUBMITTER, bulletin()), False),
+    ("an agency names any sector", p.may_address_sector, (CUSTOMS, "ports"), True),
+    ("a deactivated submitter submits nothing", p.may_submit_reports, (GONE_SUBMITTER,), False),
+    ("a deactivated analyst does not triage", p.may_triage_submission, (GONE_ANALYST, report()), False),
+    ("another agency's analyst does not triage", p.may_triage_submission,
+     (person(AU_CUSTOMS, R.ANALYST, clearance=C.RESTRICTED), report()), False),
+    ("another agency's cleared analyst is not assigned", p.may_be_assigned_submission,
+     (person(AU_CUSTOMS, R.ANALYST, clearance=C.RESTRICTED), report()), False),
+    ("an analyst cleared exactly for a report is assigned it", p.may_be_assigned_submission,
+     (person(CUSTOMS, R.ANALYST, clearance=C.SENSITIVE), report()), True),
+    ("a deactivated publisher issues no deportee notification", p.may_issue_deportee_notification,
+     (GONE_PUBLISHER,), False),
+    ("an NZ agency's analyst does not issue them", p.may_issue_deportee_notification, (NADIA,), False),
+    ("another country's agency does not issue them", p.may_issue_deportee_notification,
+     (person(AU_CUSTOMS, R.PUBLISHER),), False),
+    ("a deactivated member of the receiver does not acknowledge", p.may_receive_deportee_notification,
+     (GONE_WS_MEMBER, ROUTED_TO_WS), False),
+    ("a deactivated analyst requests nothing", p.may_request_information, (GONE_ANALYST,), False),
+    ("an agency's viewer requests nothing", p.may_request_information, (HEMI,), False),
+    ("a deactivated member of the holder does not answer", p.may_answer_information_request,
+     (GONE_SUBMITTER, rfi()), False),
+    ("another bank does not answer", p.may_answer_information_request, (person(PEER, R.SUBMITTER), rfi()), False),
+    ("the requesting agency's analyst clarifies", p.may_clarify_information_request, (NADIA, rfi()), True),
+    ("the holder does not clarify the request", p.may_clarify_information_request, (BEN, rfi()), False),
+    ("another agency's analyst does not clarify", p.may_clarify_information_request,
+     (person(AU_CUSTOMS, R.ANALYST), rfi()), False),
+    ("an agency's viewer of the requester does not clarify", p.may_clarify_information_request, (HEMI, rfi()),
+     False),
+    ("a deactivated partner's org-admin starts no self-assessment", p.may_start_self_assessment,
+     (GONE_BANK_ADMIN,), False),
+    ("a partner's submitter starts no self-assessment", p.may_start_self_assessment, (BEN,), False),
+    ("the org-admin edits its draft self-assessment", p.may_edit_self_assessment, (OLIVIA, assessment()), True),
+    ("not once submitted", p.may_edit_self_assessment, (OLIVIA, assessment(status="submitted")), False),
+    ("not another partner's", p.may_edit_self_assessment, (OLIVIA, assessment(PEER)), False),
+    ("not a submitter", p.may_edit_self_assessment, (BEN, assessment()), False),
+    ("not a deactivated org-admin", p.may_edit_self_assessment, (GONE_BANK_ADMIN, assessment()), False),
+    ("an org-admin resets a member's second factor", p.may_reset_second_factor, (TAMA, HEMI), True),
+    ("but not its own", p.may_reset_second_factor, (TAMA, TAMA), False),
+    ("nor another organisation's member's", p.may_reset_second_factor, (OLIVIA, HEMI), False),
+    ("the portal admin adds any address", p.may_add_address, (ADMIN, "x@elsewhere.example", set()), True),
+    ("an org-admin adds an address at its own domain", p.may_add_address,
+     (OLIVIA, "New@Harbour.Example", {"harbour.example"}), True),
+    ("but not at another domain", p.may_add_address, (OLIVIA, "x@kowhai.example", {"harbour.example"}), False),
 ]
 
 
@@ -146,3 +230,42 @@ TABLE = [
 def test_class_org_admin_manages_portal_accounts_permission_functions_table(question, permission, arguments,
                                                                             expected):
     assert permission(*arguments) is expected, question
+
+
+# --- The SQL criteria restate the predicates ---------------------------------------------------
+
+def test_manageable_users_and_addressable_organisations_agree_with_the_predicates(world):
+    """The criteria lists and look-ups use (``manageable_users``, ``addressable_organisations``) pick
+    exactly the rows the per-object predicates allow."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.organisations.models import Organisation
+
+    customs = world.org("nz-customs", "government", "customs")
+    bank = world.org("harbour-bank", "private", "banking")
+    peer = world.org("kowhai-bank", "private", "banking")
+    port = world.org("port-tamaki", "private", "ports")
+    actors = [
+        world.user("admin@customs.example", customs, ("admin",), clearance="RESTRICTED"),
+        world.user("olivia@bank.example", bank, ("org-admin",)),
+        world.user("gone@bank.example", bank, ("org-admin",), active=False),
+        world.user("viewer@bank.example", bank, ("viewer",)),
+    ]
+    world.user("ben@bank.example", bank, ("submitter",))
+    world.user("cleared@bank.example", bank, ("viewer",), clearance="RESTRICTED")
+    world.user("auditor@bank.example", bank, ("auditor",))
+    world.user("lucy@peer.example", peer, ("submitter",))
+    everyone = db.session.scalars(select(User)).all()
+    for actor in actors:
+        listed = set(db.session.scalars(select(User.email).where(p.manageable_users(actor))))
+        assert listed == {u.email for u in everyone if p.may_manage_user(actor, u)}, actor.email
+    assert set(db.session.scalars(select(User.email).where(p.manageable_users(actors[1])))) == {
+        "olivia@bank.example", "gone@bank.example", "viewer@bank.example", "ben@bank.example"}
+    organisations = db.session.scalars(select(Organisation)).all()
+    for author in (customs, bank, port):
+        listed = set(db.session.scalars(select(Organisation.slug).where(p.addressable_organisations(author))))
+        assert listed == {o.slug for o in organisations if p.may_address(author, o)}, author.slug
+    assert set(db.session.scalars(select(Organisation.slug).where(p.addressable_organisations(bank)))) == {
+        "nz-customs", "harbour-bank", "kowhai-bank"}

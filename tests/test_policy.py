@@ -1,4 +1,4 @@
-"""The access policy: SQL criteria and per-object predicates agree; CONTRACT.md's rules hold."""
+"""The access policy: SQL criteria and per-object predicates agree; docs/contract.md's rules hold."""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,6 +28,9 @@ COUNTRIES = ("NZ", "WS", "TO")
 TLPS = ("RED", "AMBER", "RED", "GREEN", "CLEAR", "AMBER+STRICT")
 STATUSES = ("published", "draft", "published", "pending-review", "published", "withdrawn")
 N_ORGS, N_USERS = 4, 6
+# Organisations' slugs that are also a sector, a country and a user's address: an audience entry
+# counts only for its own kind (an organisation called "customs" is not the customs sector).
+SLUGS = ("org-0", "customs", "WS", "user1@example.org")
 
 levels = st.sampled_from(list(Classification))
 org_st = st.tuples(st.sampled_from(SECTORS), st.sampled_from(COUNTRIES))
@@ -68,7 +71,7 @@ def extra_settings():
 
 
 def _build(world: dict) -> tuple[list[User], dict[str, list]]:
-    orgs = [Organisation(slug=f"org-{i}", name=f"Org {i}", kind="private", sector=s, country=c)
+    orgs = [Organisation(slug=SLUGS[i], name=f"Org {i}", kind="private", sector=s, country=c)
             for i, (s, c) in enumerate(world["orgs"])]
     db.session.add_all(orgs)
     users = []
@@ -83,7 +86,7 @@ def _build(world: dict) -> tuple[list[User], dict[str, list]]:
     for author, level, tlp, status, (a_orgs, a_sectors, a_countries, a_users) in world["bulletins"]:
         bulletin = Bulletin(author_org=orgs[author], title="t", classification=level, tlp=tlp, status=status)
         bulletin.audience = (
-            [BulletinAudience(kind="org", value=f"org-{i}") for i in a_orgs]
+            [BulletinAudience(kind="org", value=SLUGS[i]) for i in a_orgs]
             + [BulletinAudience(kind="sector", value=s) for s in a_sectors]
             + [BulletinAudience(kind="country", value=c) for c in a_countries]
             + [BulletinAudience(kind="user", value=f"user{i}@example.org") for i in a_users]
@@ -136,7 +139,7 @@ def test_sql_criteria_and_predicates_agree(app):
     check()
 
 
-# --- CONTRACT.md's rules, case by case ---------------------------------------------------------
+# --- docs/contract.md's rules, case by case ---------------------------------------------------------
 
 def _bulletin(author, level="IN-CONFIDENCE", tlp="AMBER", status="published", **audience):
     bulletin = Bulletin(author_org=author, title="Bulletin", classification=Classification.parse(level), tlp=tlp,
@@ -176,6 +179,67 @@ def test_bulletin_rules(world):
     assert policy.can_read_bulletin(docker, red) and not policy.can_read_bulletin(teller, red)
     for unpublished in (draft, withdrawn):
         assert not policy.can_read_bulletin(teller, unpublished)
+    # Only the author organisation sees who else a bulletin went to.
+    author = world.user("a@customs.example", customs)
+    assert policy.sees_bulletin_audience(author, by_org) and not policy.sees_bulletin_audience(teller, by_org)
+
+
+def test_an_audience_entry_counts_only_for_its_own_kind(world):
+    """An organisation whose slug is also a sector, a country or someone's address is not that sector,
+    country or person: by the SQL criterion and by the predicate alike."""
+    author = world.org("nz-customs", "government", "customs")
+    named_customs = world.org("customs", "government", "police")  # the slug, not the sector
+    named_ws = world.org("WS", "private", "ports")  # the slug, not the country (it is in NZ)
+    named_person = world.org("u@port.example", "private", "banking")
+    in_sector = world.org("port-x", "private", "customs", "WS")  # the sector customs, the country WS
+    reader_of = {org.slug: world.user(f"r@{index}.example", org) for index, org in
+                 enumerate((named_customs, named_ws, named_person, in_sector))}
+    person = world.user("u@port.example", in_sector)
+    cases = [  # (bulletin, who may read it, who may not)
+        (_bulletin(author, sector=["customs"]), {"port-x"}, {"customs"}),
+        (_bulletin(author, org=["WS"]), {"WS"}, {"port-x"}),
+        (_bulletin(author, country=["WS"]), {"port-x"}, {"WS"}),
+        (_bulletin(author, org=["customs"]), {"customs"}, {"port-x"}),
+    ]
+    for bulletin, allowed, refused in cases:
+        for slug in allowed | refused:
+            user = reader_of[slug]
+            expected = slug in allowed
+            assert policy.can_read_bulletin(user, bulletin) is expected, (slug, bulletin.audience)
+            found = db.session.scalar(policy.readable_bulletins(user).where(Bulletin.id == bulletin.id))
+            assert (found is not None) is expected, (slug, bulletin.audience)
+    # TLP:RED goes to named people only; an organisation named like their address is not them.
+    red = _bulletin(author, tlp="RED", org=["u@port.example"])
+    assert not policy.can_read_bulletin(person, red)
+    assert db.session.scalar(policy.readable_bulletins(person).where(Bulletin.id == red.id)) is None
+    red_named = _bulletin(author, tlp="RED", user=["u@port.example"])
+    assert policy.can_read_bulletin(person, red_named)
+    assert db.session.scalar(policy.readable_bulletins(person).where(Bulletin.id == red_named.id)) is not None
+
+
+def test_oversight_assessors_and_scorecards(world):
+    """Oversight: analysts and org-admins of the oversight agencies (nz-customs by default); assessors:
+    analysts of the assessing organisations (org-0 here); a scorecard: one's own, or any for oversight."""
+    customs = world.org("nz-customs", "government", "customs")
+    assessing = world.org("org-0", "government", "fiu")
+    bank, peer = world.org("bank-a"), world.org("bank-b")
+    analyst = world.user("a@customs.example", customs, ("analyst",))
+    customs_admin = world.user("oa@customs.example", customs, ("org-admin",))
+    viewer = world.user("v@customs.example", customs, ("viewer",))
+    gone = world.user("g@customs.example", customs, ("analyst", "org-admin"), active=False)
+    banker = world.user("b@bank.example", bank, ("analyst", "org-admin"))
+    assessor = world.user("x@org0.example", assessing, ("analyst",))
+    assessing_viewer = world.user("y@org0.example", assessing, ("viewer", "org-admin"))
+    gone_assessor = world.user("z@org0.example", assessing, ("analyst",), active=False)
+    assert policy.is_oversight(analyst) and policy.is_oversight(customs_admin)
+    for user in (viewer, gone, banker, assessor):
+        assert not policy.is_oversight(user), user.email
+    assert policy.is_assessor(assessor)
+    for user in (assessing_viewer, gone_assessor, analyst, banker):
+        assert not policy.is_assessor(user), user.email
+    assert policy.sees_scorecard_of(banker, bank.id) and not policy.sees_scorecard_of(banker, peer.id)
+    assert policy.sees_scorecard_of(analyst, peer.id) and not policy.sees_scorecard_of(viewer, peer.id)
+    assert policy.sees_scorecard_of(viewer, customs.id) and not policy.sees_scorecard_of(gone, customs.id)
 
 
 def test_admin_and_auditor_read_no_content_by_role(world):
@@ -271,3 +335,11 @@ def test_policy_refuses_inactive_users(world):
     assert not policy.can_read_bulletin(user, bulletin)
     assert db.session.scalar(select(func.count()).select_from(
         policy.readable_bulletins(user).subquery())) == 0
+
+
+def test_reader_is_401_without_a_signed_in_user_or_token(app):
+    """The default-deny gate sets the reader; a content route reached without one answers 401."""
+    from werkzeug.exceptions import Unauthorized
+
+    with app.test_request_context("/bulletins"), pytest.raises(Unauthorized):
+        policy.reader()

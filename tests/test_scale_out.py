@@ -48,7 +48,7 @@ READS_BEFORE_SCHEDULERS = 40
 READS_WITH_SCHEDULERS = 80  # a few scheduler ticks long: sealing and sending while requests write
 REFERENCE = re.compile(r"SAR-\d{4}-\d{6}")
 
-REPORT = {  # CONTRACT.md's example
+REPORT = {  # docs/contract.md's example
     "recipient_org": "nz-fiu",
     "classification": "IN-CONFIDENCE",
     "typologies": ["money-laundering"],

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app import create_app
 from portal.accounts import sessions
 from portal.accounts.models import BrowserSession, User
+from portal.config import settings
 from portal.extensions import db
 from portal.types import utcnow
 from tests.conftest import PASSWORD, IsolatedClient, csrf_from, next_code, settings_for, sign_in
@@ -218,7 +219,7 @@ def test_class_sessions_outlive_sign_out_two_app_instances_agree(client, world, 
 
 def test_class_sessions_outlive_sign_out_idle_expiry_on_a_controlled_clock(client, world, bank, app, monkeypatch):
     clock = Clock(monkeypatch)
-    idle = app.extensions["portal_settings"].session_idle_minutes
+    idle = settings(app).session_idle_minutes
     user = world.user("v@bank-a.example", bank)
     sign_in(client, user)
     assert signed_in(client)  # the first page after signing in stores the new session's CSRF token
@@ -272,11 +273,11 @@ def test_class_sessions_outlive_sign_out_pages_write_their_session_at_most_once_
 
 def test_class_sessions_outlive_sign_out_absolute_expiry_on_a_controlled_clock(client, world, bank, app, monkeypatch):
     clock = Clock(monkeypatch)
-    settings = app.extensions["portal_settings"]
+    conf = settings(app)
     user = world.user("v@bank-a.example", bank)
     sign_in(client, user)
-    step = dt.timedelta(minutes=settings.session_idle_minutes - 1)
-    deadline = clock.now + dt.timedelta(hours=settings.session_absolute_hours)
+    step = dt.timedelta(minutes=conf.session_idle_minutes - 1)
+    deadline = clock.now + dt.timedelta(hours=conf.session_absolute_hours)
     while clock.now + step < deadline:
         clock.advance(seconds=step.total_seconds())
         assert signed_in(client), clock.now  # never idle
@@ -291,7 +292,7 @@ def test_class_sessions_outlive_sign_out_expired_rows_are_purged(client, world, 
     app.test_client().get("/login")  # an anonymous session (a CSRF token for the form)
     assert db.session.scalar(select(func.count()).select_from(BrowserSession)) == 2
     assert sessions.purge_expired() == 0
-    clock.advance(minutes=app.extensions["portal_settings"].session_idle_minutes, seconds=1)
+    clock.advance(minutes=settings(app).session_idle_minutes, seconds=1)
     assert sessions.purge_expired() == 2
     assert db.session.scalar(select(func.count()).select_from(BrowserSession)) == 0
 

@@ -150,7 +150,8 @@ def test_scorecards_are_visible_to_their_organisation_and_oversight_only(client,
     assert health.status_code == 200 and "<svg" in health.get_data(as_text=True)
     assert "<table" in health.get_data(as_text=True)
     csv_response = oversight.get("/system-health/participation.csv")
-    assert csv_response.mimetype == "text/csv" and "banking" in csv_response.get_data(as_text=True)
+    assert csv_response.mimetype == "text/csv" and "Banking" in csv_response.get_data(as_text=True)
+    assert csv_response.get_data(as_text=True).startswith("Kind of organisation,Sector,")  # headers in words
     below = oversight.get("/system-health/below.csv").get_data(as_text=True)
     assert "Port X" in below  # nothing shared: below its sector's target
 
@@ -207,7 +208,13 @@ def test_request_needs_basis_grounds_and_an_agency(client, people):
                                                  "due": "2020-01-01"})
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
-    assert "legal_basis" in page and "grounds" in page and "due" in page
+    # The form names its fields whatever happens; the refusal must say what is wrong with each
+    # missing one, and nothing about the ones given.
+    for message in ("State the legal basis for the request", "State your reasonable grounds",
+                    "Give a due date in the future"):
+        assert page.count(message) >= 1, message
+    assert "Say what information you need" not in page  # the subject was given
+    assert "Choose the organisation that holds the information" not in page  # and the holder
     assert db.session.scalar(select(func.count()).select_from(InformationRequest)) == 0
     sign_out(client)
     bank = client.application.test_client()

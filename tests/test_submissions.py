@@ -1,4 +1,4 @@
-"""Suspicious-activity submissions: the API (CONTRACT.md's shape, idempotency, bad input), isolation
+"""Suspicious-activity submissions: the API (docs/contract.md's shape, idempotency, bad input), isolation
 between organisations, triage and feedback, linked records, and the goAML export."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
 from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
+from portal.config import settings
 from portal.extensions import db
 from portal.outbox import OutboxMessage
 from portal.submissions.linking import fold_name, same_person
@@ -205,7 +206,7 @@ def test_wrong_content_type_and_oversized_body_or_attachment(client, people, app
     response = client.post("/api/v1/submissions", data="recipient_org=nz-fiu", headers=headers,
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported-media-type"
-    limit = app.extensions["portal_settings"].attachment_max_bytes
+    limit = settings(app).attachment_max_bytes
     big = {**copy.deepcopy(EXAMPLE), "attachments": [
         {"filename": "statement.txt", "content_base64": base64.b64encode(b"a" * (limit + 1)).decode()}]}
     response = client.post("/api/v1/submissions", json=big, headers=headers)
@@ -309,7 +310,7 @@ def test_triage_assignment_statuses_notes_and_feedback(client, people):
     client2 = client.application.test_client()
     sign_in(client2, people["submitter"])
     mine = client2.get(page).get_data(as_text=True)
-    assert "referred for investigation" in mine.lower() and "closed" in mine
+    assert "referred for investigation" in mine.lower() and "Closed" in mine
     assert "KAURI" not in mine and "second@fiu.example" not in mine
     api = client2.get(f"/api/v1/submissions/{reference}", headers=bearer(people["submitter"])).get_json()
     assert api["feedback"][0]["outcome"] == "referred-for-investigation" and "KAURI" not in str(api)
@@ -323,14 +324,24 @@ def test_triage_assignment_statuses_notes_and_feedback(client, people):
             "submission.feedback"} <= actions
 
 
+def _queue_rows(page: str) -> dict[str, str]:
+    """Each report's row of the queue, by reference (the filter form above it says "overdue" too)."""
+    rows = re.findall(r"<tr[ >].*?</tr>", page, flags=re.S)
+    return {m.group(0): row for row in rows if (m := re.search(r"SAR-\d{4}-\d{6}", row))}
+
+
 def test_overdue_reports_are_marked_in_the_queue(client, people):
-    reference = _submit(client, people["submitter"]).get_json()["reference"]
-    row = db.session.scalar(select(Submission).where(Submission.reference == reference))
+    late = _submit(client, people["submitter"]).get_json()["reference"]
+    fresh = _submit(client, people["submitter"], {**EXAMPLE, "narrative": "Another, just now."}).get_json()["reference"]
+    row = db.session.scalar(select(Submission).where(Submission.reference == late))
     row.submitted_at = utcnow().replace(year=utcnow().year - 1)
     db.session.commit()
     sign_in(client, people["analyst"])
-    assert reference in client.get("/submissions?overdue=1").get_data(as_text=True)
-    assert "overdue" in client.get("/submissions").get_data(as_text=True)
+    assert set(_queue_rows(client.get("/submissions?overdue=1").get_data(as_text=True))) == {late}
+    rows = _queue_rows(client.get("/submissions").get_data(as_text=True))
+    assert set(rows) == {late, fresh}
+    assert 'class="overdue"' in rows[late] and "<strong>overdue</strong>" in rows[late]
+    assert "overdue" not in rows[fresh]
 
 
 # --- Linked records ----------------------------------------------------------------------------

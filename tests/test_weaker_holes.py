@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from portal.bulletins.models import Bulletin
+from portal.config import install, settings
 from portal.extensions import db
 from portal.notifications import webhooks
 from tests.conftest import bearer, sign_in
@@ -209,13 +210,11 @@ class Resolver:
 @pytest.fixture
 def production(app):
     """The settings of production (private addresses refused), only for this test."""
-    import dataclasses
-
-    settings = app.extensions["portal_settings"]
-    app.extensions["portal_settings"] = dataclasses.replace(settings, env="production")
-    assert not app.extensions["portal_settings"].webhooks_may_reach_private_addresses
+    conf = settings(app)
+    install(app, conf.model_copy(update={"env": "production"}))
+    assert not settings(app).webhooks_may_reach_private_addresses
     yield
-    app.extensions["portal_settings"] = settings
+    install(app, conf)
 
 
 def test_class_webhook_address_check_refuses_names_that_resolve_to_non_public_addresses(app, production,

@@ -40,9 +40,9 @@ FIELDS = ("actor_id", "actor_email", "actor_org", "action", "object_type", "obje
 
 def _key():
     try:
-        from flask import current_app
+        from portal.config import settings
 
-        return current_app.extensions["portal_settings"].audit_key.encode()
+        return settings().audit_key.get_secret_value().encode()
     except (ImportError, RuntimeError, KeyError):
         key = os.environ.get("PORTAL_AUDIT_KEY", "")
         if not key:

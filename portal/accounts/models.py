@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import is_sealed, seal, unseal
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.types import ClassificationType, UTCDateTime, utcnow
@@ -83,8 +84,6 @@ class User(db.Model):
 
     @property
     def totp_secret(self) -> str | None:
-        from portal.crypto import is_sealed, unseal
-
         value = self.totp_secret_sealed
         if not value:
             return None
@@ -93,14 +92,10 @@ class User(db.Model):
 
     @totp_secret.setter
     def totp_secret(self, value: str | None) -> None:
-        from portal.crypto import seal
-
         self.totp_secret_sealed = seal(value, self.TOTP_PURPOSE) if value else None
 
     @property
     def totp_secret_needs_sealing(self) -> bool:
-        from portal.crypto import is_sealed
-
         return bool(self.totp_secret_sealed) and not is_sealed(self.totp_secret_sealed)
 
     @property

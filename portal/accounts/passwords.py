@@ -4,6 +4,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from portal.i18n import gettext as _
+
 _hasher = PasswordHasher()  # RFC 9106 low-memory profile: 64 MiB, 3 passes
 # Verified against when the account is unknown, so that timing does not reveal which e-mails exist.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -28,8 +30,6 @@ def needs_rehash(stored_hash: str) -> bool:
 
 def password_problem(password: str) -> str | None:
     """Why a new password is unacceptable, or None."""
-    from portal.i18n import gettext as _
-
     if len(password) < MIN_LENGTH:
         return _("Use at least %(n)s characters.", n=MIN_LENGTH)
     if len(set(password)) < 5:

@@ -11,6 +11,7 @@ from portal.accounts.forms import CodeForm, PasswordChangeForm, ProfileForm
 from portal.accounts.passwords import hash_password, password_problem
 from portal.accounts.views import totp_qr_data_uri
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import LANGUAGES, gettext as _, time_zone_names
 
@@ -18,11 +19,10 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
 def _profile_form(user) -> ProfileForm:
-    from flask import current_app
 
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     form = ProfileForm(obj=user)
-    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
+    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in conf.languages]
     form.time_zone.choices = [(tz, tz.replace("_", " ")) for tz in time_zone_names()]
     return form
 

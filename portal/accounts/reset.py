@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from portal.accounts.models import PasswordReset, User, hash_token
@@ -25,6 +23,7 @@ from portal.accounts.sessions import end_sessions_of
 from portal.audit import trail
 from portal.audit.models import AuditEntry
 from portal.crypto import seal
+from portal.config import settings
 from portal.extensions import db
 from portal.outbox import notify
 from portal.types import utcnow
@@ -33,18 +32,14 @@ from portal.types import utcnow
 RESEND_AFTER = dt.timedelta(minutes=1)
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
-
-
 def requests_throttled(source_ip: str) -> bool:
     """Too many resets asked for, or sign-ins failed, from this address recently."""
-    settings = _settings()
-    since = utcnow() - dt.timedelta(minutes=settings.address_window_minutes)
+    conf = settings()
+    since = utcnow() - dt.timedelta(minutes=conf.address_window_minutes)
     asked = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "auth.password_reset.request", AuditEntry.source_ip == source_ip,
         AuditEntry.occurred_at >= since))
-    return (asked or 0) >= settings.address_max_failures or address_throttled(source_ip)
+    return (asked or 0) >= conf.address_max_failures or address_throttled(source_ip)
 
 
 def request_reset(email: str, source_ip: str) -> bool:
@@ -72,7 +67,7 @@ def request_reset(email: str, source_ip: str) -> bool:
         reason = "asked again too soon"
     if user is not None and not reason:
         reset = PasswordReset(user_id=user.id, token_hash=digest, token_sealed=sealed, created_at=now,
-                              expires_at=now + dt.timedelta(minutes=_settings().password_reset_minutes))
+                              expires_at=now + dt.timedelta(minutes=settings().password_reset_minutes))
         db.session.add(reset)
         db.session.flush()
         notify("account.password_reset", "password_reset", reset.id)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pyotp
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy import func, select
 
 from portal import permissions
@@ -16,6 +15,7 @@ from portal.accounts.models import User
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.audit import trail
 from portal.audit.models import AuditEntry
+from portal.config import settings
 from portal.dates import time_zone_for_country
 from portal.extensions import db
 from portal.federation.models import IdentityProvider
@@ -39,7 +39,7 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None,
                          default_time_zone: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Clean roles, clearance, locale and time zone; a granter may not exceed its own clearance.
     Without a time zone, ``default_time_zone`` (the organisation's country's) or the portal's."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     roles: set[Role] = set()
@@ -59,11 +59,11 @@ def validate_user_fields(data: dict[str, Any], granter: User | None = None,
         errors["clearance"] = [str(exc)]
     if granter is not None and not all(permissions.may_grant_role(granter, r) for r in roles):
         errors.setdefault("roles", []).append(_("Only a portal administrator grants the admin or auditor role."))
-    locale = str(data.get("locale") or settings.default_language)
-    if locale not in settings.languages:
-        errors["locale"] = [_("Choose one of the offered languages: %(langs)s.", langs=", ".join(settings.languages))]
+    locale = str(data.get("locale") or conf.default_language)
+    if locale not in conf.languages:
+        errors["locale"] = [_("Choose one of the offered languages: %(langs)s.", langs=", ".join(conf.languages))]
     values["locale"] = locale
-    time_zone = str(data.get("time_zone") or default_time_zone or settings.default_time_zone)
+    time_zone = str(data.get("time_zone") or default_time_zone or conf.default_time_zone)
     if not is_time_zone(time_zone):
         errors["time_zone"] = [_("%(tz)s is not a time zone; use a name such as Pacific/Apia.", tz=time_zone)]
     values["time_zone"] = time_zone
@@ -78,9 +78,8 @@ def validate_new_user(data: dict[str, Any], granter: User | None = None) -> tupl
         slug = str(data.get("org") or "").strip().lower()
         org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     # A new person's time zone, unless given, is their organisation's country's (not Auckland for all).
-    settings = current_app.extensions["portal_settings"]
     values, errors = validate_user_fields(
-        data, granter, time_zone_for_country(org.country, settings.default_time_zone) if org is not None else None)
+        data, granter, time_zone_for_country(org.country, settings().default_time_zone) if org is not None else None)
     if org is None:
         errors["org"] = [_("No organisation with slug %(slug)r. Create it first with `orgs add`.", slug=slug)]
     else:
@@ -129,8 +128,8 @@ class SignInResult:
 
 def address_throttled(source_ip: str) -> bool:
     """Too many failed sign-ins from this address recently (counted from the audit trail)."""
-    settings = current_app.extensions["portal_settings"]
-    since = utcnow() - dt.timedelta(minutes=settings.address_window_minutes)
+    conf = settings()
+    since = utcnow() - dt.timedelta(minutes=conf.address_window_minutes)
     failures = db.session.scalar(
         select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "auth.login.failure",
@@ -138,12 +137,12 @@ def address_throttled(source_ip: str) -> bool:
             AuditEntry.occurred_at >= since,
         )
     )
-    return (failures or 0) >= settings.address_max_failures
+    return (failures or 0) >= conf.address_max_failures
 
 
 def check_password(email: str, password: str, source_ip: str) -> SignInResult:
     """First factor. Records failures; the caller records success after the second factor."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     email = normalise_email(email)
     if address_throttled(source_ip):
         trail.record("auth.login.failure", "user", actor_email=email, reason="address throttled")
@@ -161,8 +160,8 @@ def check_password(email: str, password: str, source_ip: str) -> SignInResult:
     if user is None or not ok or not user.is_active:
         if user is not None and not ok:
             user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+            if user.failed_logins >= conf.login_max_failures:
+                user.locked_until = now + dt.timedelta(minutes=conf.lockout_minutes)
                 user.failed_logins = 0
         why = "unknown account" if user is None else ("inactive account" if ok else "wrong password")
         trail.record("auth.login.failure", "user", user.id if user else "", user.organisation.slug if user else "",
@@ -219,10 +218,10 @@ def record_second_factor_failure(user: User) -> None:
 
 
 def _count_failure(user: User, reason: str, **details: Any) -> None:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     user.failed_logins += 1
-    if user.failed_logins >= settings.login_max_failures:
-        user.locked_until = utcnow() + dt.timedelta(minutes=settings.lockout_minutes)
+    if user.failed_logins >= conf.login_max_failures:
+        user.locked_until = utcnow() + dt.timedelta(minutes=conf.lockout_minutes)
         user.failed_logins = 0
     trail.record("auth.login.failure", "user", user.id, user.organisation.slug, actor_email=user.email,
                  reason=reason, **details)

@@ -15,12 +15,14 @@ from flask_wtf.csrf import generate_csrf
 
 from portal.accounts import service
 from portal.accounts.models import User
+from portal.audit import trail
+from portal.config import settings
+from portal.extensions import db
+from portal.redirects import safe_next
 from portal.types import utcnow
 
 
 def start_session(user: User, method: str, next_path: str | None) -> Any:
-    from portal.accounts.views import safe_next
-
     session.clear()  # no fixation: a new user for this session means a new id (portal/accounts/sessions.py)
     login_user(user)
     now = utcnow().timestamp()
@@ -35,23 +37,18 @@ def start_session(user: User, method: str, next_path: str | None) -> Any:
 
 
 def mark_reauthenticated(user: User, method: str) -> None:
-    from portal.audit import trail
-    from portal.extensions import db
-
     session["reauth_at"] = utcnow().timestamp()
     trail.record("auth.reauthenticate", "user", user.id, user.organisation.slug, actor=user, method=method)
     db.session.commit()
 
 
 def is_recent() -> bool:
-    minutes = current_app.extensions["portal_settings"].reauth_minutes
+    minutes = settings().reauth_minutes
     latest = max(session.get("auth_at", 0), session.get("reauth_at", 0))
     return utcnow().timestamp() - latest <= minutes * 60
 
 
 def reauth_redirect(next_path: str) -> Any:
-    from portal.accounts.views import safe_next
-
     next_path = safe_next(next_path) or url_for("home.index")
     method = session.get("auth_method", "")
     if method.startswith("oidc:"):

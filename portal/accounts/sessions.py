@@ -21,14 +21,16 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from portal import jobs
 from portal.accounts.models import BrowserSession, User
+from portal.config import settings
 from portal.crypto import seal, unseal
 from portal.extensions import db
 from portal.types import utcnow
@@ -40,8 +42,8 @@ TOUCH_RESOLUTION = dt.timedelta(minutes=1)
 
 #: Paths that never read or write a session: the API and feeds take bearer tokens only, the health
 #: checks must not touch the database, static files need nobody.
-SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/")
-SESSIONLESS_PATHS = frozenset({"/api", "/healthz", "/readyz"})
+SESSIONLESS_PREFIXES = ("/api/", "/feeds/", "/static/", "/taxii2/")
+SESSIONLESS_PATHS = frozenset({"/api", "/taxii2", "/healthz", "/readyz"})
 
 _serializer = TaggedJSONSerializer()
 #: The values are sealed with the data keys (AES-256-GCM): they may hold an OpenID Connect ID token,
@@ -58,17 +60,10 @@ def hash_session_id(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _settings() -> Any:
-    from flask import current_app
-
-    return current_app.extensions["portal_settings"]
-
-
 def lifetimes() -> tuple[dt.timedelta, dt.timedelta]:
     """(idle, absolute) lifetimes of a session."""
-    settings = _settings()
-    return (dt.timedelta(minutes=settings.session_idle_minutes),
-            dt.timedelta(hours=settings.session_absolute_hours))
+    conf = settings()
+    return dt.timedelta(minutes=conf.session_idle_minutes), dt.timedelta(hours=conf.session_absolute_hours)
 
 
 def is_expired(started_at: dt.datetime, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
@@ -302,8 +297,6 @@ def end_sessions_of_organisation(organisation_id: int) -> None:
 
 def keep_current_session() -> None:
     """After :func:`end_sessions_of` for the signed-in user: this browser keeps a fresh session."""
-    from flask import session
-
     current = session._get_current_object()  # type: ignore[attr-defined]
     if isinstance(current, DatabaseSession):
         current.renew_id()
@@ -311,8 +304,6 @@ def keep_current_session() -> None:
 
 def signed_in_user(user_id: str) -> User | None:
     """Flask-Login's user loader: the user of this request's session row, already loaded with it."""
-    from flask import session
-
     current = session._get_current_object()  # type: ignore[attr-defined]
     if not isinstance(current, DatabaseSession):
         return None
@@ -339,8 +330,6 @@ def purge_expired() -> int:
 
 
 def init_app(app: Flask) -> None:
-    from portal import jobs
-
     app.session_interface = DatabaseSessionInterface()
     jobs.register("sessions.purge", every=dt.timedelta(minutes=15))(purge_expired)
     from portal.accounts import reset

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import base64
 import io
-import re
-import unicodedata
-from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from portal.accounts import recovery, reset, service, session_auth
@@ -18,54 +15,16 @@ from portal.accounts.forms import (CodeForm, ForgotPasswordForm, LoginForm, Reau
 from portal.accounts.passwords import password_problem
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
+from portal.federation.views import logout_url, providers_for_login_page
 from portal.i18n import gettext as _
+from portal.redirects import safe_next
 from portal.types import utcnow
 
 bp = Blueprint("auth", __name__)
 
 PENDING_SECONDS = 300  # between the password and the second factor
-
-
-#: Characters never accepted in a redirect target. Browsers drop tabs and newlines anywhere in a
-#: URL, trim controls and spaces at its ends and read a backslash as a slash, so ``/\t/evil.example``
-#: or ``/\\evil.example`` would take the reader to another site: such a target is refused, not repaired.
-_NEVER_IN_NEXT = frozenset("\\") | frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
-
-
-def _dangerous(text: str) -> bool:
-    return any(ch in _NEVER_IN_NEXT or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
-               for ch in text)
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if a browser resolves it to a path of this site, else None.
-
-    Accepted: an absolute path (``/…``) without scheme or host, whose path part — even after
-    percent-decoding (repeatedly) and Unicode compatibility folding — neither starts with ``//``,
-    nor holds a dot segment, a backslash, a control, whitespace or a character outside ASCII.
-    Refused rather than repaired: ``//evil.example``, ``/\\evil.example``, ``/%09/evil.example``,
-    ``/%2F/evil.example``, ``/%5Cevil.example``, ``/／evil.example``, ``javascript:…``, ``http://…``
-    and the like. Anything outside ASCII in the query is percent-encoded in the answer."""
-    if not isinstance(target, str) or not target or len(target) > 2048:
-        return None
-    if _dangerous(target) or not target.startswith("/"):
-        return None
-    path = re.split(r"[?#]", target, maxsplit=1)[0]
-    decoded = path
-    for _round in range(4):  # %252F is %2F once decoded, and / twice
-        decoded = unicodedata.normalize("NFKC", unquote(decoded))
-        if not decoded.isascii() or _dangerous(decoded) or decoded.startswith("//"):
-            return None
-        if {".", ".."} & set(decoded.split("/")):  # /.//evil.example resolves to the path //evil.example
-            return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return None
-    # What a browser does with it, as a last check: resolved against this site, it stays here.
-    if urlsplit(urljoin("https://portal.invalid/", target)).netloc != "portal.invalid":
-        return None
-    return quote(target, safe="".join(chr(c) for c in range(0x21, 0x7f)))
 
 
 def _pending_user() -> User | None:
@@ -111,7 +70,6 @@ def login():
             status = 401
     elif request.method == "POST":
         status = 400
-    from portal.federation.views import providers_for_login_page
 
     return render_template("auth/login.html", form=form, providers=providers_for_login_page()), status
 
@@ -183,12 +141,10 @@ def enrol_totp():
 @bp.post("/logout")
 def logout():
     """Sign out here and, for a federated session, at the identity provider too (RP-initiated)."""
-    from portal.federation.views import logout_url
-
     provider_logout = None
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        provider_logout = logout_url(current_app.extensions["portal_settings"].base_url + url_for("auth.login"))
+        provider_logout = logout_url(settings().base_url + url_for("auth.login"))
         trail.record("auth.logout", "user", user.id, user.organisation.slug, actor=user,
                      provider_logout=bool(provider_logout))
         db.session.commit()
@@ -254,7 +210,7 @@ def forgot_password():
     status = 200
     if form.validate_on_submit():
         if reset.request_reset(form.email.data or "", request.remote_addr or ""):
-            minutes = current_app.extensions["portal_settings"].password_reset_minutes
+            minutes = settings().password_reset_minutes
             flash(_("If an account with a password has that address, we have sent it a link to choose a new "
                     "password. The link works once, for %(minutes)s minutes. Accounts that sign in through "
                     "their organisation's identity provider change their password there.", minutes=minutes),

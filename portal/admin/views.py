@@ -2,25 +2,28 @@
 and never grants a clearance above its own. Neither reads content by virtue of the role."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import permissions, policy
+from portal import labels, permissions, policy
 from portal.accounts import recovery
 from portal.accounts.models import User
 from portal.accounts.notices import change_id
+from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.sessions import end_sessions_of, end_sessions_of_organisation
-from portal.accounts.service import validate_new_user, validate_user_fields
 from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
+from portal.config import settings
+from portal.deportees.models import DeporteeRoute
+from portal.deportees.service import receivers_for, routable
 from portal.extensions import db
 from portal.pages import ActionForm
-from portal.i18n import LANGUAGES, gettext as _
+from portal.i18n import LANGUAGES, country_name, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
 from portal.outbox import notify
-from portal.vocabulary import ROLE_LABELS, Classification, OrganisationKind, Role
+from portal.vocabulary import Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -40,11 +43,11 @@ def _require(permission) -> User:
 # --- Organisations ---------------------------------------------------------------------------
 
 def _organisation_form(obj=None) -> OrganisationForm:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     form = OrganisationForm(obj=obj)
-    form.kind.choices = [(k.value, k.value) for k in OrganisationKind]
-    form.sector.choices = [(s, s) for s in settings.all_sectors()]
-    form.country.choices = [(c, c) for c in settings.countries]
+    form.kind.choices = labels.choices("organisation-kind", OrganisationKind)
+    form.sector.choices = labels.choices("sector", conf.all_sectors())
+    form.country.choices = labels.choices("country", conf.countries)
     return form
 
 
@@ -106,15 +109,15 @@ def _manageable_users(manager: User):
 
 
 def _user_form(manager: User, obj=None) -> UserForm:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     form = UserForm(obj=obj)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     orgs = [o for o in orgs if permissions.may_create_user_in(manager, o)]
     form.organisation.choices = [(o.id, o.name) for o in orgs]
     grantable = [r for r in Role if permissions.may_grant_role(manager, r)]
-    form.roles.choices = [(r.value, str(ROLE_LABELS[r])) for r in grantable]
+    form.roles.choices = labels.choices("role", grantable)
     form.clearance.choices = [(c.label, c.label) for c in Classification if permissions.may_grant_clearance(manager, c)]
-    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in settings.languages]
+    form.locale.choices = [(code, LANGUAGES.get(code, (code,))[0]) for code in conf.languages]
     if obj is not None:
         form.organisation.data = form.organisation.data or obj.organisation_id
         if not form.is_submitted():
@@ -234,27 +237,21 @@ def reset_second_factor(user_id: int):
 @bp.get("/deportee-routes")
 def deportee_routes():
     """Which organisations receive deportee notifications for each destination country."""
-    from portal.deportees.models import DeporteeRoute
-    from portal.deportees.service import receivers_for
-
     _require(permissions.may_manage_deportee_routes)
-    settings = current_app.extensions["portal_settings"]
-    countries = [c for c in settings.countries if c != "NZ"]
+    conf = settings()
+    countries = [c for c in conf.countries if c != "NZ"]
     routes = db.session.scalars(select(DeporteeRoute).order_by(DeporteeRoute.country)).all()
     candidates = db.session.scalars(select(Organisation).where(
         Organisation.kind != OrganisationKind.PRIVATE.value, Organisation.active.is_(True),
         Organisation.country != "NZ").order_by(Organisation.name)).all()
     return render_template("admin/deportee_routes.html", form=ActionForm(), countries=countries, routes=routes,
-                           configured=settings.deportee_routes, candidates=candidates,
+                           configured=conf.deportee_routes, candidates=candidates,
                            effective={c: receivers_for(c) for c in countries})
 
 
 @bp.post("/deportee-routes")
 @recent_auth_required
 def change_deportee_route():
-    from portal.deportees.models import DeporteeRoute
-    from portal.deportees.service import routable
-
     _require(permissions.may_manage_deportee_routes)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -267,22 +264,22 @@ def change_deportee_route():
         db.session.delete(route)
         db.session.commit()
         flash(_("%(org)s no longer receives notifications for %(cc)s.", org=route.organisation.name,
-                cc=route.country), "success")
+                cc=country_name(route.country)), "success")
         return redirect(url_for("admin.deportee_routes"))
     country = request.form.get("country", "").upper()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == request.form.get("organisation", "")))
-    settings = current_app.extensions["portal_settings"]
-    if country not in settings.countries or country == "NZ" or org is None:
+    conf = settings()
+    if country not in conf.countries or country == "NZ" or org is None:
         flash(_("Choose a destination country and an organisation."), "error")
     elif not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
         flash(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
-                "%(cc)s.", org=org.name, cc=country), "error")
+                "%(cc)s.", org=org.name, cc=country_name(country)), "error")
     elif db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
                                                        DeporteeRoute.organisation_id == org.id)):
-        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country), "error")
+        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "error")
     else:
         db.session.add(DeporteeRoute(country=country, organisation_id=org.id))
         trail.record("deportee_route.add", "organisation", org.slug, org.slug, country=country)
         db.session.commit()
-        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country), "success")
+        flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "success")
     return redirect(url_for("admin.deportee_routes"))

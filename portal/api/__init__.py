@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1``: bearer tokens only, CONTRACT.md's error and list formats.
+"""The JSON API under ``/api/v1``: bearer tokens only, docs/contract.md's error and list formats.
 
 Each feature keeps its routes in its own ``api.py``, registered on this blueprint through a
 ``ScopedRoutes(bp, family)`` that names the group's token scope family once; ``portal/api/scopes.py``

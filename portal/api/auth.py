@@ -7,6 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import ipaddress
+from typing import Any, Callable
 
 from flask import g, request
 from sqlalchemy import event, or_, select, update
@@ -60,17 +61,23 @@ def authenticate_bearer(*, basic: bool = False):
     value = presented_token(basic=basic)
     if value is None:
         return _challenge(api_error(401), basic)
+    return authenticate_token(value, lambda status, message=None: _challenge(api_error(status, message=message),
+                                                                             basic))
+
+
+def authenticate_token(value: str, refuse: Callable[..., Any]):
+    """Let the request act for the token ``value`` (sets ``g.portal_user`` and ``g.api_token``), or
+    answer ``refuse(401, message=…)``. For the API, the feeds and TAXII alike."""
     # The token, its user, the user's organisation and roles: one query, read once per request.
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()))
                               .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     now = utcnow()
     if token is None or not token.usable(now) or not token.user.may_read:
         _refused(token, "unknown" if token is None else "expired, revoked or user inactive")
-        return _challenge(api_error(401, message="The token is unknown, expired, revoked, or its user is inactive."),
-                          basic)
+        return refuse(401, message="The token is unknown, expired, revoked, or its user is inactive.")
     if token.allowed_networks and not _address_allowed(token.allowed_networks, request.remote_addr or ""):
         _refused(token, "address not allowed")
-        return _challenge(api_error(401, message="The token may not be used from this address."), basic)
+        return refuse(401, message="The token may not be used from this address.")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         db.session().info[TOUCH] = (token.id, now)  # written with the request's commit
     g.portal_user = token.user

@@ -46,7 +46,7 @@ def api_error(status: int, code: str | None = None, message: str | None = None,
 
 @contextmanager
 def refusals(invalid_message: str = "Invalid input; nothing was stored."):
-    """Answer a service's refusal as CONTRACT.md says (400 with fields, 403, 409), rolling back."""
+    """Answer a service's refusal as docs/contract.md says (400 with fields, 403, 409), rolling back."""
     from portal.extensions import db
     from portal.problems import Conflict, Invalid, NotAllowed
 

@@ -1,12 +1,13 @@
 """API routes about the API itself: the caller, the typology list, the OpenAPI document."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 
 from portal import policy
 from portal.api import bp
 from portal.api.errors import ApiError, api_error
 from portal.api.openapi import openapi_document
+from portal.config import settings
 
 
 @bp.errorhandler(ApiError)
@@ -16,7 +17,7 @@ def handle_api_error(error: ApiError):
 
 @bp.get("/openapi.json")
 def openapi():
-    return openapi_document(current_app.extensions["portal_settings"].base_url)
+    return openapi_document(settings().base_url)
 
 
 @bp.get("/me")
@@ -35,5 +36,5 @@ def me():
 
 @bp.get("/typologies")
 def typologies():
-    items = current_app.extensions["portal_settings"].typologies
+    items = settings().typologies
     return {"items": [{"code": code, "label": label} for code, label in items], "next_cursor": None}

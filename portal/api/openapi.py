@@ -54,7 +54,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/bulletins": {
                 "get": {"summary": "Bulletins the caller may read, newest first",
                         "parameters": PAGING + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
-                            "q", "typology", "classification", "tlp", "author_org", "since", "until")],
+                            "q", "typology", "classification", "tlp", "since", "until")]
+                        + [{"name": "author_org", "in": "query", "schema": {"type": "string"},
+                            "description": "Author organisation slug; repeat the parameter for any of several"}],
                         "responses": _responses(_list_of("Bulletin"), 400)},
                 "post": {"summary": "Write a bulletin (publisher); with publish=true it is published, or pending "
                                     "review when SENSITIVE or above or TLP:RED",

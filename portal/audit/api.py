@@ -1,4 +1,4 @@
-"""Audit log proofs (CONTRACT.md, "Audit log proofs"), for org-admins and auditors, and "who
+"""Audit log proofs (docs/contract.md, "Audit log proofs"), for org-admins and auditors, and "who
 accessed our content" with an inclusion proof per row, for org-admins.
 
 An organisation can check every answer offline against the published public keys with

@@ -22,13 +22,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from flask import current_app
 from sqlalchemy import exists, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from portal import jobs
 from portal.audit import merkle, signing, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditLogState, AuditNode
+from portal.config import settings
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -38,8 +38,6 @@ STATE_ID = 1
 SEAL_JOB = jobs.Job("audit.seal", lambda: None, every=dt.timedelta(0), lease=dt.timedelta(minutes=1))
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 @dataclass
@@ -120,7 +118,7 @@ def _unsealed(floor: int, limit: int) -> list[Any]:
 def _advance_floor(state: AuditLogState, now: float, highest: int) -> int:
     """Remember the highest id this run sealed; the floor is the highest id sealed by a run at
     least ``audit_lookback_seconds`` ago (anything at or below it was committed long before)."""
-    lookback = _settings().audit_lookback_seconds
+    lookback = settings().audit_lookback_seconds
     recent = [item for item in json.loads(state.recent or "[]")]
     if highest:
         recent.append([now, max(highest, recent[-1][1] if recent else 0)])
@@ -134,11 +132,11 @@ def _advance_floor(state: AuditLogState, now: float, highest: int) -> int:
 
 def seal(now: dt.datetime | None = None, max_seconds: float = 5.0) -> SealResult:
     """One sequencer run (the caller holds the lease): seal what is waiting, then checkpoint."""
-    settings = _settings()
+    conf = settings()
     now = now or utcnow()
     state = _state()
     sweep_due = (state.last_sweep_at is None
-                 or now - state.last_sweep_at >= dt.timedelta(minutes=settings.audit_sweep_minutes))
+                 or now - state.last_sweep_at >= dt.timedelta(minutes=conf.audit_sweep_minutes))
     floor = 0 if sweep_due else state.floor_id
     result = SealResult(tree_size=tree_size())
     appender = merkle.Appender(result.tree_size, getter(load_nodes(merkle.Appender.frontier_nodes(result.tree_size))))
@@ -146,7 +144,7 @@ def seal(now: dt.datetime | None = None, max_seconds: float = 5.0) -> SealResult
     started = time.monotonic()
     highest = 0
     while True:
-        rows = _unsealed(floor, settings.audit_seal_batch)
+        rows = _unsealed(floor, conf.audit_seal_batch)
         if not rows:
             break
         leaves, nodes = [], []
@@ -168,7 +166,7 @@ def seal(now: dt.datetime | None = None, max_seconds: float = 5.0) -> SealResult
         db.session.commit()
         result.sealed += len(rows)
         floor = rows[-1].id  # what is below was taken in this run, in id order
-        if len(rows) < settings.audit_seal_batch or time.monotonic() - started > max_seconds:
+        if len(rows) < conf.audit_seal_batch or time.monotonic() - started > max_seconds:
             break
     state = _state()
     _advance_floor(state, now.timestamp(), highest)
@@ -181,21 +179,21 @@ def seal(now: dt.datetime | None = None, max_seconds: float = 5.0) -> SealResult
 
 
 def _checkpoint_if_due(appender: merkle.Appender, now: dt.datetime) -> int | None:
-    settings = _settings()
+    conf = settings()
     last = latest_checkpoint()
     if appender.size == 0 or (last is not None and last.tree_size >= appender.size):
         return None
-    if last is not None and now - last.created_at < dt.timedelta(seconds=settings.audit_checkpoint_seconds):
+    if last is not None and now - last.created_at < dt.timedelta(seconds=conf.audit_checkpoint_seconds):
         return None
     key = signing.active_key()
     if key is None:
-        if settings.production:
+        if conf.production:
             log.error("no audit signing key: run `flask --app app audit keys new`; no checkpoint written")
             return None
         key = signing.create_key()
         trail.record("audit.key.create", "audit_signing_key", key.key_id, source_ip="scheduler", automatic=True)
     root = appender.root()
-    text = signing.checkpoint_text(settings.audit_log_origin, appender.size, root)
+    text = signing.checkpoint_text(conf.audit_log_origin, appender.size, root)
     number = (last.number + 1) if last is not None else 1
     checkpoint = AuditCheckpoint(number=number, tree_size=appender.size, root_hash=root.hex(), key_id=key.key_id,
                                  signed_text=text, signature=signing.sign(key, text), created_at=now)

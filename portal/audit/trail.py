@@ -18,11 +18,12 @@ import json
 import secrets
 from typing import Any, Mapping, Sequence
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEntry
+from portal.config import settings
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -35,7 +36,7 @@ FIELDS = ("occurred_at", "actor_id", "actor_email", "actor_org", "action", "obje
 
 
 def _key() -> bytes:
-    return current_app.extensions["portal_settings"].audit_key.encode()
+    return settings().audit_key.get_secret_value().encode()
 
 
 def timestamp(moment: dt.datetime) -> str:

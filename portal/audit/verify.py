@@ -23,12 +23,12 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from portal.audit import merkle, signing, trail
 from portal.audit.log import checkpoint_mac
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf
+from portal.config import settings
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -71,7 +71,7 @@ def _fail(where: str, what: str) -> None:
 
 def verify(now: dt.datetime | None = None) -> Report:
     """Check everything; stop at the first problem (returned in the report)."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     now = now or utcnow()
     report = Report()
     db.session.commit()  # whatever this session recorded goes in first; the checks then start afresh
@@ -80,9 +80,9 @@ def verify(now: dt.datetime | None = None) -> Report:
     try:
         checkpoints = _check_checkpoints()
         report.checkpoints = len(checkpoints)
-        report.sealed = _check_leaves(checkpoints, now, settings)
+        report.sealed = _check_leaves(checkpoints, now, conf)
         _check_nodes(report.sealed)
-        report.unsealed = _check_unsealed(now, settings.audit_unsealed_bound_seconds)
+        report.unsealed = _check_unsealed(now, conf.audit_unsealed_bound_seconds)
         _check_copies()
     except _Stop as stop:
         report.problems.append(stop.problem)

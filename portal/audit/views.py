@@ -3,6 +3,7 @@ an ``org-admin`` sees who accessed its own organisation's content."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import Select, select
@@ -15,20 +16,26 @@ from portal.dates import parse_day
 from portal.csv_export import csv_text
 from portal.extensions import db
 from portal.i18n import current_time_zone
+from portal.organisations import choices
+from portal.organisations.models import Organisation
 from portal.vocabulary import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 100
 EXPORT_LIMIT = 100_000
 MAX_FILTER = 320
+MAX_ORGS = 500
 FILTERS = ("actor", "org", "action", "object_type", "object_id", "date_from", "date_to")
 CSV_COLUMNS = ("id", "occurred_at", "actor_email", "actor_org", "action", "object_type", "object_id",
                "object_org", "source_ip", "reason", "details", "mac")
 
 
-def _filters() -> dict[str, str]:
+def _filters() -> dict[str, Any]:
     # Each filter is at most a field's worth of text: what it is compared with is never longer.
-    return {name: request.args.get(name, "").strip()[:MAX_FILTER] for name in FILTERS}
+    filters: dict[str, Any] = {name: request.args.get(name, "").strip()[:MAX_FILTER] for name in FILTERS}
+    # Organisations are ticked in a list: the parameter may repeat (at most a page of them).
+    filters["org"] = [v.strip()[:MAX_FILTER] for v in request.args.getlist("org") if v.strip()][:MAX_ORGS]
+    return filters
 
 
 def _used(filters: dict[str, str]) -> dict[str, str]:
@@ -48,7 +55,7 @@ def _apply(statement: Select, filters: dict[str, str]) -> Select:
     if filters["actor"]:
         statement = statement.where(AuditEntry.actor_email.contains(filters["actor"].lower(), autoescape=True))
     if filters["org"]:
-        statement = statement.where(AuditEntry.actor_org == filters["org"])
+        statement = statement.where(AuditEntry.actor_org.in_(filters["org"]))
     if filters["action"]:
         statement = statement.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
     if filters["object_type"]:
@@ -78,8 +85,11 @@ def index():
     filters = _filters()
     entries, next_before = _page(_apply(select(AuditEntry), filters))
     trail.record("audit.list", "audit_entry", count=len(entries), filters=_used(filters))
+    # An auditor reads the whole trail, so every organisation may be named in it.
+    everyone = choices.organisations(active_only=False)
     page = render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
-                           scope="all")
+                           scope="all", org_groups=choices.organisation_groups(everyone),
+                           org_names={o.slug: o.name for o in everyone})
     db.session.commit()
     return page
 
@@ -112,13 +122,16 @@ def organisation_access():
     if Role.ORG_ADMIN not in user.roles:
         abort(404)
     filters = _filters()
-    filters["org"] = request.args.get("org", "").strip()
-    statement = _apply(select(AuditEntry).where(AuditEntry.object_org == user.organisation.slug,
-                                                AuditEntry.object_type.in_(("bulletin", "submission",
-                                                                            "deportee_notification",
-                                                                            "attachment"))), filters)
+    own_content = select(AuditEntry).where(AuditEntry.object_org == user.organisation.slug,
+                                           AuditEntry.object_type.in_(("bulletin", "submission",
+                                                                       "deportee_notification", "attachment")))
+    statement = _apply(own_content, filters)
+    # Offered: only the organisations whose people this trail already shows the org-admin.
+    seen = own_content.with_only_columns(AuditEntry.actor_org).where(AuditEntry.actor_org.is_not(None)).distinct()
+    named = choices.organisations(Organisation.slug.in_(seen), active_only=False)
     entries, next_before = _page(statement)
     trail.record("audit.list", "audit_entry", count=len(entries), scope="own-content", filters=_used(filters))
     db.session.commit()
     return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
-                           scope="own")
+                           scope="own", org_groups=choices.organisation_groups(named),
+                           org_names={o.slug: o.name for o in named})

@@ -6,17 +6,24 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from portal import policy
+from portal import attachments, policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.bulletins import filters, service
 from portal.bulletins.models import (
-    AUDIENCE_KINDS, Bulletin, BulletinAttachment, BulletinAudience, BulletinIndicator, BulletinTypology,
+    AUDIENCE_KINDS,
+    Bulletin,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinIndicator,
+    BulletinQuestion,
+    BulletinTypology,
 )
+from portal.bulletins.views import send_attachment
 from portal.extensions import db
 from portal.organisations.models import Organisation
 
@@ -29,7 +36,7 @@ AUDIENCE_PLURALS = {"org": "orgs", "sector": "sectors", "country": "countries", 
 
 def pending_change_json(raw: str | None) -> dict[str, Any] | None:
     """A published bulletin's change waiting for review, for its author organisation only:
-    ``{"input": <the proposed bulletin>, "change_note", "sent_back"}`` (an extension of CONTRACT.md)."""
+    ``{"input": <the proposed bulletin>, "change_note", "sent_back"}`` (an extension of docs/contract.md)."""
     if not raw:
         return None
     proposal = json.loads(raw)
@@ -38,7 +45,7 @@ def pending_change_json(raw: str | None) -> dict[str, Any] | None:
 
 
 def bulletin_json(bulletin: Bulletin, reader: Any) -> dict[str, Any]:
-    """CONTRACT.md's shape of one bulletin (``feed_page`` builds the same from plain rows)."""
+    """docs/contract.md's shape of one bulletin (``feed_page`` builds the same from plain rows)."""
     audience: dict[str, list[str]] | None = None
     extra: dict[str, Any] = {}
     if policy.sees_bulletin_audience(reader, bulletin):
@@ -198,7 +205,7 @@ def bulletin_feedback(bulletin_id: int):
 
 @routes.patch("/bulletins/<int:bulletin_id>")
 def amend_bulletin(bulletin_id: int):
-    """Amend (a new version; ``change_note`` required). Extension of CONTRACT.md."""
+    """Amend (a new version; ``change_note`` required). Extension of docs/contract.md."""
     data = json_body()
     bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, data, u))
     return bulletin_json(bulletin, user)
@@ -240,8 +247,6 @@ def answer_question(bulletin_id: int, question_id: int):
     data = json_body()
 
     def answer(bulletin, user):
-        from portal.bulletins.models import BulletinQuestion
-
         question = db.session.get(BulletinQuestion, question_id)
         if question is None:
             raise LookupError
@@ -273,8 +278,6 @@ def report_sighting(bulletin_id: int):
 @routes.post("/bulletins/<int:bulletin_id>/attachments")
 def upload_attachment(bulletin_id: int):
     """multipart/form-data with a ``file`` part; 413 when too large, 415 when not an accepted kind."""
-    from portal import attachments
-
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "Send the file as multipart/form-data, in a part named 'file'.")
 
@@ -291,6 +294,4 @@ def upload_attachment(bulletin_id: int):
 
 @routes.get("/bulletins/<int:bulletin_id>/attachments/<int:attachment_id>")
 def download_attachment(bulletin_id: int, attachment_id: int):
-    from portal.bulletins.views import send_attachment
-
     return send_attachment(bulletin_id, attachment_id)

@@ -34,9 +34,11 @@ def apply(statement: Select, args: Mapping[str, Any]) -> tuple[Select, dict[str,
             statement = statement.where(Bulletin.tlp == TLP.parse(tlp).value)
         except ValueError as exc:
             problems["tlp"] = [str(exc)]
-    if author := args.get("author_org"):
+    # One author organisation (author_org=slug), or several (the parameter repeated).
+    authors = [a for a in (args.getlist("author_org") if hasattr(args, "getlist") else [args.get("author_org")]) if a]
+    if authors:
         statement = statement.where(Bulletin.author_org_id.in_(select(Organisation.id)
-                                                               .where(Organisation.slug == author)))
+                                                               .where(Organisation.slug.in_(authors))))
     for name, operator in (("since", "__ge__"), ("until", "__lt__")):
         if value := args.get(name):
             try:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuid_
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from portal.attachments import AttachedFile
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.types import ClassificationType, UTCDateTime, utcnow
@@ -23,7 +25,8 @@ class Bulletin(db.Model):
     """A threat bulletin written by one organisation for an audience of others."""
 
     __tablename__ = "bulletins"
-    __table_args__ = (Index("ix_bulletins_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_bulletins_status_id", "status", "id"),
+                      Index("ix_bulletins_readers_changed_at_id", "readers_changed_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stable across versions: the MISP event uuid (and a STIX report id) of this bulletin. Nullable
@@ -51,6 +54,12 @@ class Bulletin(db.Model):
     # input, its change note, who proposed it). The columns above stay the approved version, which
     # is all recipients ever read — pages, API, search, exports and notifications alike.
     pending_change: Mapped[str | None] = mapped_column(Text)
+    # When the bulletin last changed for whoever may read it: created, a new version (which is also
+    # how its audience, classification or TLP change), published, approved or withdrawn. Set by
+    # ``_note_change_for_readers`` below, never by hand. It is TAXII's ``date_added``: a bulletin
+    # whose audience widens is a new version with a new instant, so an ``added_after`` poll of
+    # every reader who can now read it finds it (README, "TAXII 2.1 and STIX 2.1").
+    readers_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author_org: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     audience: Mapped[list["BulletinAudience"]] = relationship(
@@ -75,12 +84,28 @@ class Bulletin(db.Model):
     @property
     def proposed_change(self) -> dict | None:
         """The change waiting for review on a published bulletin (see ``pending_change``)."""
-        import json
-
         return json.loads(self.pending_change) if self.pending_change else None
 
     def audience_values(self, kind: str) -> list[str]:
         return sorted(a.value for a in self.audience if a.kind == kind)
+
+
+#: A change to any of these changes what some reader reads (or who reads it).
+READER_FACING = ("status", "version", "classification", "tlp", "title", "summary", "body_html", "expires_at")
+
+
+@event.listens_for(Session, "before_flush")
+def _note_change_for_readers(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``Bulletin.readers_changed_at`` true whatever code path changed the bulletin."""
+    now = utcnow()
+    for obj in session.new:
+        if isinstance(obj, Bulletin):
+            obj.readers_changed_at = now
+    for obj in session.dirty:
+        if isinstance(obj, Bulletin):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in (*READER_FACING, "audience", "indicators")):
+                obj.readers_changed_at = now
 
 
 AUDIENCE_KINDS = ("org", "sector", "country", "user")
@@ -227,21 +252,18 @@ class BulletinSighting(db.Model):
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     context: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The STIX id of a sighting written back over TAXII: the same object sent again is not counted twice.
+    stix_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 
 
-class BulletinAttachment(db.Model):
+class BulletinAttachment(AttachedFile, db.Model):
     """A file attached to a bulletin; the bytes live in the attachment store, not the database."""
 
     __tablename__ = "bulletin_attachments"
+    owner = "bulletin_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
-    filename: Mapped[str] = mapped_column(String(150))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy import delete, select
 
 from portal import activity, permissions, policy
@@ -16,16 +15,28 @@ from portal.accounts.models import User, UserRole
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinEditor, BulletinFeedback,
-    BulletinIndicator, BulletinMessage, BulletinQuestion, BulletinSighting, BulletinTypology, BulletinVersion,
+    FEEDBACK_RATINGS,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinEditor,
+    BulletinFeedback,
+    BulletinIndicator,
+    BulletinMessage,
+    BulletinQuestion,
+    BulletinSighting,
+    BulletinTypology,
+    BulletinVersion,
     needs_second_publisher,
 )
+from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.sanitise import clean_html
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification, Role
@@ -55,7 +66,7 @@ def _strings(value: Any) -> list[str]:
 
 def validate(data: dict[str, Any], author: User) -> Draft:
     """Check everything a publisher sends; raise :class:`Invalid` naming each bad field."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
 
@@ -106,7 +117,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
                     _("Indicator %(n)s (%(value)s): %(why)s.", n=index + 1, value=str(value)[:60], why=str(exc)))
     try:
         typologies = sorted(set(_strings(data.get("typologies"))))
-        known = {code for code, _label in settings.typologies}
+        known = {code for code, _label in conf.typologies}
         unknown = [t for t in typologies if t not in known]
         if unknown:
             errors["typologies"] = [_("Unknown typologies: %(codes)s. See /api/v1/typologies.",
@@ -129,7 +140,7 @@ def validate(data: dict[str, Any], author: User) -> Draft:
 
 
 def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[str]]) -> list[tuple[str, str]]:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -147,9 +158,9 @@ def _audience(raw: Any, author: User, tlp: str | None, errors: dict[str, list[st
                                                                               Organisation.active.is_(True)))}
     if unknown := [slug for slug in orgs if slug not in found]:
         errors["audience.orgs"] = [_("Unknown organisations: %(slugs)s.", slugs=", ".join(unknown))]
-    if unknown := [s for s in sectors if s not in settings.all_sectors()]:
+    if unknown := [s for s in sectors if s not in conf.all_sectors()]:
         errors["audience.sectors"] = [_("Unknown sectors: %(names)s.", names=", ".join(unknown))]
-    if unknown := [c for c in countries if c not in settings.countries]:
+    if unknown := [c for c in countries if c not in conf.countries]:
         errors["audience.countries"] = [_("Unknown countries: %(codes)s.", codes=", ".join(unknown))]
     org = author.organisation
     # Named people are checked as e-mail addresses first: for an author who may address anyone, that
@@ -327,9 +338,6 @@ def approve(bulletin: Bulletin, reviewer: User) -> None:
 
 def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
     """Store an uploaded file with the bulletin (author organisation's publishers only)."""
-    from portal import attachments
-    from portal.bulletins.models import BulletinAttachment
-
     _author_check(bulletin, user)
     if bulletin.status == "withdrawn":
         raise Conflict(_("A withdrawn bulletin cannot take attachments."))
@@ -339,16 +347,13 @@ def attach(bulletin: Bulletin, user: User, upload: Any) -> Any:
                          "them to a new bulletin, or withdraw this one and publish it again."))
     if upload is None or not getattr(upload, "filename", ""):
         raise Invalid({"file": [_("Choose a file to attach.")]})
-    stored = attachments.store(upload.stream, upload.filename)  # raises attachments.Refused
-    row = BulletinAttachment(bulletin_id=bulletin.id, storage_key=stored.key, filename=stored.filename,
-                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
-                             created_by_id=user.id)
+    row = BulletinAttachment.keep(upload, bulletin_id=bulletin.id, created_by_id=user.id)  # or attachments.Refused
     db.session.add(row)
     db.session.flush()
     if bulletin.status != "published":
         _edited_by(bulletin, user)  # a file is part of the version a second publisher approves
     trail.record("attachment.upload", "attachment", row.id, bulletin.author_org.slug, actor=user,
-                 bulletin=bulletin.id, size=stored.size, sha256=stored.sha256)
+                 bulletin=bulletin.id, size=row.size, sha256=row.sha256)
     return row
 
 

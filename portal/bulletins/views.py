@@ -3,25 +3,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import permissions, policy
+from portal import attachments, downloads, permissions, policy
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit import trail
-from portal.dates import from_form
+from portal.dates import from_form, parse_instant, time_zone_for_country
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS, Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinQuestion, BulletinRead,
+    FEEDBACK_RATINGS,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAttachment,
+    BulletinAudience,
+    BulletinFeedback,
+    BulletinQuestion,
+    BulletinRead,
     BulletinVersion,
+    needs_second_publisher,
 )
+from portal.config import settings
 from portal.extensions import db
-from portal.pages import ActionForm, confirmation, flash_fields, send_stored
-from portal.i18n import gettext as _
+from portal.i18n import country_name, zone, gettext as _
+from portal.labels import label
+from portal.notifications.topics import BulletinTopic
+from portal.organisations import choices
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
+from portal.pages import ActionForm, confirmation, flash_fields
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
@@ -55,12 +67,19 @@ def index():
     rows = db.session.execute(feed_statement(user, request.args).limit(PAGE_SIZE + 1)).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    filters = {k: v for k, v in request.args.items() if k != "before" and v}
-    trail.record("bulletin.list", "bulletin", count=len(rows), filters={k: v for k, v in filters.items() if k != "q"},
+    filters = {k: v for k, v in request.args.items() if k not in ("before", "author_org") and v}
+    authors = [v for v in request.args.getlist("author_org") if v]
+    trail.record("bulletin.list", "bulletin", count=len(rows),
+                 filters={**{k: v for k, v in filters.items() if k != "q"}, **({"author_org": authors} if authors else {})},
                  searched=bool(filters.get("q")))
-    settings = current_app.extensions["portal_settings"]
-    page = render_template("bulletins/index.html", rows=rows, filters=filters,
-                           next_before=rows[-1][0].id if more else None, typologies=settings.typologies,
+    conf = settings()
+    # The organisation filter offers only the organisations whose bulletins the reader already
+    # receives: a list of every member would tell a partner who else is on the portal.
+    senders = choices.organisations(Organisation.id.in_(select(Bulletin.author_org_id).where(
+        policy.bulletin_readable(user)).distinct()), active_only=False)
+    page = render_template("bulletins/index.html", rows=rows, filters=filters, authors=authors,
+                           author_groups=choices.organisation_groups(senders),
+                           next_before=rows[-1][0].id if more else None, typologies=conf.typologies,
                            classifications=Classification.labels(), tlps=[t.value for t in TLP])
     db.session.commit()  # after rendering: committing first would expire every row and reload each one
     return page
@@ -80,7 +99,9 @@ def show(bulletin_id: int):
         "questions": service.questions_for(user, bulletin), "sightings": service.sightings_for(user, bulletin),
         "show_audience": policy.sees_bulletin_audience(user, bulletin),
         "is_publisher": permissions.may_change_bulletin(user, bulletin),
-        "typology_labels": dict(current_app.extensions["portal_settings"].typologies),
+        "audience_words": audience_words(bulletin) if policy.sees_bulletin_audience(user, bulletin) else [],
+        # The review date was typed as a day where its author is: the same day for every reader.
+        "author_zone": time_zone_for_country(bulletin.author_org.country, "UTC"),
         "versions": db.session.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin.id,
                                                                      BulletinVersion.version > 1)
                                        .order_by(BulletinVersion.version.desc())).all(),
@@ -95,6 +116,21 @@ def show(bulletin_id: int):
         context["acknowledged"] = db.session.get(BulletinAcknowledgement, (bulletin.id, user.organisation_id))
         context["my_feedback"] = db.session.get(BulletinFeedback, (bulletin.id, user.organisation_id))
     return render_template("bulletins/show.html", **context)
+
+
+def audience_words(bulletin: Bulletin) -> list[tuple[str, list[str]]]:
+    """The audience as its author reads it: organisations by name, sectors and countries in words,
+    named people by address — grouped under a heading per kind."""
+    values: dict[str, list[str]] = {}
+    for entry in bulletin.audience:
+        values.setdefault(entry.kind, []).append(entry.value)
+    names = dict(db.session.execute(select(Organisation.slug, Organisation.name)
+                                    .where(Organisation.slug.in_(values.get("org") or [""]))).all())
+    headings = (("org", _("Organisations")), ("sector", _("Sectors")), ("country", _("Countries")),
+                ("user", _("Named people")))
+    words = {"org": lambda slug: names.get(slug, slug), "sector": lambda code: label(code, "sector"),
+             "country": country_name, "user": str}
+    return [(heading, sorted(words[kind](v) for v in values[kind])) for kind, heading in headings if kind in values]
 
 
 def _review_context(user, bulletin: Bulletin) -> dict[str, Any]:
@@ -134,6 +170,10 @@ def _split(text: str) -> list[str]:
     return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
 
 
+def _values(form, name: str) -> list[str]:
+    return [value for raw in form.getlist(name) for value in _split(raw)]
+
+
 def form_data(form) -> dict[str, Any]:
     """The compose form, as the same dictionary the API takes."""
     indicators = []
@@ -144,8 +184,9 @@ def form_data(form) -> dict[str, Any]:
     return {
         "title": form.get("title", ""), "summary": form.get("summary", ""), "body_html": form.get("body", ""),
         "classification": form.get("classification", ""), "tlp": form.get("tlp", ""),
-        "audience": {"orgs": _split(form.get("orgs", "")), "sectors": form.getlist("sectors"),
-                     "countries": form.getlist("countries"), "users": _split(form.get("users", ""))},
+        # Ticked boxes (one value each); a value with commas still reads as a list of slugs.
+        "audience": {"orgs": _values(form, "orgs"), "sectors": _values(form, "sectors"),
+                     "countries": _values(form, "countries"), "users": _split(form.get("users", ""))},
         "indicators": indicators, "typologies": form.getlist("typologies"),
         # A day typed in the form is that day where the author is (portal/dates.py).
         "expires_at": from_form(form.get("expires_at"), policy.reader().time_zone) if form.get("expires_at") else None,
@@ -158,9 +199,6 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
     """Who and how many would receive it, computed as the notification engine will — counting only
     people the author may address (permissions.may_address: the rule that refuses the rest), and
     named people as written: resolving them would tell the author which addresses have an account."""
-    from portal.bulletins.models import BulletinAudience
-    from portal.notifications.topics import BulletinTopic
-
     audience = data.get("audience") or {}
     org = author.organisation
     probe = Bulletin(tlp=str(data.get("tlp") or "").upper())
@@ -182,11 +220,17 @@ def audience_preview(data: dict[str, Any], author) -> dict[str, Any]:
 
 
 def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]], bulletin=None) -> dict[str, Any]:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     return {"values": values, "errors": errors, "bulletin": bulletin, "form": ActionForm(),
             "classifications": [c.label for c in Classification if c <= user.clearance],
-            "tlps": [t.value for t in TLP], "sectors": settings.all_sectors(), "countries": settings.countries,
-            "typologies": settings.typologies, "indicator_types": list(TYPES),
+            "tlps": [t.value for t in TLP],
+            "org_groups": choices.with_selected(choices.addressable_organisation_groups(user), _values(values, "orgs"),
+                                                _("Already chosen")),
+            "sector_groups": choices.with_selected(choices.addressable_sector_groups(user), _values(values, "sectors"),
+                                                   _("Already chosen")),
+            "country_groups": choices.with_selected(choices.addressable_country_groups(user),
+                                                    _values(values, "countries"), _("Already chosen")),
+            "typologies": conf.typologies, "indicator_types": list(TYPES),
             "preview": audience_preview(form_data(values), user) if values else None,
             "review": review_notice(values, user, bulletin)}
 
@@ -194,8 +238,6 @@ def _compose_context(user, values: dict[str, Any], errors: dict[str, list[str]],
 def review_notice(values: Any, author, bulletin=None) -> dict[str, Any]:
     """What the composer says before publishing: which levels need a second publisher, whether the
     one chosen does, and who in the author's own organisation could approve it."""
-    from portal.bulletins.models import needs_second_publisher
-
     chosen: Classification | None = None
     try:
         chosen = Classification.parse(values.get("classification")) if values and values.get("classification") \
@@ -277,6 +319,17 @@ def edit(bulletin_id: int):
     return page
 
 
+def _day_typed(value: str | None, time_zone: str) -> str:
+    """The ``YYYY-MM-DD`` an author typed for a stored instant (midnight where they are), for the
+    form's date field: the instant's date in their zone, not in UTC (a day early east of it)."""
+    if not value:
+        return ""
+    try:
+        return parse_instant(value).astimezone(zone(time_zone)).date().isoformat()
+    except ValueError:
+        return str(value)[:10]
+
+
 class _Values(dict):
     """A dict that answers getlist() like a submitted form."""
 
@@ -291,11 +344,11 @@ def _form_values(data: dict[str, Any]) -> _Values:
     return _Values({
         "title": data["title"], "summary": data["summary"], "body": data["body_html"],
         "classification": data["classification"], "tlp": data["tlp"],
-        "orgs": ", ".join(audience.get("orgs", [])), "sectors": audience.get("sectors", []),
+        "orgs": audience.get("orgs", []), "sectors": audience.get("sectors", []),
         "countries": audience.get("countries", []), "users": ", ".join(audience.get("users", [])),
         "indicators": "\n".join(f"{i['type']}: {i['value']}" for i in data.get("indicators", [])),
         "typologies": data.get("typologies", []),
-        "expires_at": (data.get("expires_at") or "")[:10],
+        "expires_at": _day_typed(data.get("expires_at"), policy.reader().time_zone),
     })
 
 
@@ -344,8 +397,6 @@ def send_back(bulletin_id: int):
 @bp.post("/<int:bulletin_id>/attachments")
 @recent_auth_required
 def upload(bulletin_id: int):
-    from portal import attachments
-
     def act(bulletin, user):
         try:
             service.attach(bulletin, user, request.files.get("file"))
@@ -361,18 +412,8 @@ def download(bulletin_id: int, attachment_id: int):
 
 def send_attachment(bulletin_id: int, attachment_id: int):
     """Serve a file only after the access policy allowed its bulletin; always as a download."""
-    from portal.bulletins.models import BulletinAttachment
-
-    user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
-    row = db.session.get(BulletinAttachment, attachment_id)
-    if row is None or row.bulletin_id != bulletin.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, bulletin.author_org.slug, bulletin=bulletin.id,
-                 via="api" if request.path.startswith("/api/") else "page")
-    db.session.commit()
-    return response
+    return downloads.download(Bulletin, Bulletin.id == bulletin_id, BulletinAttachment, attachment_id,
+                              lambda b: b.author_org, bulletin=lambda b: b.id)
 
 
 @bp.post("/<int:bulletin_id>/withdraw")

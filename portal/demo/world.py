@@ -6,22 +6,37 @@ All people are fictional; e-mail addresses use the reserved ``.example`` domain.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from portal import activity, settings_store
 from portal.accounts.models import User
 from portal.accounts.passwords import hash_password
 from portal.audit import trail
 from portal.bulletins.indicators import normalise
 from portal.bulletins.models import (
-    Bulletin, BulletinAcknowledgement, BulletinAudience, BulletinFeedback, BulletinIndicator, BulletinMessage,
-    BulletinQuestion, BulletinTypology, BulletinVersion,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinAudience,
+    BulletinFeedback,
+    BulletinIndicator,
+    BulletinMessage,
+    BulletinQuestion,
+    BulletinTypology,
+    BulletinVersion,
 )
+from portal.deportees import service as deportees
+from portal.deportees.models import DeporteeRoute
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.ratings.models import Assessment, AssessmentAnswer
+from portal.ratings.service import criteria_codes
+from portal.rfis import service as rfis
 from portal.sanitise import clean_html
-from portal.settings_store import get_setting, set_setting
+from portal.scorecards import compute
+from portal.submissions import service as reports
 from portal.submissions.models import Submission
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
@@ -89,7 +104,7 @@ USERS = [
 
 def load_demo() -> bool:
     """Create the demonstration world once. Returns False if it is already loaded."""
-    if get_setting("demo_loaded") == "yes":
+    if settings_store.read(settings_store.DEMO_LOADED):
         return False
     orgs: dict[str, Organisation] = {}
     for slug, name, kind, sector, country in ORGANISATIONS:
@@ -112,10 +127,9 @@ def load_demo() -> bool:
     db.session.flush()
     _content(orgs, users)
     _maturity(orgs, users)
-    set_setting("demo_loaded", "yes")
+    settings_store.write(settings_store.DEMO_LOADED, True)
     trail.record("demo.load", "portal", source_ip="cli", organisations=len(orgs), users=len(users))
     db.session.commit()
-    from portal.scorecards import compute
     compute.run(now=utcnow() + dt.timedelta(minutes=5))
     return True
 
@@ -123,13 +137,6 @@ def load_demo() -> bool:
 def _maturity(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     """Some months of recorded activity (as the features record it), a request for information and
     a rated self-assessment, so that scorecards, ratings and the system-health page have content."""
-    import random
-
-    from portal import activity
-    from portal.ratings.models import Assessment, AssessmentAnswer
-    from portal.ratings.service import criteria_codes
-    from portal.rfis import service as rfis
-
     rng = random.Random(2026)
     habits = {"harbour-bank": (9, 3, 0.8), "kowhai-bank": (4, 30, 0.5), "southern-savings": (1, 70, 0.3),
               "port-tamaki": (6, 8, 0.7), "aotea-airport": (3, 20, 0.6), "moana-freight": (2, 40, 0.4),
@@ -240,8 +247,6 @@ def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     db.session.add(BulletinMessage(question_id=question.id, author_id=aroha.id, author_org_id=customs.id,
                                    body="Two so far; we will name them to your security manager by phone."))
 
-    from portal.submissions import service as reports
-
     def submission(by: str, days_ago: int, data: dict) -> Submission:
         report, _ = reports.submit(data, users[by])
         report.submitted_at = report.status_changed_at = utcnow() - dt.timedelta(days=days_ago)
@@ -279,9 +284,6 @@ def _content(orgs: dict[str, Organisation], users: dict[str, User]) -> None:
     reports.change_status(first, nadia, "triaged")
     reports.give_feedback(first, nadia, "intelligence-developed",
                           "Thank you. This helped us connect two networks; we cannot say more yet.")
-
-    from portal.deportees import service as deportees
-    from portal.deportees.models import DeporteeRoute
 
     for country, slugs in {"WS": ["ws-police", "pacific-tcc"], "TO": ["to-police", "pacific-tcc"],
                            "FJ": ["fj-police", "pacific-tcc"], "CK": ["ck-police", "pacific-tcc"]}.items():

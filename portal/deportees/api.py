@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from portal import policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
+from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
 from portal.extensions import db
@@ -20,7 +21,7 @@ routes = ScopedRoutes(bp, "notifications")
 
 
 def notification_json(notification: DeporteeNotification, reader: Any, full: bool = True) -> dict[str, Any]:
-    """CONTRACT.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
+    """docs/contract.md's shape. ``full`` adds the decrypted personal data (one record at a time only)."""
     body: dict[str, Any] = {
         "id": notification.id,
         "reference": notification.reference,
@@ -50,10 +51,6 @@ def notification_json(notification: DeporteeNotification, reader: Any, full: boo
     return body
 
 
-def _limit() -> int:
-    return current_app.extensions["portal_settings"].attachment_max_bytes + 1024 * 1024
-
-
 @routes.get("/deportee-notifications")
 def list_deportee_notifications():
     user = policy.reader()
@@ -70,7 +67,7 @@ def list_deportee_notifications():
 @routes.post("/deportee-notifications")
 def create_deportee_notification():
     user = policy.reader()
-    data = json_body(limit=_limit())
+    data = json_body(limit=settings().deportee_body_max_bytes)
     with refusals("The notification is invalid; nothing was stored."):
         notification = service.issue(data, user)
     db.session.commit()

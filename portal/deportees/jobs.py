@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Flask
 
 from portal import jobs
+from portal.deportees import service
 from portal.extensions import db
 
 
@@ -14,13 +15,11 @@ def init_app(app: Flask) -> None:
     # Registered before the outbox's jobs, so one `jobs run-once` also delivers what these queue.
     @jobs.register("deportees.reminders", every=timedelta(minutes=5))
     def reminders() -> None:
-        from portal.deportees import service
         service.remind_and_escalate()
         db.session.commit()
 
     @jobs.register("deportees.purge", every=timedelta(hours=1), lease=timedelta(minutes=30))
     def purge() -> None:
-        from portal.deportees import service
         while service.purge_due():
             db.session.commit()
         db.session.commit()

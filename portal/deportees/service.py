@@ -8,27 +8,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import datetime as dt
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import delete, or_, select
 
 from portal import activity, keyring, permissions
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
+from portal.crypto import needs_resealing
+from portal.dates import parse_day, parse_instant
 from portal.deportees.models import (
-    UPDATE_KINDS, DeporteeIdentifier, DeporteeNotification, DeporteeNotificationRecipient, DeporteeRoute,
+    UPDATE_KINDS,
+    DeporteeIdentifier,
+    DeporteeNotification,
+    DeporteeNotificationRecipient,
+    DeporteeRoute,
     DeporteeUpdate,
 )
-from portal.dates import parse_day, parse_instant
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed, classification_for
+from portal.federation.models import IdentityProvider
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
-from portal.outbox import notify
+from portal.outbox import WebhookEndpoint, notify
+from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.references import next_reference
 from portal.submissions.linking import fold_name
 from portal.submissions.validation import DOCUMENT_TYPES, countries
@@ -41,8 +48,6 @@ SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 # --- Routing ---------------------------------------------------------------------------------
@@ -54,7 +59,7 @@ def receivers_for(country: str) -> list[Organisation]:
     A country nobody has designated receivers for goes to its own Pacific agencies (every active
     ``pacific`` organisation of that country): never to another country's.
     """
-    slugs = set(_settings().deportee_routes.get(country, ()))
+    slugs = set(settings().deportee_routes.get(country, ()))
     ids = set(db.session.scalars(select(DeporteeRoute.organisation_id).where(DeporteeRoute.country == country)))
     if not slugs and not ids:
         return list(db.session.scalars(select(Organisation).where(
@@ -354,9 +359,9 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
     """Remind receivers who have not acknowledged within ``deportee_reminder_hours`` of arrival;
     escalate to the issuer and the receiver's admins after ``deportee_escalate_hours``. Each once."""
     now = now or utcnow()
-    settings = _settings()
+    conf = settings()
     done = 0
-    soon = now + dt.timedelta(hours=settings.deportee_reminder_hours)
+    soon = now + dt.timedelta(hours=conf.deportee_reminder_hours)
     due = db.session.execute(select(DeporteeNotificationRecipient, DeporteeNotification).join(
         DeporteeNotification, DeporteeNotification.id == DeporteeNotificationRecipient.notification_id).where(
         DeporteeNotificationRecipient.acknowledged_at.is_(None), DeporteeNotification.purged_at.is_(None),
@@ -368,7 +373,7 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
         trail.record("deportee_notification.remind", "deportee_notification", notification.id,
                      notification.issuing_org.slug, receiver=row.organisation.slug)
         done += 1
-    late = now - dt.timedelta(hours=settings.deportee_escalate_hours)
+    late = now - dt.timedelta(hours=conf.deportee_escalate_hours)
     overdue = db.session.execute(select(DeporteeNotificationRecipient, DeporteeNotification).join(
         DeporteeNotification, DeporteeNotification.id == DeporteeNotificationRecipient.notification_id).where(
         DeporteeNotificationRecipient.acknowledged_at.is_(None), DeporteeNotification.purged_at.is_(None),
@@ -387,7 +392,6 @@ def remind_and_escalate(now: dt.datetime | None = None) -> int:
 
 def months_before(moment: dt.datetime, months: int) -> dt.datetime:
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    import calendar
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
 
@@ -396,7 +400,7 @@ def purge_due(now: dt.datetime | None = None, batch: int = 200) -> int:
     """Purge the personal data of notifications whose arrival is older than the retention period.
     The record stays, as a statistic: country, dates, classification, organisations, acknowledgements."""
     now = now or utcnow()
-    cutoff = months_before(now, _settings().deportee_retention_months)
+    cutoff = months_before(now, settings().deportee_retention_months)
     rows = db.session.scalars(select(DeporteeNotification).where(
         DeporteeNotification.purged_at.is_(None), DeporteeNotification.arrival_at < cutoff)
         .limit(batch)).all()
@@ -415,11 +419,6 @@ def purge_due(now: dt.datetime | None = None, batch: int = 200) -> int:
 
 def reseal_secrets() -> int:
     """Re-seal provider, webhook and TOTP secrets held under another key (or the legacy v1 form)."""
-    from portal.accounts.models import User
-    from portal.crypto import needs_resealing
-    from portal.federation.models import IdentityProvider
-    from portal.outbox import WebhookEndpoint
-
     count = 0
     for user in db.session.scalars(select(User).where(User.totp_secret_sealed.is_not(None))):
         if needs_resealing(user.totp_secret_sealed):

@@ -6,11 +6,12 @@ import base64
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import policy
 from portal.audit import trail
+from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import UPDATE_KINDS, DeporteeNotification, DeporteeNotificationRecipient
 from portal.dates import FIRST_YEAR, LAST_YEAR
@@ -104,12 +105,12 @@ def new():
         except service.Invalid as invalid:
             db.session.rollback()
             errors, status = invalid.fields, 400
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     return render_template(
         "deportees/new.html", form=ActionForm(), errors=errors, values=values,
-        countries=[c for c in settings.countries if c != "NZ"], document_types=DOCUMENT_TYPES,
+        countries=[c for c in conf.countries if c != "NZ"], document_types=DOCUMENT_TYPES,
         classifications=[c.label for c in Classification if c <= user.clearance], zones=COUNTRY_TIME_ZONES,
-        routes={c: [o.name for o in service.receivers_for(c)] for c in settings.countries if c != "NZ"}), status
+        routes={c: [o.name for o in service.receivers_for(c)] for c in conf.countries if c != "NZ"}), status
 
 
 @bp.get("/<int:notification_id>")

@@ -17,11 +17,12 @@ from urllib.parse import urlparse
 
 import requests
 from authlib.integrations.flask_client import FlaskOAuth2App, FlaskIntegration
-from flask import current_app
+from flask import session
 from sqlalchemy import select
 
 from portal import permissions
 from portal.accounts.models import User
+from portal.config import settings
 from portal.dates import time_zone_for_country
 from portal.extensions import db
 from portal.federation.models import ExternalIdentity, IdentityProvider
@@ -50,7 +51,7 @@ class ProviderProblem(Exception):
 
 
 def _timeout() -> int:
-    return current_app.extensions["portal_settings"].oidc_timeout_seconds
+    return settings().oidc_timeout_seconds
 
 
 def discover(issuer: str) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def discover(issuer: str) -> dict[str, Any]:
     if not algorithms:
         raise ProviderProblem("bad-metadata", "the provider signs ID tokens with no algorithm we accept")
     metadata["id_token_signing_alg_values_supported"] = algorithms
-    if current_app.extensions["portal_settings"].production:
+    if settings().production:
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if urlparse(metadata[key]).scheme != "https":
                 raise ProviderProblem("bad-metadata", f"{key} must use https")
@@ -128,9 +129,9 @@ class _Registry:
         metadata = provider.server_metadata
         key = (provider.id, provider.updated_at.isoformat(), provider.metadata_json)
         if key not in self._clients:
-            settings = current_app.extensions["portal_settings"]
+            conf = settings()
             app = FlaskOAuth2App(
-                framework=_StateIntegration(f"oidc-{provider.name}", settings.oidc_state_minutes),
+                framework=_StateIntegration(f"oidc-{provider.name}", conf.oidc_state_minutes),
                 name=provider.name,
                 client_id=provider.client_id,
                 client_secret=provider.client_secret,
@@ -154,8 +155,16 @@ def sign_in_claims(client: FlaskOAuth2App, token: dict[str, Any]) -> dict[str, A
     """The person's claims: the validated ID token's, completed from the UserInfo endpoint when it
     lacks any the portal reads (OpenID Connect Core 5.3, 5.4). The UserInfo answer must be about the
     same person: its ``sub`` must equal the ID token's (5.3.2), or the sign-in is refused. Claims in
-    the ID token win over UserInfo's."""
+    the ID token win over UserInfo's.
+
+    The ID token's audience must name this portal (Core 3.1.3.7, step 3): Authlib checks the
+    authorised party (``azp``) but not ``aud`` itself, so a token issued to another client that names
+    the portal only as ``azp`` would otherwise pass."""
     claims = dict(token.get("userinfo") or {})
+    audience = claims.get("aud")
+    if client.client_id not in (audience if isinstance(audience, list) else [audience]):
+        raise ProviderProblem("invalid-token", f"invalid_claim: Invalid claim 'aud': {audience!r} does not name "
+                                               f"this portal's client id")
     if all(name in claims for name in WANTED_CLAIMS) or not client.server_metadata.get("userinfo_endpoint"):
         return claims
     answer = client.userinfo(token=token)
@@ -201,11 +210,11 @@ def resolve_user(provider: IdentityProvider, claims: dict[str, Any]) -> SignInOu
             raise ProviderProblem("wrong-domain", email)
         found = db.session.scalar(select(User).where(User.email == email))
         if found is None:
-            settings = current_app.extensions["portal_settings"]
+            conf = settings()
             found = User(email=email, organisation_id=provider.organisation_id, pending=True,
                          clearance=Classification.UNCLASSIFIED, display_name=str(claims.get("name") or "")[:200],
-                         locale=settings.default_language,
-                         time_zone=time_zone_for_country(provider.organisation.country, settings.default_time_zone))
+                         locale=conf.default_language,
+                         time_zone=time_zone_for_country(provider.organisation.country, conf.default_time_zone))
             db.session.add(found)
             db.session.flush()
             created = True
@@ -240,3 +249,15 @@ def _apply_trusted_claims(provider: IdentityProvider, user: User, claims: dict[s
             user.clearance = Classification.parse(claims[CLEARANCE_CLAIM])
         except ValueError:
             pass  # above the accreditation or unknown: keep what the portal has
+
+
+def logout_origin() -> str | None:
+    """The provider's origin, which the sign-out form may be redirected to (CSP form-action)."""
+    data = session.get("oidc") or {}
+    provider = provider_by_name(data.get("provider", "")) if data else None
+    endpoint = provider.server_metadata.get("end_session_endpoint") if provider else None
+    if not endpoint:
+        return None
+
+    parsed = urlparse(endpoint)
+    return f"{parsed.scheme}://{parsed.netloc}"

@@ -5,6 +5,7 @@ Every refusal is a clear, translated page, an audit entry, and never a stack tra
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -12,14 +13,18 @@ from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from joserfc.errors import JoseError
+from sqlalchemy import select
 
 from portal.accounts import session_auth
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.federation import service
+from portal.federation.models import IdentityProvider
 from portal.federation.service import ProviderProblem
-from portal.outbox import notify
 from portal.i18n import gettext as _
+from portal.outbox import notify
+from portal.redirects import safe_next
 from portal.types import utcnow
 
 bp = Blueprint("federation", __name__, url_prefix="/auth/oidc")
@@ -30,7 +35,7 @@ REAUTH_WINDOW_SECONDS = 300
 
 def redirect_uri(name: str) -> str:
     """Where the provider sends the person back: always under PORTAL_BASE_URL, never the Host header."""
-    return current_app.extensions["portal_settings"].base_url + url_for("federation.callback", name=name)
+    return settings().base_url + url_for("federation.callback", name=name)
 
 
 def _messages(kind: str, provider_name: str) -> tuple[str, str, int]:
@@ -118,7 +123,7 @@ def login(name: str):
         extra: dict[str, Any] = {}
         if reauth:
             extra = {"max_age": 0, "prompt": "login"}
-        session["oidc_pending"] = {"provider": provider.name, "next": _safe_next(request.args.get("next")),
+        session["oidc_pending"] = {"provider": provider.name, "next": safe_next(request.args.get("next")),
                                    "reauth": reauth, "at": utcnow().timestamp()}
         return client.authorize_redirect(redirect_uri(provider.name), **extra)
     except (ProviderProblem, requests.RequestException, AuthlibBaseError) as error:
@@ -154,7 +159,7 @@ def callback(name: str):
         trail.record("auth.oidc.link", "user", user.id, provider.organisation.slug, actor=user,
                      provider=provider.name)
     db.session.commit()
-    response = session_auth.start_session(user, f"oidc:{provider.name}", _safe_next(pending.get("next")))
+    response = session_auth.start_session(user, f"oidc:{provider.name}", safe_next(pending.get("next")))
     session["oidc"] = {"provider": provider.name, "id_token": token.get("id_token", "")}
     return response
 
@@ -169,13 +174,8 @@ def _finish_reauth(provider, claims: dict[str, Any], pending: dict[str, Any]) ->
     if not isinstance(auth_time, (int, float)) or utcnow().timestamp() - auth_time > REAUTH_WINDOW_SECONDS:
         raise ProviderProblem("reauth-too-old", f"auth_time={auth_time!r}")
     session_auth.mark_reauthenticated(user, f"oidc:{provider.name}")
-    return redirect(_safe_next(pending.get("next")) or url_for("home.index"))
+    return redirect(safe_next(pending.get("next")) or url_for("home.index"))
 
-
-def _safe_next(target: str | None) -> str | None:
-    from portal.accounts.views import safe_next
-
-    return safe_next(target)
 
 
 def logout_url(post_logout_redirect: str) -> str | None:
@@ -187,7 +187,6 @@ def logout_url(post_logout_redirect: str) -> str | None:
     endpoint = provider.server_metadata.get("end_session_endpoint")
     if not endpoint:
         return None
-    from urllib.parse import urlencode
 
     query = {"post_logout_redirect_uri": post_logout_redirect, "client_id": provider.client_id}
     if data.get("id_token"):
@@ -195,24 +194,7 @@ def logout_url(post_logout_redirect: str) -> str | None:
     return endpoint + ("&" if "?" in endpoint else "?") + urlencode(query)
 
 
-def logout_origin() -> str | None:
-    """The provider's origin, which the sign-out form may be redirected to (CSP form-action)."""
-    data = session.get("oidc") or {}
-    provider = service.provider_by_name(data.get("provider", "")) if data else None
-    endpoint = provider.server_metadata.get("end_session_endpoint") if provider else None
-    if not endpoint:
-        return None
-    from urllib.parse import urlparse
-
-    parsed = urlparse(endpoint)
-    return f"{parsed.scheme}://{parsed.netloc}"
-
-
 def providers_for_login_page() -> list[Any]:
-    from sqlalchemy import select
-
-    from portal.federation.models import IdentityProvider
-
     return list(db.session.scalars(select(IdentityProvider).where(IdentityProvider.active.is_(True))
                                    .order_by(IdentityProvider.display_name)))
 

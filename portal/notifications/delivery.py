@@ -16,13 +16,13 @@ import smtplib
 from collections import defaultdict
 from typing import Any, Iterable
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
+from portal.config import settings
 from portal.extensions import db
-from portal.i18n import reading_as
+from portal.i18n import reading_as, zone
 from portal.notifications import email as email_channel
 from portal.notifications import webhooks as webhook_channel
 from portal.outbox import PERSONAL_EVENTS, TOPICS, Ceiling, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint, notify
@@ -30,10 +30,6 @@ from portal.types import utcnow
 from portal.vocabulary import TLP, Classification
 
 LEASE = dt.timedelta(minutes=2)
-
-
-def settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 def ceiling(channel: str) -> Ceiling:
@@ -46,8 +42,6 @@ def ceiling(channel: str) -> Ceiling:
 
 def next_digest_time(user: User, now: dt.datetime | None = None) -> dt.datetime:
     """The next time it is ``user.digest_hour`` o'clock in the user's own time zone."""
-    from portal.i18n import zone
-
     now = now or utcnow()
     local = now.astimezone(zone(user.time_zone))
     due = local.replace(hour=user.digest_hour, minute=0, second=0, microsecond=0)

@@ -15,21 +15,20 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import escape
 
 from portal.accounts.models import User
+from portal.config import settings
 from portal.i18n import N_
 from portal.i18n import gettext as _
 from portal.outbox import Ceiling, Delivery, Subject
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 def _domain() -> str:
-    return urlparse(_settings().base_url).hostname or "portal.invalid"
+    return urlparse(settings().base_url).hostname or "portal.invalid"
 
 
 def message_id_for(key: str) -> str:
@@ -52,7 +51,7 @@ def view(subject: Subject, ceiling: Ceiling) -> dict[str, Any]:
         "classification": subject.classification.label,
         "tlp": subject.tlp,
         "org": subject.org,
-        "url": _settings().base_url + subject.path,
+        "url": settings().base_url + subject.path,
         "facts": subject.facts,
     }
 
@@ -94,7 +93,7 @@ def _mime(user: Any, subject_line: str, message_id: str, text: str, html: str) -
     """A multipart/alternative message. Built with email.mime: a fraction of EmailMessage's cost."""
     message = MIMEMultipart("alternative")
     message["Subject"] = Header(_clean(subject_line), "utf-8").encode()
-    message["From"] = _settings().mail_from
+    message["From"] = settings().mail_from
     message["To"] = user.email
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
@@ -119,7 +118,7 @@ def compose_one(delivery: Delivery, user: User, subject: Subject, ceiling: Ceili
         item = view(subject, ceiling)
         context = {"greeting": GREETING_SLOT, "event": event_title(delivery.message.event), "item": item,
                    "occurred_at": delivery.message.created_at,
-                   "profile_url": _settings().base_url + "/profile/notifications"}
+                   "profile_url": settings().base_url + "/profile/notifications"}
         rendered = (f"{context['event']}: {item['title'] or item['reference']}",
                     render_template("email/notification.txt", **context),
                     render_template("email/notification.html", **context))
@@ -134,7 +133,7 @@ def compose_digest(user: User, items: list[tuple[Delivery, Subject]], ceiling: C
     entries = [{"event": event_title(d.message.event), "occurred_at": d.message.created_at, **view(s, ceiling)}
                for d, s in items]
     context = {"greeting": GREETING_SLOT, "entries": entries,
-               "profile_url": _settings().base_url + "/profile/notifications"}
+               "profile_url": settings().base_url + "/profile/notifications"}
     key = "digest-" + "-".join(sorted(d.id[:8] for d, _ in items))[:120]
     text, html = _greet(user, render_template("email/digest.txt", **context),
                         render_template("email/digest.html", **context))
@@ -145,14 +144,14 @@ def compose_external(delivery: Delivery, address: str, facts: dict[str, Any]) ->
     """An e-mail to an address outside the portal (an accountable executive who is no user): the
     scores, in the portal's default language, and nothing else — no titles, no links."""
     context = {"event": event_title(delivery.message.event), **facts}
-    recipient = SimpleNamespace(email=address, locale=_settings().default_language)
+    recipient = SimpleNamespace(email=address, locale=settings().default_language)
     return _mime(recipient, context["event"] + f": {facts['organisation']} {facts['period']}",
                  message_id_for(delivery.id), render_template("email/scores_only.txt", **context),
                  render_template("email/scores_only.html", **context))
 
 
 def connect() -> smtplib.SMTP:
-    s = _settings()
+    s = settings()
     if s.smtp_security == "tls":
         connection: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds,
                                                     context=ssl.create_default_context())
@@ -161,7 +160,7 @@ def connect() -> smtplib.SMTP:
         if s.smtp_security == "starttls":
             connection.starttls(context=ssl.create_default_context())
     if s.smtp_username:
-        connection.login(s.smtp_username, s.smtp_password)
+        connection.login(s.smtp_username, s.smtp_password.get_secret_value())
     return connection
 
 

@@ -5,14 +5,13 @@ everyone who may read it; ``readable`` is the policy predicate, checked again at
 """
 from __future__ import annotations
 
-
-
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from portal import policy
+from portal.accounts import notices
 from portal.accounts.models import User, UserRole
 from portal.bulletins.models import Bulletin
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
@@ -20,6 +19,9 @@ from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage, Subject, register_event, register_topic
+from portal.ratings.models import Assessment
+from portal.rfis.models import InformationRequest
+from portal.scorecards.topics import register as register_scorecards
 from portal.submissions.models import Submission
 from portal.vocabulary import COUNTRY_TIME_ZONES, Classification, Role
 
@@ -144,11 +146,9 @@ class DeporteeNotificationTopic:
 
 class InformationRequestTopic:
     def load(self, object_id: str):
-        from portal.rfis.models import InformationRequest
         return db.session.get(InformationRequest, int(object_id)) if object_id.isdigit() else None
 
     def load_many(self, object_ids: list[str]) -> dict[str, Any]:
-        from portal.rfis.models import InformationRequest
         return _by_id(InformationRequest, object_ids)
 
     def addressed_to(self, request, message: OutboxMessage):
@@ -163,18 +163,16 @@ class InformationRequestTopic:
         return Subject(reference=request.reference, path=f"/requests/{request.id}",
                        title=str(_l("Request for information %(ref)s", ref=request.reference)),
                        classification=request.classification, org=request.requesting_org.name,
-                       facts=((_l("Due"), request.due_at, "UTC"),))
+                       facts=((_l("Due"), request.due_at, "day"),))  # a day, not an instant
 
 
 class AssessmentTopic:
     """A partner's resilience assessment: its org admins hear of reassessment."""
 
     def load(self, object_id: str):
-        from portal.ratings.models import Assessment
         return db.session.get(Assessment, int(object_id)) if object_id.isdigit() else None
 
     def load_many(self, object_ids: list[str]) -> dict[str, Any]:
-        from portal.ratings.models import Assessment
         return _by_id(Assessment, object_ids)
 
     def addressed_to(self, assessment, message: OutboxMessage):
@@ -186,7 +184,7 @@ class AssessmentTopic:
         return policy.can_read_assessment(user, assessment)
 
     def describe(self, assessment) -> Subject:
-        facts = ((_l("Expires"), assessment.expires_at, "UTC"),) if assessment.expires_at else ()
+        facts = ((_l("Expires"), assessment.expires_at, "day"),) if assessment.expires_at else ()
         return Subject(reference=f"Assessment {assessment.id}", path="/ratings",
                        title=str(_l("Your resilience rating is due for reassessment")),
                        classification=Classification.UNCLASSIFIED, org=assessment.organisation.name, facts=facts)
@@ -222,10 +220,8 @@ def register_all() -> None:
     register_topic("user", AccountTopic())
     register_topic("information_request", InformationRequestTopic())
     register_topic("assessment", AssessmentTopic())
-    from portal.accounts import notices
 
     notices.register()
-    from portal.scorecards.topics import register as register_scorecards
     register_scorecards()
     for event, label in (
         ("bulletin.published", _l("A bulletin is published for you")),

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from portal import permissions, policy
+from portal import jobs, permissions, policy
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.admin.forms import CheckboxList
@@ -17,6 +19,8 @@ from portal.audit import trail
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
+from portal.notifications import delivery as engine
+from portal.notifications import topics
 from portal.notifications.delivery import retry_dead
 from portal.notifications.webhooks import address_problem
 from portal.outbox import EVENTS, MODES, PERSONAL_EVENTS, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
@@ -240,32 +244,23 @@ def retry_dead_letters():
 
 
 def init_app(app) -> None:
-    from datetime import timedelta
-
-    from portal import jobs
-    from portal.notifications import delivery, topics
-
     topics.register_all()
 
     def drain(step, seconds: float = 50.0):
         def run() -> None:
-            import time
-
             deadline = time.monotonic() + seconds
             while step() and time.monotonic() < deadline:
                 pass
         return run
 
-    jobs.register("outbox.dispatch", lease=timedelta(minutes=2))(drain(delivery.dispatch))
-    jobs.register("outbox.email", lease=timedelta(minutes=2))(drain(delivery.deliver_email))
-    jobs.register("outbox.webhooks", lease=timedelta(minutes=2))(drain(delivery.deliver_webhooks))
+    jobs.register("outbox.dispatch", lease=timedelta(minutes=2))(drain(engine.dispatch))
+    jobs.register("outbox.email", lease=timedelta(minutes=2))(drain(engine.deliver_email))
+    jobs.register("outbox.webhooks", lease=timedelta(minutes=2))(drain(engine.deliver_webhooks))
     jobs.register("outbox.digests", every=timedelta(minutes=1), lease=timedelta(minutes=5))(
-        drain(delivery.send_digests))
+        drain(engine.send_digests))
 
     @app.context_processor
     def inbox_context():
-        from flask import g, has_request_context
-
         if not has_request_context():
             return {}
         user = g.get("portal_user")

@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlparse
 
 import requests
 import urllib3
-from flask import current_app
 
+from portal.config import settings
 from portal.i18n import gettext as _
 
 from portal.api.formats import iso
@@ -97,11 +97,11 @@ class AddressRefused(Exception):
 
 
 def _parsed(url: str) -> Any:
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     parsed = urlparse(url)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise AddressRefused(_("not an http(s) URL"))
-    if settings.production and parsed.scheme != "https":
+    if conf.production and parsed.scheme != "https":
         raise AddressRefused(_("webhooks must use https"))
     return parsed
 
@@ -111,7 +111,7 @@ def pinned_address(url: str) -> tuple[Any, str]:
     resolves to must be public (unless the settings allow private ones), so no request reaches the
     portal's own network; the request then goes to the checked address and no other, which closes
     DNS rebinding (a second lookup that answers differently is never made)."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     parsed = _parsed(url)
     try:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -120,7 +120,7 @@ def pinned_address(url: str) -> tuple[Any, str]:
         raise AddressRefused(_("the host name does not resolve")) from None
     if not addresses:
         raise AddressRefused(_("the host name does not resolve"))
-    if not settings.webhooks_may_reach_private_addresses and not all(is_public_address(a) for a in addresses):
+    if not conf.webhooks_may_reach_private_addresses and not all(is_public_address(a) for a in addresses):
         raise AddressRefused(_("private, loopback and reserved addresses are refused"))
     return parsed, addresses[0]
 
@@ -131,7 +131,7 @@ def address_problem(url: str) -> str | None:
     into the portal's own network); where private addresses are allowed, the name need not resolve
     yet."""
     try:
-        if current_app.extensions["portal_settings"].webhooks_may_reach_private_addresses:
+        if settings().webhooks_may_reach_private_addresses:
             _parsed(url)
         else:
             pinned_address(url)

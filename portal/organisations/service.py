@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
@@ -17,7 +17,7 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 def validate_organisation(data: dict[str, Any], existing: Organisation | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Return cleaned values and field errors (every problem at once)."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     name = str(data.get("name") or "").strip()
@@ -31,15 +31,15 @@ def validate_organisation(data: dict[str, Any], existing: Organisation | None = 
         errors["kind"] = [str(exc)]
         kind = None
     sector = str(data.get("sector") or "").strip().lower()
-    allowed = settings.sectors.get(kind.value, ()) if kind else settings.all_sectors()
+    allowed = conf.sectors.get(kind.value, ()) if kind else conf.all_sectors()
     if sector not in allowed:
         errors["sector"] = [_("Unknown sector %(sector)r: use one of %(allowed)s.", sector=sector,
                               allowed=", ".join(allowed))]
     values["sector"] = sector
     country = str(data.get("country") or "").strip().upper()
-    if country not in settings.countries:
+    if country not in conf.countries:
         errors["country"] = [_("Unknown country %(country)r: use an ISO 3166-1 code such as %(examples)s.",
-                               country=country, examples=", ".join(settings.countries[:6]))]
+                               country=country, examples=", ".join(conf.countries[:6]))]
     values["country"] = country
     return values, errors
 

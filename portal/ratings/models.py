@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.attachments import AttachedFile
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.types import UTCDateTime, utcnow
@@ -51,17 +52,14 @@ class AssessmentAnswer(db.Model):
     improvement_action: Mapped[str] = mapped_column(Text, default="")
 
 
-class AssessmentEvidence(db.Model):
+class AssessmentEvidence(AttachedFile, db.Model):
+    """A file of evidence for one criterion of an assessment."""
+
     __tablename__ = "resilience_evidence"
+    owner = "assessment_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("resilience_assessments.id", ondelete="CASCADE"),
                                                index=True)
     criterion: Mapped[str] = mapped_column(String(40))
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
-    filename: Mapped[str] = mapped_column(String(150))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

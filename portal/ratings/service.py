@@ -6,18 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
-from portal import attachments as store
 from portal import permissions
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
-from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence
 from portal.types import utcnow
 from portal.vocabulary import OrganisationKind
@@ -26,7 +25,7 @@ SCORES = (0, 1, 2, 3, 4)
 
 
 def _config() -> Any:
-    return current_app.extensions["portal_settings"].resilience
+    return settings().resilience
 
 
 def areas() -> list[dict[str, Any]]:
@@ -113,10 +112,7 @@ def add_evidence(assessment: Assessment, user: User, criterion: Any, upload: Any
         raise Invalid({"criterion": [_("Choose the criterion this evidence supports.")]})
     if upload is None or not upload.filename:
         raise Invalid({"file": [_("Choose a file to attach.")]})
-    saved = store.store(upload.stream, upload.filename)
-    row = AssessmentEvidence(assessment_id=assessment.id, criterion=criterion, storage_key=saved.key,
-                             filename=saved.filename, content_type=saved.content_type, size=saved.size,
-                             sha256=saved.sha256, uploaded_by_id=user.id)
+    row = AssessmentEvidence.keep(upload, assessment_id=assessment.id, criterion=criterion, uploaded_by_id=user.id)
     db.session.add(row)
     db.session.flush()
     trail.record("assessment.evidence", "assessment", assessment.id, assessment.organisation.slug, actor=user,

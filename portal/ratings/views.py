@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import attachments, permissions, policy
+from portal import attachments, downloads, permissions, policy
 from portal.audit import trail
 from portal.extensions import db
-from portal.pages import ActionForm, flash_fields, send_stored
 from portal.i18n import gettext as _
+from portal.pages import ActionForm, flash_fields
 from portal.ratings import service
 from portal.ratings.models import Assessment, AssessmentEvidence
 
@@ -138,13 +138,5 @@ def rate(assessment_id: int):
 
 @bp.get("/assessments/<int:assessment_id>/evidence/<int:evidence_id>")
 def download(assessment_id: int, evidence_id: int):
-    user = policy.reader()
-    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
-    row = db.session.get(AssessmentEvidence, evidence_id)
-    if row is None or row.assessment_id != assessment.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, assessment.organisation.slug,
-                 assessment=assessment.id)
-    db.session.commit()
-    return response
+    return downloads.download(Assessment, Assessment.id == assessment_id, AssessmentEvidence, evidence_id,
+                              lambda a: a.organisation, assessment=lambda a: a.id)

@@ -30,32 +30,31 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import settings_store
 from portal.activity import ActivityEvent
+from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.scorecards import outstanding, periods
+from portal.scorecards import consequences, outstanding, periods
 from portal.scorecards.models import RESPONSE_BUCKETS, ClosedPeriod, MonthlyActivity, Scorecard
 from portal.scorecards.periods import month_key, months_of, quarter_key, recent_months  # noqa: F401  (re-exported)
-from portal.settings_store import get_setting, set_setting
 from portal.types import utcnow
 
-WATERMARK = "scorecards.watermark"
 LAG = dt.timedelta(minutes=2)
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
 SCORE_KEYS = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours", "open_items")
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"].scorecards
+def _scorecards() -> Any:
+    return settings().scorecards
 
 
 # --- Periods (portal/scorecards/periods.py) ----------------------------------------------------
@@ -69,7 +68,7 @@ def current_quarter(now: dt.datetime | None = None) -> str:
 def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     """Merge events above the watermark into monthly sums; return the months touched."""
     now = now or utcnow()
-    last = int(get_setting(WATERMARK, "0") or 0)
+    last = settings_store.read(settings_store.SCORECARD_WATERMARK)
     blocker = db.session.scalar(select(func.min(ActivityEvent.id)).where(
         ActivityEvent.id > last, ActivityEvent.at >= now - LAG))
     upper = blocker - 1 if blocker is not None else db.session.scalar(select(func.max(ActivityEvent.id)))
@@ -91,7 +90,7 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
         .where(event_id > last, event_id <= upper)
         .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
     months = _merge(rows)
-    set_setting(WATERMARK, str(upper))
+    settings_store.write(settings_store.SCORECARD_WATERMARK, upper)
     return months
 
 
@@ -192,7 +191,7 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
 def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
     """Per organisation, its items open at ``at`` past the target time, as response-time counts
     (one grouped statement: ``outstanding.open_histograms``)."""
-    return outstanding.open_histograms(at, float(_settings()["response_target_hours"]), RESPONSE_BUCKETS)
+    return outstanding.open_histograms(at, float(_scorecards()["response_target_hours"]), RESPONSE_BUCKETS)
 
 
 def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
@@ -223,7 +222,7 @@ def compute_period(period: str, now: dt.datetime | None = None, open_items: dict
     (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known;
     ``sums``: ``monthly_sums`` of (at least) the period's months, if read already."""
     now = now or utcnow()
-    settings = _settings()
+    rules = _scorecards()
     months = months_of(period)
     if sums is None or any(month not in sums for month in months):
         sums = monthly_sums(months)
@@ -248,8 +247,8 @@ def compute_period(period: str, now: dt.datetime | None = None, open_items: dict
         t = totals.get(org_id)
         by_sector[sector].append((t.shares + t.reactive) if t else 0)
     medians = {sector: statistics.median(values) for sector, values in by_sector.items()}
-    weights = {k: float(v) for k, v in dict(settings["weights"]).items()}
-    target = float(settings["response_target_hours"])
+    weights = {k: float(v) for k, v in dict(rules["weights"]).items()}
+    target = float(rules["response_target_hours"])
     out = {}
     for org_id, sector in orgs:
         t = totals.get(org_id) or Totals()
@@ -337,8 +336,6 @@ def close_ended_periods(now: dt.datetime | None = None,
     scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
     counted at some instants (a quarter and its last month end together); ``sums``: the monthly
     sums, if read already."""
-    from portal.scorecards import consequences
-
     now = now or utcnow()
     aged = {} if aged is None else aged
     written: dict[str, int] = {}
@@ -373,7 +370,7 @@ def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     months = set(months_of(period))
     start, end = periods.bounds(period)
-    last = int(get_setting(WATERMARK, "0") or 0)
+    last = settings_store.read(settings_store.SCORECARD_WATERMARK)
     tz = periods.zone()
     boundaries = [periods.bounds(periods.month_key(m))[0] for m in sorted(months)] + [end]
     margin = dt.timedelta(days=2)  # any two time zones' months begin within 26 hours of each other
@@ -413,7 +410,7 @@ def scorecard_for(organisation_id: int, period: str) -> dict[str, Any]:
         values["computed_at"] = row.computed_at
         return values
     values = compute_period(period).get(organisation_id) or {
-        **scores(Totals(), 0, float(_settings()["response_target_hours"]), {}), "open_items": 0}
+        **scores(Totals(), 0, float(_scorecards()["response_target_hours"]), {}), "open_items": 0}
     values["computed_at"] = None
     return values
 
@@ -429,5 +426,5 @@ def period_scores(period: str) -> dict[int, dict[str, Any]]:
 
 
 def target_for(sector: str) -> float:
-    settings = _settings()
-    return float(dict(settings["targets"]).get(sector, settings.get("default_target", 50)))
+    rules = _scorecards()
+    return float(dict(rules["targets"]).get(sector, rules.get("default_target", 50)))

@@ -21,34 +21,35 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import exists, select
 
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
 from portal.outbox import notify
+from portal.ratings import service
 from portal.scorecards import periods
 from portal.scorecards.models import AccountabilityReport, ClosedPeriod, MonthlyActivity, Scorecard, ScorecardNotice
 
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness", "overall")
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"].scorecards
+def _scorecards() -> Any:
+    return settings().scorecards
 
 
 def target_for(sector: str) -> float:
-    settings = _settings()
-    return float(dict(settings["targets"]).get(sector, settings.get("default_target", 50)))
+    rules = _scorecards()
+    return float(dict(rules["targets"]).get(sector, rules.get("default_target", 50)))
 
 
 def threshold() -> float:
-    return float(_settings().get("procurement_threshold", 50))
+    return float(_scorecards().get("procurement_threshold", 50))
 
 
 def notice_kinds() -> tuple[str, ...]:
-    return tuple(_settings().get("notice_periods", ("quarter",)))
+    return tuple(_scorecards().get("notice_periods", ("quarter",)))
 
 
 def _had_activity(period: str) -> bool:
@@ -116,8 +117,6 @@ def closed_quarters(count: int = 2) -> list[str]:
 
 def eligibility_of_all(now: dt.datetime | None = None) -> dict[int, Eligibility]:
     """Every active organisation's procurement eligibility, with the reason (a few queries)."""
-    from portal.ratings import service
-
     quarters = closed_quarters(2)
     cards = {q: _cards(q) for q in quarters}
     tiers = service.tiers()

@@ -7,10 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy import select
 
 from portal import policy
+from portal.config import settings
 from portal.bulletins.models import Bulletin, BulletinQuestion
 from portal.deportees.models import DeporteeNotification
 from portal.extensions import db
@@ -37,7 +38,7 @@ class ItemLine:
 
 
 def response_target() -> float:
-    return float(current_app.extensions["portal_settings"].scorecards["response_target_hours"])
+    return float(settings().scorecards["response_target_hours"])
 
 
 def _describe(kind: str, object_id: int, viewer: Any) -> tuple[str | None, str | None]:

@@ -7,16 +7,16 @@ from flask import Flask
 
 from portal import jobs
 from portal.extensions import db
+from portal.ratings import service
+from portal.scorecards import compute as scorecards
 
 
 def init_app(app: Flask) -> None:
     @jobs.register("scorecards.compute", every=timedelta(minutes=10), lease=timedelta(minutes=30))
     def compute() -> None:
-        from portal.scorecards import compute as scorecards
         scorecards.run()
 
     @jobs.register("ratings.reminders", every=timedelta(hours=6))
     def reminders() -> None:
-        from portal.ratings import service
         service.remind_reassessment()
         db.session.commit()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from portal import permissions
+from portal.config import settings
 from portal.accounts.models import User, UserRole
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -107,8 +108,7 @@ class AccountabilityReportTopic:
             AccountabilityReport.period.in_(object_ids or [""])))}
 
     def addressed_to(self, report: AccountabilityReport, message: OutboxMessage):
-        from flask import current_app
-        oversight = current_app.extensions["portal_settings"].oversight_orgs
+        oversight = settings().oversight_orgs
         roles = select(UserRole.user_id).where(UserRole.role.in_([Role.ANALYST.value, Role.ORG_ADMIN.value]))
         return _active_users().where(Organisation.slug.in_(oversight or [""]), User.id.in_(roles))
 

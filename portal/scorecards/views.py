@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
-from portal import policy
+from portal import permissions, policy
 from portal.api import bp as api_bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
@@ -22,12 +22,19 @@ from portal.csv_export import csv_text
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
+from portal.labels import label
 from portal.organisations.models import Organisation
-from portal.scorecards import charts
-from portal import permissions
-from portal.scorecards import consequences, explain, periods
+from portal.scorecards import charts, consequences, explain, periods
 from portal.scorecards.compute import (
-    DIMENSIONS, current_quarter, month_key, months_of, period_scores, recent_months, scorecard_for, target_for,
+    DIMENSIONS,
+    current_quarter,
+    is_closed,
+    month_key,
+    months_of,
+    period_scores,
+    recent_months,
+    scorecard_for,
+    target_for,
 )
 from portal.scorecards.models import AccountabilityReport, MonthlyActivity
 
@@ -99,7 +106,6 @@ def _show(org: Organisation, user) -> Any:
 
 
 def consequences_closed(period: str) -> bool:
-    from portal.scorecards.compute import is_closed
     return is_closed(period)
 
 
@@ -182,12 +188,24 @@ def health_tables(period: str) -> dict[str, list[list[Any]]]:
     }
 
 
+#: Column headings, in words for the people who read the tables and their CSV downloads.
 HEADERS = {
-    "participation": ["kind", "sector", "organisations sharing", "organisations", "percent sharing"],
-    "countries": ["country", "organisations sharing", "organisations", "percent sharing"],
-    "trend": ["month", "shares", "mean overall score"],
-    "below": ["organisation", "sector", "country", "overall", "target"],
+    "participation": [_l("Kind of organisation"), _l("Sector"), _l("Organisations sharing"), _l("Organisations"),
+                      _l("Percent sharing")],
+    "countries": [_l("Country"), _l("Organisations sharing"), _l("Organisations"), _l("Percent sharing")],
+    "trend": [_l("Month"), _l("Shares"), _l("Mean overall score")],
+    "below": [_l("Organisation"), _l("Sector"), _l("Country"), _l("Overall score"), _l("Target")],
 }
+#: Which leading columns hold codes (portal/labels.py kinds), shown as words.
+CELL_KINDS = {"participation": ("organisation-kind", "sector"), "countries": ("country",),
+              "below": (None, "sector", "country")}
+
+
+def worded(table: str, rows: list[list[Any]]) -> list[list[Any]]:
+    """The table's rows with each code as a word in the reader's language."""
+    kinds = CELL_KINDS.get(table, ())
+    return [[label(cell, kinds[i]) if i < len(kinds) and kinds[i] else cell for i, cell in enumerate(row)]
+            for row in rows]
 
 
 @bp.get("/system-health")
@@ -199,11 +217,12 @@ def system_health():
     tables = health_tables(period)
     trail.record("system_health.read", "organisation", period=period)
     page = render_template(
-        "scorecards/health.html", period=period, tables=tables, headers=HEADERS,
+        "scorecards/health.html", period=period, tables={k: worded(k, v) for k, v in tables.items()},
+        headers=HEADERS,
         participation_chart=charts.bar_chart(_("Organisations sharing, by sector (%)"),
-                                             [(f"{r[1]} ({r[0]})", r[4]) for r in tables["participation"]], unit="%"),
+                                             [(f"{label(r[1], 'sector')} ({label(r[0], 'organisation-kind')})", r[4]) for r in tables["participation"]], unit="%"),
         country_chart=charts.bar_chart(_("Organisations sharing, by country (%)"),
-                                       [(r[0], r[3]) for r in tables["countries"]], unit="%"),
+                                       [(label(r[0], "country"), r[3]) for r in tables["countries"]], unit="%"),
         shares_chart=charts.line_chart(_("Shares per month"), [r[0] for r in tables["trend"]],
                                        [float(r[1]) for r in tables["trend"]]),
         overall_chart=charts.line_chart(_("Mean overall score per month"), [r[0] for r in tables["trend"]],
@@ -219,7 +238,7 @@ def system_health_csv(table: str):
         abort(404)
     period = _period()
     rows = health_tables(period)[table]
-    text = csv_text(HEADERS[table], rows)
+    text = csv_text([str(h) for h in HEADERS[table]], worded(table, rows))
     trail.record("system_health.export", "organisation", table=table, period=period)
     db.session.commit()
     return Response(text, mimetype="text/csv", headers={

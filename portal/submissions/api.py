@@ -6,11 +6,12 @@ from flask import Response, current_app, request
 
 from portal import attachments, policy
 from portal.api import bp
-from portal.api.scopes import ScopedRoutes
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso, json_body
 from portal.api.pagination import paginate
+from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.submissions import goaml, service
 from portal.submissions.models import Submission
@@ -20,7 +21,7 @@ routes = ScopedRoutes(bp, "submissions")
 
 
 def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
-    """CONTRACT.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
+    """docs/contract.md's shape. The recipient agency also sees its triage; internal notes never leave the page."""
     content = submission.content
     body: dict[str, Any] = {
         "reference": submission.reference,
@@ -45,11 +46,6 @@ def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
     return body
 
 
-def _json_limit() -> int:
-    """A report may carry attachments in base64: room for them, and for the JSON around them."""
-    return current_app.extensions["portal_settings"].attachment_max_bytes * 3 + 2 * 1024 * 1024
-
-
 @routes.get("/submissions")
 def list_submissions():
     user = policy.reader()
@@ -67,7 +63,7 @@ def list_submissions():
 @routes.post("/submissions")
 def create_submission():
     user = policy.reader()
-    data = json_body(limit=_json_limit())
+    data = json_body(limit=settings().submission_body_max_bytes)
     key = request.headers.get("Idempotency-Key")
     try:
         with refusals("The report is invalid; nothing was stored."):

@@ -20,9 +20,9 @@ import re
 import unicodedata
 from typing import Any
 
-from flask import current_app
 from lxml import etree
 
+from portal.config import settings
 from portal.submissions.models import Submission
 from portal.submissions.validation import PARTY_KINDS
 
@@ -38,10 +38,6 @@ NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def xml_text(value: Any) -> str:
     """``value`` as text that XML 1.0 can carry."""
     return NOT_XML.sub("\ufffd", str(value))
-
-
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"].goaml
 
 
 def _name_text(value: str, limit: int = 100) -> str:
@@ -267,22 +263,22 @@ def _other_subjects(subjects: list[dict[str, Any]]) -> str:
 def export(submission: Submission) -> bytes:
     """The report as goAML XML (UTF-8, with declaration). Every person, entity and account of the
     report is in it, placed as :class:`_Placement` says."""
-    settings = _settings()
+    goaml = settings().goaml
     content = submission.content
-    placement = _Placement(content, dict(settings.get("roles", {})))
+    placement = _Placement(content, dict(goaml.get("roles", {})))
     subjects = placement.subjects
     parties = [s for s in subjects.values() if s["kind"] in PARTY_KINDS]
     transactions = placement.transactions
     if not transactions and not parties:
         raise NotExportable("goAML needs at least one person, entity or account, or a transaction.")
-    local = settings["currency_local"]
+    local = goaml["currency_local"]
     home = submission.submitting_org.country
 
     report = etree.Element("report")
-    rentity = dict(settings.get("rentity_ids", {})).get(submission.submitting_org.slug, settings["rentity_id"])
+    rentity = dict(goaml.get("rentity_ids", {})).get(submission.submitting_org.slug, goaml["rentity_id"])
     _add(report, "rentity_id", int(rentity))
-    _add(report, "submission_code", settings["submission_code"])
-    _add(report, "report_code", settings["report_code_with_transactions"] if transactions else settings["report_code"])
+    _add(report, "submission_code", goaml["submission_code"])
+    _add(report, "report_code", goaml["report_code_with_transactions"] if transactions else goaml["report_code"])
     _add(report, "entity_reference", submission.reference)
     _add(report, "submission_date", _when(submission.submitted_at))
     _add(report, "currency_code_local", local)
@@ -296,14 +292,14 @@ def export(submission: Submission) -> bytes:
         _add(element, "transaction_location", "")
         _add(element, "transaction_description", (t.get("description") or t["method"])[:8000])
         _add(element, "date_transaction", _when(t["date"]))
-        _add(element, "transmode_code", settings["transmode"].get(t["method"], "-"))
+        _add(element, "transmode_code", goaml["transmode"].get(t["method"], "-"))
         _add(element, "transmode_comment", "-")
         foreign = t["currency"] != local
         _add(element, "amount_local", t.get("amount_local") or t["amount"])
         for end, tag in (("from", "t_from"), ("to", "t_to")):
             subject = subjects.get(t.get("from") or "") if end == "from" else placement.to_party(index)
             side = _add(element, tag)
-            _add(side, f"{end}_funds_code", settings["funds"].get(t["method"], "B"))
+            _add(side, f"{end}_funds_code", goaml["funds"].get(t["method"], "B"))
             if foreign:
                 fx = _add(side, f"{end}_foreign_currency")
                 _add(fx, "foreign_currency_code", t["currency"])
@@ -333,10 +329,10 @@ def export(submission: Submission) -> bytes:
     indicators = _add(report, "report_indicators")
     codes: list[str] = []
     for typology in content.get("typologies", []):
-        for code in settings["indicators"].get(typology, ()):
+        for code in goaml["indicators"].get(typology, ()):
             if code not in codes:
                 codes.append(code)
-    for code in codes or [settings["default_indicator"]]:
+    for code in codes or [goaml["default_indicator"]]:
         _add(indicators, "indicator", code)
     return etree.tostring(report, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 

@@ -22,6 +22,8 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, or_, select
 
 from portal import policy
+from portal.deportees import linking as deportee_linking
+from portal.extensions import db
 from portal.submissions.models import Submission, SubmissionIdentifier, SubmissionPerson
 
 #: A name pair scoring at least this (0–100, token-sort ratio of folded names) is the same person.
@@ -134,7 +136,6 @@ def find(reader: Any, identifiers: list[tuple[str, str]], people: list[tuple[dt.
         for bulletin_id, kind, value in hits:
             if bulletin_id in readable:
                 add("bulletin", bulletin_id, readable[bulletin_id], f"{kind}: {value}")
-    from portal.deportees import linking as deportee_linking
     for notification, why in deportee_linking.find(reader, identifiers, people):
         add("deportee_notification", notification.id, notification, why)
     return list(links.values())
@@ -143,17 +144,14 @@ def find(reader: Any, identifiers: list[tuple[str, str]], people: list[tuple[dt.
 def _readable(model: Any, criterion: Any, ids: set[int]) -> dict[int, Any]:
     if not ids:
         return {}
-    from portal.extensions import db
     return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids), criterion))}
 
 
 def _rows(statement) -> list[Any]:
-    from portal.extensions import db
     return db.session.execute(statement).all()
 
 
 def for_submission(reader: Any, submission: Submission) -> list[Link]:
-    from portal.extensions import db
     identifiers = [(k, v) for k, v in db.session.execute(
         select(SubmissionIdentifier.kind, SubmissionIdentifier.value)
         .where(SubmissionIdentifier.submission_id == submission.id)).all()]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.attachments import AttachedFile
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.types import ClassificationType, UTCDateTime, utcnow
@@ -167,19 +168,14 @@ class SubmissionDraft(db.Model):
         primaryjoin="SubmissionDraft.id == SubmissionAttachment.draft_id")
 
 
-class SubmissionAttachment(db.Model):
+class SubmissionAttachment(AttachedFile, db.Model):
     """A file of a report (or of a draft, until it is submitted); bytes live in the store."""
 
     __tablename__ = "submission_attachments"
+    owner = "submission_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("submission_drafts.id", ondelete="SET NULL"), index=True)
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
-    filename: Mapped[str] = mapped_column(String(150))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -10,7 +10,6 @@ import json
 import re
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,16 +17,25 @@ from portal import activity, permissions
 from portal import attachments as store
 from portal.accounts.models import User, UserRole
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.outbox import notify
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.references import next_reference
 from portal.submissions import linking
 from portal.submissions.models import (
-    TRANSITIONS, Submission, SubmissionAttachment, SubmissionDraft, SubmissionEvent, SubmissionFeedback,
-    SubmissionIdentifier, SubmissionNote, SubmissionPerson, SubmissionTypology,
+    TRANSITIONS,
+    Submission,
+    SubmissionAttachment,
+    SubmissionDraft,
+    SubmissionEvent,
+    SubmissionFeedback,
+    SubmissionIdentifier,
+    SubmissionNote,
+    SubmissionPerson,
+    SubmissionTypology,
 )
-from portal.problems import Conflict, Invalid, NotAllowed
 from portal.bulletins.indicators import recognise
 from portal.submissions.validation import DOCUMENT_TYPES, Report, validate
 from portal.types import utcnow
@@ -143,9 +151,7 @@ def submit(data: dict[str, Any], user: User, *, idempotency_key: str | None = No
 def _create(report: Report, user: User, reference: str, key: str | None, digest: str,
             stored: list[store.Stored], draft: SubmissionDraft | None) -> Submission:
     now = utcnow()
-    rows: list[SubmissionAttachment] = [
-        SubmissionAttachment(storage_key=s.key, filename=s.filename, content_type=s.content_type, size=s.size,
-                             sha256=s.sha256, created_by_id=user.id) for s in stored]
+    rows: list[SubmissionAttachment] = [SubmissionAttachment.of(s, created_by_id=user.id) for s in stored]
     if draft is not None:
         rows.extend(draft.attachments)
     content = {
@@ -239,10 +245,7 @@ def draft_or_none(user: User, draft_id: int) -> SubmissionDraft | None:
 def attach_to_draft(draft: SubmissionDraft, user: User, upload: Any) -> SubmissionAttachment:
     if upload is None or not upload.filename:
         raise Invalid({"file": [_("Choose a file to attach.")]})
-    saved = store.store(upload.stream, upload.filename)  # raises store.Refused (413/415)
-    row = SubmissionAttachment(draft_id=draft.id, storage_key=saved.key, filename=saved.filename,
-                               content_type=saved.content_type, size=saved.size, sha256=saved.sha256,
-                               created_by_id=user.id)
+    row = SubmissionAttachment.keep(upload, draft_id=draft.id, created_by_id=user.id)  # or store.Refused (413/415)
     db.session.add(row)
     db.session.flush()
     trail.record("attachment.upload", "attachment", row.id, user.organisation.slug, actor=user, draft=draft.id)
@@ -289,7 +292,7 @@ def assign(submission: Submission, user: User, assignee_id: Any) -> None:
 
 
 def outcomes() -> dict[str, str]:
-    return dict(current_app.extensions["portal_settings"].submission_outcomes)
+    return dict(settings().submission_outcomes)
 
 
 def change_status(submission: Submission, user: User, status: str, outcome: str | None = None) -> None:

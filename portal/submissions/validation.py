@@ -10,10 +10,10 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import list_currencies
-from flask import current_app
 from sqlalchemy import select
 
 from portal.bulletins.indicators import IndicatorError, normalise
+from portal.config import settings
 from portal.dates import parse_day
 from portal.extensions import db
 from portal.problems import Invalid, classification_for
@@ -76,12 +76,12 @@ def currencies() -> frozenset[str]:
 
 
 def methods() -> tuple[str, ...]:
-    return tuple(current_app.extensions["portal_settings"].goaml["funds"].keys())
+    return tuple(settings().goaml["funds"].keys())
 
 
 def recipient_agencies():
     """The organisations that receive reports: active government agencies of the configured sectors."""
-    sectors = current_app.extensions["portal_settings"].submission_recipient_sectors
+    sectors = settings().submission_recipient_sectors
     return select(Organisation).where(Organisation.kind == OrganisationKind.GOVERNMENT.value,
                                       Organisation.sector.in_(sectors), Organisation.active.is_(True))
 
@@ -395,7 +395,7 @@ def _relations(check: _Checker, raw_relations: Any, subjects: list[dict[str, Any
 
 def validate(data: dict[str, Any], submitter: Any) -> Report:
     """Check everything a submitter sends; raise :class:`Invalid` naming each bad field."""
-    settings = current_app.extensions["portal_settings"]
+    conf = settings()
     check = _Checker()
 
     follows = None
@@ -416,7 +416,7 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
         recipient = db.session.scalar(recipient_agencies().where(Organisation.slug == slug))
         if recipient is None:
             check.fail("recipient_org", _("%(slug)s is not an agency that receives reports (%(sectors)s).",
-                                          slug=slug[:60], sectors=", ".join(settings.submission_recipient_sectors)))
+                                          slug=slug[:60], sectors=", ".join(conf.submission_recipient_sectors)))
         elif recipient.id == submitter.organisation_id:
             check.fail("recipient_org", _("An agency does not report to itself."))
             recipient = None
@@ -433,7 +433,7 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
         check.fail("typologies", _("Give a list of typology codes."))
     else:
         typologies = sorted(set(raw_typologies))
-        known = {code for code, _label in settings.typologies}
+        known = {code for code, _label in conf.typologies}
         unknown = [t for t in typologies if t not in known]
         if unknown:
             check.fail("typologies", _("Unknown typologies: %(codes)s. See /api/v1/typologies.",
@@ -442,7 +442,7 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
             check.fail("typologies", _("Choose at least one typology: goAML needs one."))
 
     narrative = data.get("narrative")
-    limit = settings.submission_max_narrative
+    limit = conf.submission_max_narrative
     if not isinstance(narrative, str) or not narrative.strip():
         check.fail("narrative", _("Say what was seen and why it is suspicious."))
         narrative = ""

@@ -4,23 +4,33 @@ small script saves drafts in the background when it can."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from portal import attachments, policy
+from portal import attachments, downloads, policy
 from portal.accounts.models import User
 from portal.audit import trail
+from portal.config import settings
 from portal.extensions import db
-from portal.pages import ActionForm, act, confirmation, flash_fields, send_stored
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.organisations.models import Organisation
+from portal.pages import ActionForm, act, confirmation, flash_fields
 from portal.submissions import goaml, linking, service
 from portal.submissions.models import STATUSES, TRANSITIONS, Submission, SubmissionAttachment, SubmissionTypology
 from portal.submissions.validation import (
-    DOCUMENT_TYPES, RELATION_ROLES, SUBJECT_KINDS, countries, methods, recipient_agencies,
+    DOCUMENT_TYPES,
+    MAX_RELATIONS,
+    MAX_SUBJECTS,
+    MAX_TRANSACTIONS,
+    RELATION_ROLES,
+    SUBJECT_KINDS,
+    countries,
+    methods,
+    recipient_agencies,
 )
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
@@ -48,8 +58,6 @@ TRANSACTION_TARGET = "#"
 
 
 
-def _settings() -> Any:
-    return current_app.extensions["portal_settings"]
 
 
 # --- Lists -----------------------------------------------------------------------------------
@@ -80,7 +88,7 @@ def index():
                                                       .where(SubmissionTypology.code == typology)))
         filters["typology"] = typology
     now = utcnow()
-    sla = _settings().submission_triage_hours
+    sla = settings().submission_triage_hours
     if args.get("overdue") == "1":
         statement = statement.where(Submission.status == "received",
                                     Submission.submitted_at < now - dt.timedelta(hours=sla))
@@ -101,7 +109,7 @@ def index():
     page = render_template(
         "submissions/index.html", submissions=rows, filters=filters, analyst=analyst, assignees=assignees,
         ages={s.id: _age_hours(s, now) for s in rows}, sla=sla, statuses=STATUSES,
-        typologies=_settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
+        typologies=settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
         may_submit=service.may_submit(user), next_before=rows[-1].id if more else None,
         counts=queue_counts(user) if analyst else {})
     db.session.commit()
@@ -133,8 +141,6 @@ def _count(form, name: str, limit: int) -> int:
 
 def form_data(form) -> dict[str, Any]:
     """The composer's fields, as the same dictionary the API takes."""
-    from portal.submissions.validation import MAX_RELATIONS, MAX_SUBJECTS, MAX_TRANSACTIONS
-
     subjects = []
     for index in range(_count(form, "subject_count", MAX_SUBJECTS)):
         prefix = f"subjects-{index}-"
@@ -196,7 +202,6 @@ FIELD_LABELS = {
 
 def field_label(key: str) -> str:
     """``subjects[0].date_of_birth`` → "Subject 1: date of birth", in the reader's language."""
-    import re
     match = re.match(r"^(subjects|transactions|relations)\[(\d+)\](?:\.(\w+))?", key)
     if not match:
         return str(FIELD_LABELS.get(key, key))
@@ -208,17 +213,18 @@ def field_label(key: str) -> str:
 
 
 def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 200):
-    settings = _settings()
+    conf = settings()
     user = policy.reader()
     context = {
         "draft": draft, "data": draft.data, "errors": errors or {}, "form": ActionForm(),
         "agencies": db.session.scalars(recipient_agencies().where(Organisation.id != user.organisation_id)
                                        .order_by(Organisation.name)).all(),
         "classifications": [c.label for c in Classification if c <= user.clearance],
-        "typologies": settings.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
+        "typologies": conf.typologies, "subject_fields": SUBJECT_FIELDS, "subject_kinds": SUBJECT_KINDS,
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
-        "countries": sorted(countries()), "max_narrative": settings.submission_max_narrative,
+        "countries": sorted(countries()), "max_narrative": conf.submission_max_narrative,
         "field_label": field_label, "relation_roles": RELATION_ROLES, "transaction_target": TRANSACTION_TARGET,
+        "focus": "" if errors else request.args.get("focus", ""),
     }
     return render_template("submissions/compose.html", **context), status
 
@@ -281,7 +287,7 @@ def save(draft_id: int):
     if action.startswith("add-subject:") and action.split(":", 1)[1] in SUBJECT_FIELDS:
         data["subjects"].append({"kind": action.split(":", 1)[1], "id": f"s{len(data['subjects']) + 1}"})
     elif action == "add-transaction":
-        data["transactions"].append({"currency": _settings().goaml["currency_local"]})
+        data["transactions"].append({"currency": settings().goaml["currency_local"]})
     elif action == "add-relation":
         data["relations"].append({})
     elif action == "delete":
@@ -297,7 +303,11 @@ def save(draft_id: int):
     if action != "submit":
         if action == "save":
             flash(_("Draft saved."), "success")
-        return redirect(url_for("submissions.compose", draft_id=draft.id) + _anchor(action, data))
+        anchor = _anchor(action, data)
+        # The new subject, transaction or relation gets the keyboard focus (autofocus on its first
+        # field, which also scrolls to it), not the top of the page. No #fragment: browsers skip
+        # autofocus when the address targets an element.
+        return redirect(url_for("submissions.compose", draft_id=draft.id, focus=anchor or None))
     try:
         submission, _replayed = service.submit(data, user, draft=draft)
     except service.Invalid as invalid:
@@ -312,11 +322,11 @@ def save(draft_id: int):
 
 def _anchor(action: str, data: dict[str, Any]) -> str:
     if action.startswith("add-subject:"):
-        return f"#subject-{len(data['subjects']) - 1}"
+        return f"subject-{len(data['subjects']) - 1}"
     if action == "add-transaction":
-        return f"#transaction-{len(data['transactions']) - 1}"
+        return f"transaction-{len(data['transactions']) - 1}"
     if action == "add-relation":
-        return f"#relation-{len(data['relations']) - 1}"
+        return f"relation-{len(data['relations']) - 1}"
     return ""
 
 
@@ -359,7 +369,6 @@ def show(reference: str):
         "submission": submission, "triager": triager, "form": ActionForm(),
         "feedback": service.feedback_for(submission), "outcomes": service.outcomes(),
         "subjects": {s["id"]: s for s in submission.subjects},
-        "typology_labels": dict(_settings().typologies),
         "follow_ups": db.session.scalars(policy.readable_submissions(user).where(
             Submission.follows_id == submission.id).order_by(Submission.id)).all(),
         "follows": db.session.scalar(policy.readable_submissions(user).where(
@@ -372,7 +381,7 @@ def show(reference: str):
             notes=service.notes_for(submission), events=service.events_for(submission),
             analysts=service.analysts_for(submission), transitions=TRANSITIONS[submission.status],
             links=linking.for_submission(user, submission), age=_age_hours(submission, now),
-            sla=_settings().submission_triage_hours)
+            sla=settings().submission_triage_hours)
     page = render_template("submissions/show.html", **context)
     db.session.commit()
     return page
@@ -396,16 +405,8 @@ def download_goaml(reference: str):
 
 @bp.get("/<reference>/attachments/<int:attachment_id>")
 def download(reference: str, attachment_id: int):
-    user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    row = db.session.get(SubmissionAttachment, attachment_id)
-    if row is None or row.submission_id != submission.id:
-        abort(404)
-    response = send_stored(row)
-    trail.record("attachment.download", "attachment", row.id, submission.submitting_org.slug,
-                 submission=submission.reference)
-    db.session.commit()
-    return response
+    return downloads.download(Submission, Submission.reference == reference, SubmissionAttachment, attachment_id,
+                              lambda s: s.submitting_org, submission=lambda s: s.reference)
 
 
 # --- Triage ----------------------------------------------------------------------------------

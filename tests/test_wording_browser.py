@@ -1,0 +1,64 @@
+"""Suggestion mode in Chromium: the static script marks each message in place, within the CSP, without
+widening a phone-sized page; a mark leads to the message's form."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.wording.messages import message_key
+from portal.wording.models import TranslatorLanguage, WordingSuggestion
+from tests.conftest import PASSWORD
+from tests.test_browser import ARTIFACTS, base_url, live_server, page  # noqa: F401  (fixtures)
+from tests.test_layout import AXE_TAGS
+
+pytestmark = pytest.mark.browser
+
+
+def test_suggestion_mode_marks_messages_in_place(live_server, page, world):  # noqa: F811
+    police = world.org("ws-police", "pacific", "police", "WS", name="Samoa Police Service")
+    sione = world.user("sione@police.ws.example", police, ("viewer",), locale="sm", time_zone="Pacific/Apia")
+    db.session.add(TranslatorLanguage(user_id=sione.id, language="sm"))
+    db.session.commit()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/login")
+    page.locator("#email").fill(sione.email)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/")
+
+    page.locator("footer button[name=on][value='1']").click()
+    page.goto(live_server + "/profile")
+    heading = page.get_by_role("heading", level=1)
+    page.locator("h1 + .wording-mark, h1 .wording-mark, .wording-mark").first.wait_for()
+    # Samoan words "Profile" and "Your profile" alike: the heading carries both messages, each with a mark.
+    assert message_key(None, "Your profile") in heading.get_attribute("data-msgid").split()
+    assert page.locator(".wording-mark").count() >= 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wording-suggestion-mode-390.png"), full_page=True)
+
+    # The marked page and every translation page: no accessibility violation (axe-core, WCAG 2.2 AA).
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = []
+    for path in ("/profile", "/translations/page", f"/translations/messages/{message_key(None, 'Your profile')}",
+                 "/translations"):
+        if path != "/profile":
+            page.goto(live_server + path)
+        else:
+            page.locator(".wording-mark").first.wait_for()
+        result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                          "resultTypes": ["violations"]})
+        violations += [f"{path}: {v['id']} {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
+                       for v in result.response["violations"]]
+    assert violations == [], "\n".join(violations)
+    page.goto(live_server + "/profile")
+    page.locator(f"h1 .wording-mark[href*='{message_key(None, 'Your profile')}']").click()
+    page.wait_for_url("**/translations/messages/**")
+    page.locator("#wording").fill("Lau talaaga")
+    page.locator("button[name=action][value=suggest]").click()
+    page.wait_for_url("**/translations/page**")
+    suggestion = db.session.scalar(select(WordingSuggestion))
+    assert (suggestion.msgid, suggestion.wording) == ("Your profile", "Lau talaaga")
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
