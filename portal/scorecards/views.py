@@ -283,10 +283,18 @@ def accountability_report(period: str):
     return page
 
 
+#: The report's CSV is for people (oversight opens it in a spreadsheet): its headings are words.
+REPORT_HEADINGS = {"organisation": _l("Organisation"), "slug": _l("Short name"), "kind": _l("Kind of organisation"),
+                   "sector": _l("Sector"), "country": _l("Country"), **LABELS,
+                   "previous_overall": _l("Previous overall score"), "trend": _l("Trend"), "target": _l("Target"),
+                   "meets_standard": _l("Sharing standard"), "open_items": _l("Open items"), "tier": _l("Tier"),
+                   "procurement_eligible": _l("Procurement eligible"), "reason": _l("Reason")}
+
+
 @bp.get("/accountability-reports/<period>.csv")
 def accountability_report_csv(period: str):
     report = _report_or_404(period)
-    text = csv_text(list(consequences.REPORT_COLUMNS),
+    text = csv_text([str(REPORT_HEADINGS.get(c, c)) for c in consequences.REPORT_COLUMNS],
                     [[row.get(c) for c in consequences.REPORT_COLUMNS] for row in report.rows])
     trail.record("accountability_report.export", "organisation", period=period)
     db.session.commit()
