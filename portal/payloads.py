@@ -3,7 +3,7 @@
 The same model checks a JSON body (strictly: JSON types as the OpenAPI document states them), an
 HTML form (laxly: a form sends only text), and a query string; and it writes the OpenAPI document
 (``portal/api/openapi.py``), so the document cannot drift from what is checked. Pydantic's errors
-are turned into CONTRACT.md's field errors here, once: ``("subjects", 0, "date_of_birth")`` becomes
+are turned into docs/contract.md's field errors here, once: ``("subjects", 0, "date_of_birth")`` becomes
 ``subjects[0].date_of_birth``, and each message is one of the portal's translated sentences.
 
 What JSON Schema cannot say (a row exists, the writer's clearance, check digits, references between
@@ -84,7 +84,7 @@ def worded(message: Callable[[], str]) -> WrapValidator:
 
 
 def field_key(loc: Iterable[int | str]) -> str:
-    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (CONTRACT.md)."""
+    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md)."""
     key, after_index = "", False
     for part in loc:
         if isinstance(part, int):
@@ -151,7 +151,7 @@ def message(error: ErrorDetails) -> str:
 
 
 def problems(error: ValidationError) -> dict[str, list[str]]:
-    """Field errors in CONTRACT.md's shape, every problem at once."""
+    """Field errors in docs/contract.md's shape, every problem at once."""
     fields: dict[str, list[str]] = {}
     for detail in error.errors(include_url=False):
         text_ = message(detail)
@@ -233,7 +233,7 @@ TLPS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 
 
 class Paging(Payload):
-    """``?limit=`` and ``?cursor=`` of every list (CONTRACT.md), newest first."""
+    """``?limit=`` and ``?cursor=`` of every list (docs/contract.md), newest first."""
 
     limit: int = Field(50, ge=1, le=200, description="Items per page, 1–200.")
     cursor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",

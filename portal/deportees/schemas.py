@@ -45,7 +45,7 @@ class RemovalInput(Payload):
 
 
 class NotificationInput(Payload):
-    """A deportee notification as an issuing agency sends it (CONTRACT.md)."""
+    """A deportee notification as an issuing agency sends it (docs/contract.md)."""
 
     destination_country: text(20)
     classification: one_of(CLASSIFICATIONS) = "SENSITIVE"

@@ -143,7 +143,7 @@ class Relation(Payload):
 
 
 class SubmissionInput(Payload):
-    """A report as a submitter sends it (CONTRACT.md)."""
+    """A report as a submitter sends it (docs/contract.md)."""
 
     recipient_org: text(100) | None = Field(None, description="An agency of a receiving sector; a follow-up "
                                                                "defaults to the first report's.")
