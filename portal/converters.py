@@ -21,10 +21,26 @@ MAX_ID = 2**31 - 1
 MAX_BIG_ID = 2**63 - 1
 
 
-class IdConverter(IntegerConverter):
-    """``<int:…>``: ASCII digits only, from 0 to :data:`MAX_ID`; anything else is 404."""
+def up_to(maximum: int) -> str:
+    """A regular expression of the decimal numbers from 0 to ``maximum`` (no sign, no leading
+    zeros beyond one digit's): the router then never matches a larger one, for any method."""
+    digits = str(maximum)
+    options = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        rest = len(digits) - index - 1
+        low = "1" if index == 0 else "0"
+        if int(digit) > int(low):
+            options.append(f"{digits[:index]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
 
-    regex = r"[0-9]{1,10}"
+
+class IdConverter(IntegerConverter):
+    """``<int:…>``: ASCII digits only, from 0 to :data:`MAX_ID`; anything else is 404 — whatever the
+    method: a regular expression that matched a larger number and a conversion that refused it made
+    Werkzeug answer 405 to every method but GET."""
+
+    regex = up_to(MAX_ID)
 
     def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)

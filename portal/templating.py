@@ -41,7 +41,13 @@ def navigation_for(user: Any) -> list[tuple[str, Any]]:
             if (needed(user) if callable(needed) else not needed or roles & needed)]
 
 
+def field_id(key: str) -> str:
+    """The id of the input of a field error's key: ``subjects[0].date_of_birth`` → ``subjects-0-date_of_birth``."""
+    return str(key).replace("[", "-").replace("]", "").replace(".", "-")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["field_id"] = field_id
     labels.init_app(app)
 
     @app.context_processor

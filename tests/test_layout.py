@@ -27,7 +27,7 @@ from portal.deportees.models import DeporteeNotification
 from portal.extensions import db
 from portal.submissions.models import Submission
 from tests.conftest import sign_in
-from tests.test_browser import ARTIFACTS, base_url, live_server, page  # noqa: F401  (fixtures)
+from tests.test_browser import ARTIFACTS, base_url, java_script, live_server, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -187,3 +187,17 @@ def test_printed_pages_repeat_the_classification_marking_at_top_and_bottom(app, 
     for text in _pdf_pages(page, f"{live_server}/deportee-notifications/{notification.id}", "notification"):
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         assert lines[0] == lines[-1] == notification.classification.label, lines
+
+
+def test_after_an_error_the_focus_is_on_the_error_summary(app, live_server, page):  # noqa: F811
+    """A keyboard or screen-reader user meets the problems first: after a refused form the focus is
+    on the error summary (autofocus, no script needed), whose links lead to each field."""
+    load_demo()
+    _signed_in(app, page, live_server, _demo_user("aroha.publisher@customs.example"))
+    page.goto(live_server + "/bulletins/new")
+    page.get_by_label("Title").fill("")
+    page.locator("button[value=publish]").first.click()
+    page.locator(".error-summary").wait_for()
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    first = page.locator(".error-summary a").first.get_attribute("href")
+    assert first and first.startswith("#") and page.locator(first).count() == 1

@@ -221,6 +221,8 @@ def test_quarterly_report_is_kept_printable_csv_and_seen_by_oversight_and_admin_
     assert page.status_code == 200 and "Bank A" in page.get_data(as_text=True)
     csv_page = oversight.get(f"/accountability-reports/{quarter}.csv")
     assert csv_page.mimetype == "text/csv" and "bank-b" in csv_page.get_data(as_text=True)
+    heading = csv_page.get_data(as_text=True).splitlines()[0]  # for people: headings in words
+    assert heading.startswith("Organisation,Short name,Kind of organisation,Sector,Country,Proactiveness")
     listing = oversight.get("/accountability-reports").get_data(as_text=True)
     assert quarter in listing
     procurement = oversight.get("/procurement").get_data(as_text=True)

@@ -692,7 +692,7 @@ def test_composer_relates_subjects_to_each_other_and_to_transactions(client, peo
               "transactions-0-date": "2026-10-01", "transactions-0-amount": "9500", "transactions-0-currency": "NZD",
               "transactions-0-from": "a1", "transactions-0-method": "cash", "action": "add-relation"}
     added = client.post(draft, data=fields)
-    assert added.status_code == 302 and added.headers["Location"].endswith("#relation-0")
+    assert added.status_code == 302 and added.headers["Location"].endswith("?focus=relation-0")  # the new fieldset gets the focus
     html = client.get(draft).get_data(as_text=True)
     assert 'name="relations-0-role"' in html and '<option value="#1">' in html
     fields.update({"relation_count": 2, "relations-0-subject": "p1", "relations-0-role": "conductor",

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.wording.messages import message_key
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
 from tests.conftest import PASSWORD
-from tests.test_browser import ARTIFACTS, base_url, live_server, page  # noqa: F401  (fixtures)
+from tests.test_browser import ARTIFACTS, base_url, java_script, live_server, page  # noqa: F401  (fixtures)
 from tests.test_layout import AXE_TAGS
 
 pytestmark = pytest.mark.browser

@@ -1,12 +1,14 @@
 """API routes about the API itself: the caller, the typology list, the OpenAPI document."""
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 
 from portal import policy
 from portal.api import bp
 from portal.api.errors import ApiError, api_error
 from portal.api.openapi import openapi_document
+from portal.api.operations import operation
+from portal.api.schemas import Me, TypologyPage
 from portal.config import settings
 
 
@@ -16,11 +18,13 @@ def handle_api_error(error: ApiError):
 
 
 @bp.get("/openapi.json")
+@operation("This document", answer={"type": "object"})
 def openapi():
-    return openapi_document(settings().base_url)
+    return openapi_document(current_app, settings().base_url)
 
 
 @bp.get("/me")
+@operation("The token's user and scopes", answer=Me)
 def me():
     """Who the token acts for, and what it may do."""
     user = policy.reader()
@@ -35,6 +39,7 @@ def me():
 
 
 @bp.get("/typologies")
+@operation("Configured typology codes", answer=TypologyPage)
 def typologies():
     items = settings().typologies
     return {"items": [{"code": code, "label": label} for code, label in items], "next_cursor": None}

@@ -20,7 +20,10 @@ from portal.api import bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
+from portal.api.operations import operation
 from portal.api.scopes import ScopedRoutes
+from portal.audit.schemas import CheckpointPage, ConsistencyOut, ConsistencyQuery, OurContentPage, PublicKeyPage
+from portal.payloads import Paging
 from portal.audit import log as audit_log
 from portal.audit import merkle, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditSigningKey
@@ -48,6 +51,8 @@ def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
 
 
 @routes.get("/audit/public-keys")
+@operation("Every Ed25519 key that signed audit-log checkpoints, retired ones included (org-admins and "
+           "auditors)", answer=PublicKeyPage, errors=(404,))
 def audit_public_keys():
     """Every key that ever signed a checkpoint, retired ones included."""
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
@@ -60,7 +65,9 @@ def audit_public_keys():
 
 
 @routes.get("/audit/checkpoints")
-def audit_checkpoints():
+@operation("Signed checkpoints of the audit log, newest first (org-admins and auditors)", query=Paging,
+           answer=CheckpointPage, errors=(404,))
+def audit_checkpoints(query: Paging):
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
     limit = read_limit()
     statement = select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(limit + 1)
@@ -86,7 +93,9 @@ def _size_arg(name: str) -> int:
 
 
 @routes.get("/audit/consistency")
-def audit_consistency():
+@operation("RFC 9162 consistency proof between the checkpoints of sizes from and to", query=ConsistencyQuery,
+           answer=ConsistencyOut, errors=(404,))
+def audit_consistency(query: ConsistencyQuery):
     """RFC 9162 consistency proof between the checkpoints of sizes ``from`` and ``to``."""
     _reader(Role.ORG_ADMIN, Role.AUDITOR)
     first, second = _size_arg("from"), _size_arg("to")
@@ -100,7 +109,10 @@ def audit_consistency():
 
 
 @routes.get("/audit/our-content")
-def audit_our_content():
+@operation("Who accessed the caller's organisation's content (org-admins), each row with its leaf bytes and, "
+           "once sealed under a checkpoint, its inclusion proof", query=Paging, answer=OurContentPage,
+           errors=(404,))
+def audit_our_content(query: Paging):
     """Who read, listed, downloaded or exported this organisation's content, newest first, each
     row with its leaf bytes and, once a checkpoint covers it, its inclusion proof."""
     user = _reader(Role.ORG_ADMIN)

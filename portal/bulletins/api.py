@@ -9,11 +9,16 @@ from sqlalchemy import select
 from portal import attachments, policy
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
-from portal.api.formats import iso, json_body
+from portal.api.formats import iso
+from portal.api.operations import FileUpload, given, operation
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
 from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.bulletins import filters, service
+from portal.bulletins.schemas import (
+    AcknowledgementOut, AttachmentOut, BulletinChange, BulletinInput, BulletinOut, BulletinPage, BulletinQuery, FeedbackInput,
+    FeedbackOut, MessageInput, QuestionOut, QuestionPage, SightingInput, SightingOut, SightingPage, WithdrawInput,
+)
 from portal.bulletins.models import (
     AUDIENCE_KINDS,
     Bulletin,
@@ -140,7 +145,8 @@ def feed_page(statement, reader: Any) -> dict[str, Any]:
 
 
 @routes.get("/bulletins")
-def list_bulletins():
+@operation("Bulletins the caller may read, newest first", query=BulletinQuery, answer=BulletinPage)
+def list_bulletins(query: BulletinQuery):
     user = policy.reader()
     page = feed_page(_filters(policy.readable_bulletins(user)), user)
     trail.record("bulletin.list", "bulletin", count=len(page["items"]), via="api",
@@ -150,17 +156,27 @@ def list_bulletins():
     return page
 
 
+#: From a bulletin just written or read, to what can be done with it (OpenAPI links).
+BULLETIN_LINKS = {name: {"bulletin_id": "$response.body#/id"} for name in (
+    "get_bulletin", "amend_bulletin", "approve_bulletin", "acknowledge_bulletin", "bulletin_feedback",
+    "withdraw_bulletin", "list_questions", "ask_question", "list_sightings", "report_sighting",
+    "upload_attachment")}
+
+
 @routes.post("/bulletins")
-def create_bulletin():
+@operation("Write a bulletin (publisher); with publish=true it is published, or pending review when SENSITIVE "
+           "or above or TLP:RED", body=BulletinInput, answer=BulletinOut, status=201, errors=(403,),
+           invalid_message="The bulletin is invalid; nothing was stored.", links=BULLETIN_LINKS)
+def create_bulletin(body: BulletinInput):
     user = policy.reader()
-    data = json_body()
     with refusals("The bulletin is invalid; nothing was stored."):
-        bulletin = service.create(data, user)
+        bulletin = service.create(given(body), user)
     db.session.commit()
     return bulletin_json(bulletin, user), 201
 
 
 @routes.get("/bulletins/<int:bulletin_id>")
+@operation("One bulletin", answer=BulletinOut)
 def get_bulletin(bulletin_id: int):
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
@@ -182,12 +198,16 @@ def _act(bulletin_id: int, action) -> Any:
 
 
 @routes.post("/bulletins/<int:bulletin_id>/approve")
+@operation("A second publisher of the author organisation, cleared for it and who changed nothing in it, "
+           "approves a bulletin pending review (or a published bulletin's pending change)", answer=BulletinOut,
+           errors=(409,))
 def approve_bulletin(bulletin_id: int):
     _, bulletin, user = _act(bulletin_id, service.approve)
     return bulletin_json(bulletin, user)
 
 
 @routes.post("/bulletins/<int:bulletin_id>/acknowledge")
+@operation("The caller's organisation has read it", answer=AcknowledgementOut, errors=(409,))
 def acknowledge_bulletin(bulletin_id: int):
     ack, bulletin, user = _act(bulletin_id, service.acknowledge)
     return {"bulletin": bulletin.id, "organisation": user.organisation.slug,
@@ -195,26 +215,29 @@ def acknowledge_bulletin(bulletin_id: int):
 
 
 @routes.post("/bulletins/<int:bulletin_id>/feedback")
-def bulletin_feedback(bulletin_id: int):
-    data = json_body()
-    feedback, bulletin, user = _act(bulletin_id, lambda b, u: service.give_feedback(
-        b, u, data.get("rating"), data.get("comment")))
+@operation("Rate it: useful, actioned or not-relevant, with a comment", body=FeedbackInput, answer=FeedbackOut,
+           status=201, errors=(409,))
+def bulletin_feedback(bulletin_id: int, body: FeedbackInput):
+    feedback, bulletin, user = _act(bulletin_id, lambda b, u: service.give_feedback(b, u, body.rating, body.comment))
     return {"bulletin": bulletin.id, "organisation": user.organisation.slug, "rating": feedback.rating,
             "comment": feedback.comment}, 201
 
 
 @routes.patch("/bulletins/<int:bulletin_id>")
-def amend_bulletin(bulletin_id: int):
+@operation("Amend: a new version; change_note is required. Under the two-person rule (before or after the "
+           "change) a published bulletin's change waits for review in pending_change", body=BulletinChange,
+           answer=BulletinOut, errors=(409,), invalid_message="The bulletin is invalid; nothing was stored.")
+def amend_bulletin(bulletin_id: int, body: BulletinChange):
     """Amend (a new version; ``change_note`` required). Extension of docs/contract.md."""
-    data = json_body()
-    bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, data, u))
+    bulletin, _, user = _act(bulletin_id, lambda b, u: service.amend(b, given(body), u))
     return bulletin_json(bulletin, user)
 
 
 @routes.post("/bulletins/<int:bulletin_id>/withdraw")
-def withdraw_bulletin(bulletin_id: int):
-    data = json_body()
-    bulletin, _, user = _act(bulletin_id, lambda b, u: service.withdraw(b, u, data.get("reason")))
+@operation("Withdraw (author organisation's publishers); recipients are told, without content",
+           body=WithdrawInput, answer=BulletinOut, errors=(409,))
+def withdraw_bulletin(bulletin_id: int, body: WithdrawInput):
+    bulletin, _, user = _act(bulletin_id, lambda b, u: service.withdraw(b, u, body.reason))
     return bulletin_json(bulletin, user)
 
 
@@ -225,6 +248,7 @@ def question_json(question) -> dict[str, Any]:
 
 
 @routes.get("/bulletins/<int:bulletin_id>/questions")
+@operation("The private threads the caller may see (its own, or all for the author)", answer=QuestionPage)
 def list_questions(bulletin_id: int):
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
@@ -235,22 +259,24 @@ def list_questions(bulletin_id: int):
 
 
 @routes.post("/bulletins/<int:bulletin_id>/questions")
-def ask_question(bulletin_id: int):
+@operation("Ask the author privately", body=MessageInput, answer=QuestionOut, status=201, errors=(409,),
+           links={"answer_question": {"bulletin_id": "$request.path.bulletin_id",
+                                      "question_id": "$response.body#/id"}})
+def ask_question(bulletin_id: int, body: MessageInput):
     """A recipient asks the author privately (only the two organisations see the thread)."""
-    data = json_body()
-    question, _, _ = _act(bulletin_id, lambda b, u: service.ask(b, u, data.get("body")))
+    question, _, _ = _act(bulletin_id, lambda b, u: service.ask(b, u, body.body))
     return question_json(question), 201
 
 
 @routes.post("/bulletins/<int:bulletin_id>/questions/<int:question_id>/messages")
-def answer_question(bulletin_id: int, question_id: int):
-    data = json_body()
+@operation("Reply in a thread", body=MessageInput, answer=QuestionOut, status=201, errors=(409,))
+def answer_question(bulletin_id: int, question_id: int, body: MessageInput):
 
     def answer(bulletin, user):
         question = db.session.get(BulletinQuestion, question_id)
         if question is None:
             raise LookupError
-        service.answer(question, bulletin, user, data.get("body"))
+        service.answer(question, bulletin, user, body.body)
         return question
 
     question, _, _ = _act(bulletin_id, answer)
@@ -258,6 +284,7 @@ def answer_question(bulletin_id: int, question_id: int):
 
 
 @routes.get("/bulletins/<int:bulletin_id>/sightings")
+@operation("Sightings the caller may see", answer=SightingPage)
 def list_sightings(bulletin_id: int):
     user = policy.reader()
     bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
@@ -268,14 +295,19 @@ def list_sightings(bulletin_id: int):
 
 
 @routes.post("/bulletins/<int:bulletin_id>/sightings")
-def report_sighting(bulletin_id: int):
+@operation("We saw this: when, which indicator, context", body=SightingInput, answer=SightingOut, status=201,
+           errors=(409,))
+def report_sighting(bulletin_id: int, body: SightingInput):
     """'We saw this' — when, optionally which indicator, and a short context."""
-    data = json_body()
-    sighting, _, _ = _act(bulletin_id, lambda b, u: service.report_sighting(b, u, data))
+    sighting, _, _ = _act(bulletin_id, lambda b, u: service.report_sighting(b, u, given(body)))
     return {"id": sighting.id, "seen_at": iso(sighting.seen_at)}, 201
 
 
 @routes.post("/bulletins/<int:bulletin_id>/attachments")
+@operation("Attach a file (author organisation's publishers)", body=FileUpload, body_media="multipart/form-data",
+           answer=AttachmentOut, status=201, errors=(409,),
+           links={"download_attachment": {"bulletin_id": "$request.path.bulletin_id",
+                                          "attachment_id": "$response.body#/id"}})
 def upload_attachment(bulletin_id: int):
     """multipart/form-data with a ``file`` part; 413 when too large, 415 when not an accepted kind."""
     if request.mimetype != "multipart/form-data":
@@ -293,5 +325,7 @@ def upload_attachment(bulletin_id: int):
 
 
 @routes.get("/bulletins/<int:bulletin_id>/attachments/<int:attachment_id>")
+@operation("Download an attachment", answer={"type": "string", "format": "binary"},
+           media="*/*")
 def download_attachment(bulletin_id: int, attachment_id: int):
     return send_attachment(bulletin_id, attachment_id)

@@ -15,7 +15,6 @@ from portal.accounts.models import User, UserRole
 from portal.audit import trail
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import (
-    FEEDBACK_RATINGS,
     Bulletin,
     BulletinAcknowledgement,
     BulletinAttachment,
@@ -33,10 +32,12 @@ from portal.bulletins.models import (
 from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
+from portal.bulletins.schemas import FeedbackInput, MessageInput, SightingInput, WithdrawInput
+from portal.payloads import check
+from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
-from portal.problems import Conflict, Invalid, NotAllowed
 from portal.sanitise import clean_html
 from portal.types import utcnow
 from portal.vocabulary import TLP, Classification, Role
@@ -406,13 +407,7 @@ def acknowledge(bulletin: Bulletin, user: User) -> BulletinAcknowledgement:
 
 
 def give_feedback(bulletin: Bulletin, user: User, rating: Any, comment: Any) -> BulletinFeedback:
-    errors: dict[str, list[str]] = {}
-    if rating not in FEEDBACK_RATINGS:
-        errors["rating"] = [_("Choose one of: %(choices)s.", choices=", ".join(FEEDBACK_RATINGS))]
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
-        errors["comment"] = [_("The comment is text of at most 2000 characters.")]
-    if errors:
-        raise Invalid(errors)
+    check(FeedbackInput, {"rating": rating, "comment": comment})
     _recipient_check(bulletin, user)
     row = db.session.get(BulletinFeedback, (bulletin.id, user.organisation_id))
     if row is None:
@@ -526,8 +521,7 @@ def _as_input(bulletin: Bulletin) -> dict[str, Any]:
 
 def withdraw(bulletin: Bulletin, user: User, reason: Any) -> Bulletin:
     _author_check(bulletin, user)
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
-        raise Invalid({"reason": [_("Say why it is withdrawn (at most 2000 characters).")]})
+    reason = check(WithdrawInput, {"reason": reason}).reason
     if bulletin.status == "withdrawn":
         raise Conflict(_("This bulletin is already withdrawn."))
     was_published = bulletin.status == "published"
@@ -542,15 +536,13 @@ def withdraw(bulletin: Bulletin, user: User, reason: Any) -> Bulletin:
 
 # --- Two-way: questions and sightings --------------------------------------------------------
 
-def _text(value: Any, field: str, limit: int = 5000) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise Invalid({field: [_("Write some text, at most %(n)s characters.", n=limit)]})
-    return value.strip()
+def _text(body: Any) -> str:
+    return check(MessageInput, {"body": body}).body.strip()
 
 
 def ask(bulletin: Bulletin, user: User, body: Any) -> BulletinQuestion:
     """A recipient organisation asks the author privately; only the two organisations see it."""
-    text = _text(body, "body")
+    text = _text(body)
     _recipient_check(bulletin, user)
     question = db.session.scalar(select(BulletinQuestion).where(BulletinQuestion.bulletin_id == bulletin.id,
                                                                 BulletinQuestion.asking_org_id == user.organisation_id))
@@ -567,7 +559,7 @@ def ask(bulletin: Bulletin, user: User, body: Any) -> BulletinQuestion:
 
 
 def answer(question: BulletinQuestion, bulletin: Bulletin, user: User, body: Any) -> BulletinMessage:
-    text = _text(body, "body")
+    text = _text(body)
     if not can_see_question(user, bulletin, question):
         raise LookupError
     first_answer = user.organisation_id == bulletin.author_org_id and not any(
@@ -612,8 +604,10 @@ def report_sighting(bulletin: Bulletin, user: User, data: dict[str, Any]) -> Bul
     except ValueError:
         errors["seen_at"] = [_("Give when it was seen as an ISO 8601 date or time.")]
     context = data.get("context", "")
-    if not isinstance(context, str) or len(context) > 2000:
-        errors["context"] = [_("The context is text of at most 2000 characters.")]
+    try:
+        check(SightingInput, {"seen_at": "", "context": context})
+    except Invalid as invalid:
+        errors.update(invalid.fields)
     indicator_id = data.get("indicator")
     if indicator_id is not None and indicator_id not in {i.id for i in bulletin.indicators}:
         errors["indicator"] = [_("That indicator is not part of this bulletin.")]

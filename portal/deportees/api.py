@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 
 from portal import policy
 from portal.api import bp
 from portal.api.errors import refusals
-from portal.api.formats import iso, json_body
+from portal.api.formats import iso
+from portal.api.operations import given, operation
 from portal.api.pagination import paginate
 from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
 from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
+from portal.deportees.schemas import NotificationInput, NotificationOut, NotificationPage, NotificationQuery, UpdateInput
 from portal.extensions import db
 
 #: Deportee notifications: notifications:read to read, notifications:write to change anything.
@@ -52,10 +53,11 @@ def notification_json(notification: DeporteeNotification, reader: Any, full: boo
 
 
 @routes.get("/deportee-notifications")
-def list_deportee_notifications():
+@operation("Deportee notifications the caller may read", query=NotificationQuery, answer=NotificationPage)
+def list_deportee_notifications(query: NotificationQuery):
     user = policy.reader()
     statement = policy.readable_deportee_notifications(user)
-    if document := request.args.get("document"):
+    if document := query.document:
         statement = service.find_by_document(statement, document)
     page = paginate(statement, DeporteeNotification.id, lambda n: notification_json(n, user, full=False))
     trail.record("deportee_notification.list", "deportee_notification", count=len(page["items"]), via="api",
@@ -64,17 +66,26 @@ def list_deportee_notifications():
     return page
 
 
+#: From a notification just issued, to reading, acknowledging and updating it (OpenAPI links).
+NOTIFICATION_LINKS = {name: {"notification_id": "$response.body#/id"} for name in (
+    "get_deportee_notification", "acknowledge_deportee_notification", "update_deportee_notification")}
+
+
 @routes.post("/deportee-notifications")
-def create_deportee_notification():
+@operation("Issue a notification (publishers of a New Zealand agency); routed to the destination country's "
+           "designated receivers", body=NotificationInput, body_limit=lambda: settings().deportee_body_max_bytes, answer=NotificationOut, status=201,
+           errors=(403,), invalid_message="The notification is invalid; nothing was stored.",
+           links=NOTIFICATION_LINKS)
+def create_deportee_notification(body: NotificationInput):
     user = policy.reader()
-    data = json_body(limit=settings().deportee_body_max_bytes)
     with refusals("The notification is invalid; nothing was stored."):
-        notification = service.issue(data, user)
+        notification = service.issue(given(body), user)
     db.session.commit()
     return notification_json(notification, user), 201
 
 
 @routes.get("/deportee-notifications/<int:notification_id>")
+@operation("One deportee notification, with its personal data decrypted for the reader", answer=NotificationOut)
 def get_deportee_notification(notification_id: int):
     user = policy.reader()
     notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
@@ -95,11 +106,13 @@ def _act(notification_id: int, action) -> Any:
 
 
 @routes.post("/deportee-notifications/<int:notification_id>/acknowledge")
+@operation("The caller's (receiving) organisation has received it", answer=NotificationOut, errors=(409,))
 def acknowledge_deportee_notification(notification_id: int):
     return _act(notification_id, service.acknowledge)
 
 
 @routes.post("/deportee-notifications/<int:notification_id>/updates")
-def update_deportee_notification(notification_id: int):
-    data = json_body()
-    return _act(notification_id, lambda n, u: service.add_update(n, u, data.get("kind"), data.get("note"))), 201
+@operation("A receiving organisation's news of the person (extension)", body=UpdateInput, answer=NotificationOut,
+           status=201, errors=(409,))
+def update_deportee_notification(notification_id: int, body: UpdateInput):
+    return _act(notification_id, lambda n, u: service.add_update(n, u, body.kind, body.note)), 201

@@ -23,7 +23,6 @@ from portal.config import settings
 from portal.crypto import needs_resealing
 from portal.dates import parse_day, parse_instant
 from portal.deportees.models import (
-    UPDATE_KINDS,
     DeporteeIdentifier,
     DeporteeNotification,
     DeporteeNotificationRecipient,
@@ -35,6 +34,8 @@ from portal.federation.models import IdentityProvider
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import WebhookEndpoint, notify
+from portal.deportees.schemas import NotificationInput, UpdateInput
+from portal.payloads import check
 from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.references import next_reference
 from portal.submissions.linking import fold_name
@@ -80,27 +81,19 @@ may_issue = permissions.may_issue_deportee_notification
 
 # --- Validation ------------------------------------------------------------------------------
 
-def _text(errors, name: str, value: Any, required: bool = False, limit: int = MAX_TEXT) -> str:
-    if value in (None, ""):
-        if required:
-            errors.setdefault(name, []).append(_("This is required."))
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        errors.setdefault(name, []).append(_("Give text of at most %(n)s characters.", n=limit))
-        return ""
-    return value.strip()
+# Types, lengths and required fields are NotificationInput's (``schemas.py``), checked first; these
+# only put what passed into canonical form.
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
-def _list(errors, name: str, value: Any) -> list[str]:
-    if value in (None, ""):
-        return []
+def _list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or len(value) > MAX_NAMES or not all(isinstance(v, str) and len(v) <= 300
-                                                                         for v in value):
-        errors.setdefault(name, []).append(_("Give a list of at most %(n)s names.", n=MAX_NAMES))
+    if not isinstance(value, list):
         return []
-    return [" ".join(v.split()) for v in value if v.strip()]
+    return [" ".join(v.split()) for v in value if isinstance(v, str) and v.strip()]
 
 
 def parse_arrival(value: Any) -> dt.datetime | None:
@@ -114,6 +107,10 @@ def parse_arrival(value: Any) -> dt.datetime | None:
 def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
     """Check a notification; raise Invalid naming each bad field. Returns clear and personal parts."""
     errors: dict[str, list[str]] = {}
+    try:
+        check(NotificationInput, data)
+    except Invalid as invalid:
+        errors.update(invalid.fields)
     known = countries()
     country = data.get("destination_country")
     country = country.strip().upper() if isinstance(country, str) else ""
@@ -135,10 +132,10 @@ def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
     if not isinstance(person_in, dict):
         errors["person"] = [_("Describe the person: at least a name.")]
     else:
-        person["names"] = _list(errors, "person.names", person_in.get("names") or person_in.get("name"))
+        person["names"] = _list(person_in.get("names") or person_in.get("name"))
         if not person["names"] and "person.names" not in errors:
             errors["person.names"] = [_("Give at least one name for the person.")]
-        person["aliases"] = _list(errors, "person.aliases", person_in.get("aliases"))
+        person["aliases"] = _list(person_in.get("aliases"))
         born = person_in.get("date_of_birth")
         person["date_of_birth"] = None
         if born not in (None, ""):
@@ -203,20 +200,20 @@ def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
     airport = removal.get("arrival_airport") or ""
     if airport and (not isinstance(airport, str) or not re.fullmatch(r"[A-Z]{3}", airport.upper())):
         errors["removal.arrival_airport"] = [_("Give the airport's three-letter IATA code, e.g. APW.")]
-    legal_basis = _text(errors, "legal_basis", data.get("legal_basis"), required=True, limit=2000)
+    legal_basis = _text(data.get("legal_basis"))
 
     details = {
-        "offending_summary": _text(errors, "offending_summary", data.get("offending_summary")),
-        "offences": _list(errors, "offences", data.get("offences")),
-        "sentences": _list(errors, "sentences", data.get("sentences")),
-        "gang_affiliation": _text(errors, "gang_affiliation", data.get("gang_affiliation"), limit=300),
+        "offending_summary": _text(data.get("offending_summary")),
+        "offences": _list(data.get("offences")),
+        "sentences": _list(data.get("sentences")),
+        "gang_affiliation": _text(data.get("gang_affiliation")),
         "risk_level": data.get("risk_level") or None,
-        "risk_notes": _text(errors, "risk_notes", data.get("risk_notes")),
-        "reintegration_needs": _text(errors, "reintegration_needs", data.get("reintegration_needs")),
-        "health": _text(errors, "health", data.get("health")),
-        "housing": _text(errors, "housing", data.get("housing")),
-        "family_contact": _text(errors, "family_contact", data.get("family_contact")),
-        "support_services": _text(errors, "support_services", data.get("support_services")),
+        "risk_notes": _text(data.get("risk_notes")),
+        "reintegration_needs": _text(data.get("reintegration_needs")),
+        "health": _text(data.get("health")),
+        "housing": _text(data.get("housing")),
+        "family_contact": _text(data.get("family_contact")),
+        "support_services": _text(data.get("support_services")),
     }
     if details["risk_level"] not in (None, *RISK_LEVELS):
         errors["risk_level"] = [_("The risk level is low, medium or high.")]
@@ -315,12 +312,7 @@ def add_update(notification: DeporteeNotification, user: User, kind: Any, note: 
     _recipient_row(notification, user)
     if notification.purged_at is not None:
         raise Conflict(_("This notification has been purged."))
-    errors: dict[str, list[str]] = {}
-    if kind not in UPDATE_KINDS:
-        errors["kind"] = [_("Choose what happened: %(kinds)s.", kinds=", ".join(UPDATE_KINDS))]
-    text = _text(errors, "note", note, limit=5000)
-    if errors:
-        raise Invalid(errors)
+    text = (check(UpdateInput, {"kind": kind, "note": note}).note or "").strip()
     update = DeporteeUpdate(notification_id=notification.id, organisation_id=user.organisation_id,
                             author_id=user.id, kind=kind)
     db.session.add(update)

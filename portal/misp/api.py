@@ -8,15 +8,21 @@ from portal import policy
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import read_body
+from portal.api.operations import operation
 from portal.api.scopes import ScopedRoutes
-from portal.bulletins.api import bulletin_json
+from portal.bulletins.api import BULLETIN_LINKS, bulletin_json
+from portal.bulletins.schemas import BulletinOut
 from portal.extensions import db
 from portal.misp import importer
+from portal.misp.schemas import MispEventInput
 
 routes = ScopedRoutes(bp, "bulletins")
 
 
 @routes.post("/bulletins/import/misp")
+@operation("Import a MISP event (its JSON export, at most 2 MiB) as a draft bulletin of the caller's organisation, "
+           "for its publishers to review, give an audience and publish", body=MispEventInput, checks_body=False,
+           answer=BulletinOut, status=201, errors=(403,), links=BULLETIN_LINKS)
 def import_misp_event():
     user = policy.reader()
     if request.mimetype != "application/json":

@@ -30,14 +30,15 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings_store
-from portal.activity import ActivityEvent, bucket_of
+from portal.activity import ActivityEvent
 from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
@@ -99,36 +100,43 @@ def _merge(rows: list[Any]) -> set[int]:
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
     table = MonthlyActivity.__table__
-    # Plain rows and bulk statements: thousands of sums change per run, and the ORM's per-object
-    # bookkeeping would cost more than the scan.
-    existing = {(r.organisation_id, r.month): dict(r._mapping) for r in db.session.execute(
-        select(table).where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
-    fresh: dict[tuple[int, int], dict[str, Any]] = {}
-    touched: set[tuple[int, int]] = set()
+    width = len(RESPONSE_BUCKETS) + 1
+    # Plain lists and Core statements: tens of thousands of sums per run from scratch, and the
+    # ORM's per-row bookkeeping would cost more than the scan.
+    existing = {(org_id, month): [shares, reactive, ratings, useful, list(responses or [0] * width)]
+                for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+                    select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares,
+                           table.c.ratings, table.c.useful_ratings, table.c.responses)
+                    .where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
+    touched: dict[tuple[int, int], list[Any]] = {}
     for org_id, month, kind, bucket_index, weight, weighted in rows:
         key = (org_id, month)
-        row = existing.get(key) or fresh.get(key)
+        row = touched.get(key)
         if row is None:
-            row = fresh[key] = {"organisation_id": org_id, "month": month, "shares": 0, "reactive_shares": 0,
-                                "ratings": 0, "useful_ratings": 0.0, "responses": [0] * (len(RESPONSE_BUCKETS) + 1)}
-        touched.add(key)
-        weight, weighted = int(weight or 0), float(weighted or 0)
+            row = touched[key] = existing.get(key) or [0, 0, 0, 0.0, [0] * width]
+        weight = int(weight or 0)
         if kind == "share":
-            row["shares"] += weight
+            row[0] += weight
         elif kind == "share-reactive":
-            row["reactive_shares"] += weight
+            row[1] += weight
         elif kind == "rating":
-            row["ratings"] += weight
-            row["useful_ratings"] += weighted
+            row[2] += weight
+            row[3] += float(weighted or 0)
         elif kind == "response":
-            histogram = list(row["responses"] or [0] * (len(RESPONSE_BUCKETS) + 1))
-            histogram[int(bucket_index)] += weight
-            row["responses"] = histogram
+            row[4][int(bucket_index)] += weight
+    fresh, changed = [], []
+    for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items():
+        values = {"shares": shares, "reactive_shares": reactive, "ratings": ratings, "useful_ratings": useful,
+                  "responses": responses}
+        if (org_id, month) in existing:
+            changed.append({**values, "key_organisation": org_id, "key_month": month})
+        else:
+            fresh.append({**values, "organisation_id": org_id, "month": month})
     if fresh:
-        db.session.execute(insert(MonthlyActivity), list(fresh.values()))
-    changed = [existing[key] for key in touched if key in existing]
-    if changed:
-        db.session.execute(update(MonthlyActivity), changed)  # by primary key, batched
+        db.session.execute(insert(table), fresh)
+    if changed:  # by primary key, batched
+        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
+                                               table.c.month == bindparam("key_month")), changed)
     return months
 
 
@@ -181,12 +189,9 @@ def scores(totals: Totals, sector_median: float, target_hours: float, weights: d
 
 
 def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
-    """Per organisation, its items open at ``at`` past the target time, as response-time counts."""
-    target = float(_scorecards()["response_target_hours"])
-    out: dict[int, list[int]] = defaultdict(lambda: [0] * (len(RESPONSE_BUCKETS) + 1))
-    for item in outstanding.open_items(at, target):
-        out[item.organisation_id][bucket_of(item.age_hours(at))] += 1
-    return dict(out)
+    """Per organisation, its items open at ``at`` past the target time, as response-time counts
+    (one grouped statement: ``outstanding.open_histograms``)."""
+    return outstanding.open_histograms(at, float(_scorecards()["response_target_hours"]), RESPONSE_BUCKETS)
 
 
 def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
@@ -198,22 +203,41 @@ def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
     return min(now, end)
 
 
-def compute_period(period: str, now: dt.datetime | None = None,
-                   open_items: dict[int, list[int]] | None = None) -> dict[int, dict[str, Any]]:
+def monthly_sums(months: Iterable[int]) -> dict[int, dict[int, Totals]]:
+    """``{month: {organisation: Totals}}`` from ``scorecard_months``: read once per run and shared
+    by every period scored in it (a month, its quarter and its financial year hold the same rows)."""
+    table = MonthlyActivity.__table__
+    out: dict[int, dict[int, Totals]] = {month: {} for month in months}
+    for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+            select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares, table.c.ratings,
+                   table.c.useful_ratings, table.c.responses).where(table.c.month.in_(list(out)))):
+        out[month][org_id] = Totals(shares, reactive, ratings, useful,
+                                    list(responses) if responses else [0] * (len(RESPONSE_BUCKETS) + 1))
+    return out
+
+
+def compute_period(period: str, now: dt.datetime | None = None, open_items: dict[int, list[int]] | None = None,
+                   sums: dict[int, dict[int, Totals]] | None = None) -> dict[int, dict[str, Any]]:
     """Every active organisation's scores for a period, from the monthly sums and the items open
-    (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known."""
+    (no writes). ``open_items``: the histograms at the period's ``as_of`` instant, if known;
+    ``sums``: ``monthly_sums`` of (at least) the period's months, if read already."""
     now = now or utcnow()
     rules = _scorecards()
-    totals: dict[int, Totals] = defaultdict(Totals)
-    table = MonthlyActivity.__table__
-    for row in db.session.execute(select(table).where(table.c.month.in_(months_of(period)))):
-        t = totals[row.organisation_id]
-        t.shares += row.shares
-        t.reactive += row.reactive_shares
-        t.ratings += row.ratings
-        t.useful += row.useful_ratings
-        if row.responses:
-            t.histogram = [a + b for a, b in zip(t.histogram, row.responses, strict=True)]
+    months = months_of(period)
+    if sums is None or any(month not in sums for month in months):
+        sums = monthly_sums(months)
+    totals: dict[int, Totals] = {}
+    for month in months:
+        for org_id, m in sums[month].items():
+            t = totals.get(org_id)
+            if t is None:
+                totals[org_id] = Totals(m.shares, m.reactive, m.ratings, m.useful, list(m.histogram))
+                continue
+            t.shares += m.shares
+            t.reactive += m.reactive
+            t.ratings += m.ratings
+            t.useful += m.useful
+            t.histogram = [a + b for a, b in zip(t.histogram, m.histogram, strict=True)]
     if open_items is None:
         at = as_of(period, now)
         open_items = outstanding_histograms(at) if at is not None else {}
@@ -242,29 +266,32 @@ def is_closed(period: str) -> bool:
 
 
 def store_period(period: str, now: dt.datetime | None = None, open_items: dict[int, list[int]] | None = None,
-                 force: bool = False) -> int:
+                 force: bool = False, sums: dict[int, dict[int, Totals]] | None = None) -> int:
     """Write the period's scores; only rows whose values changed. A closed period is left as it is
     unless ``force`` (an explicit recompute). Returns how many rows were written."""
     now = now or utcnow()
     if not force and is_closed(period):
         return 0
-    computed = compute_period(period, now, open_items)
+    computed = compute_period(period, now, open_items, sums)
     table = Scorecard.__table__
-    existing = {r.organisation_id: dict(r._mapping) for r in db.session.execute(
-        select(table).where(table.c.period == period))}
+    existing = {r[0]: r[1:] for r in db.session.execute(
+        select(table.c.organisation_id, *(table.c[k] for k in SCORE_KEYS)).where(table.c.period == period))}
     new_rows, changed = [], []
     for org_id, values in computed.items():
         row = existing.get(org_id)
-        if row is not None and all(row[k] == v for k, v in values.items()):
+        if row is not None and all(old == values[k] for k, old in zip(SCORE_KEYS, row, strict=True)):
             continue
-        record = {"organisation_id": org_id, "period": period, **values, "computed_at": now}
-        (changed if row is not None else new_rows).append(record)
+        if row is None:
+            new_rows.append({"organisation_id": org_id, "period": period, **values, "computed_at": now})
+        else:
+            changed.append({**values, "computed_at": now, "key_organisation": org_id, "key_period": period})
+    # Core statements: a thousand plain rows, without the ORM's per-row bookkeeping.
     if new_rows:
-        db.session.execute(insert(Scorecard), new_rows)
-    if changed:
-        db.session.execute(update(Scorecard), changed)  # by primary key, batched
-    written = len(new_rows) + len(changed)
-    return written
+        db.session.execute(insert(table), new_rows)
+    if changed:  # by primary key, batched
+        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
+                                               table.c.period == bindparam("key_period")), changed)
+    return len(new_rows) + len(changed)
 
 
 def run(now: dt.datetime | None = None) -> dict[str, int]:
@@ -273,33 +300,50 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     months = fold_new_events(now)
     current = {periods.current(kind, now) for kind in periods.KINDS}
+    # A period this run closes is scored once, at its close, not also before it.
     touched = {key for m in months for key in periods.keys_of(m)} | current
+    closing = _to_close(now)
+    touched -= set(closing)
+    # The monthly sums of every period scored here, read once.
+    sums = monthly_sums({month for period in touched | set(closing) for month in months_of(period)})
     aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
     written = {}
     for period in sorted(touched):
         at = as_of(period, now)
         if at is not None and at not in aged:
             aged[at] = outstanding_histograms(at)
-        written[period] = store_period(period, now, aged.get(at, {}))
+        written[period] = store_period(period, now, aged.get(at, {}), sums=sums)
     db.session.commit()
-    for period, count in close_ended_periods(now, aged).items():
+    for period, count in close_ended_periods(now, aged, sums).items():
         written[period] = written.get(period, 0) + count
     return {period: n for period, n in written.items() if n}
 
 
+def _to_close(now: dt.datetime) -> dict[str, str]:
+    """The last ended month, quarter and financial year not closed yet: ``{period: kind}``."""
+    out = {}
+    for kind in periods.KINDS:
+        period = periods.last_closed(kind, now)
+        if periods.bounds(period)[1] <= now - LAG and not is_closed(period):
+            out[period] = kind
+    return out
+
+
 def close_ended_periods(now: dt.datetime | None = None,
-                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None) -> dict[str, int]:
+                        aged: dict[dt.datetime, dict[int, list[int]]] | None = None,
+                        sums: dict[int, dict[int, Totals]] | None = None) -> dict[str, int]:
     """Close the last ended month, quarter and financial year, once each (a second run, or a second
     scheduler, finds them closed). Each close commits on its own. ``aged``: open items already
-    counted at some instants (a quarter and its last month end together)."""
+    counted at some instants (a quarter and its last month end together); ``sums``: the monthly
+    sums, if read already."""
     now = now or utcnow()
     aged = {} if aged is None else aged
     written: dict[str, int] = {}
-    for kind in periods.KINDS:
-        period = periods.last_closed(kind, now)
+    closing = _to_close(now)
+    if sums is None:
+        sums = monthly_sums({month for period in closing for month in months_of(period)})
+    for period, kind in closing.items():
         _, end = periods.bounds(period)
-        if end > now - LAG or is_closed(period):
-            continue
         try:
             db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
             db.session.flush()
@@ -308,7 +352,7 @@ def close_ended_periods(now: dt.datetime | None = None,
                 first = db.session.scalar(select(func.min(MonthlyActivity.month)))
                 started = first is not None and first <= months_of(period)[-1]
                 aged[end] = outstanding_histograms(end) if started else {}
-            written[period] = store_period(period, now, aged[end], force=True)
+            written[period] = store_period(period, now, aged[end], force=True, sums=sums)
             consequences.period_closed(period, kind, now)
             db.session.commit()
         except IntegrityError:  # closed meanwhile by another process

@@ -16,7 +16,9 @@ from portal import permissions, policy
 from portal.api import bp as api_bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
+from portal.api.operations import operation
 from portal.api.scopes import ScopedRoutes
+from portal.scorecards.schemas import ScorecardOut, ScorecardQuery
 from portal.audit import trail
 from portal.csv_export import csv_text
 from portal.extensions import db
@@ -126,12 +128,14 @@ def explain_page(slug: str):
 
 
 @api_routes.get("/scorecards/<slug>")
-def api_scorecard(slug: str):
+@operation("An organisation's sharing-maturity scorecard (its own, or any for oversight users)",
+           query=ScorecardQuery, answer=ScorecardOut)
+def api_scorecard(slug: str, query: ScorecardQuery):
     user = policy.reader()
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None or not policy.sees_scorecard_of(user, org.id):
         raise ApiError(404)
-    period = request.args.get("period") or current_quarter()
+    period = query.period or current_quarter()
     try:
         months_of(period)
     except (ValueError, IndexError):
@@ -279,10 +283,18 @@ def accountability_report(period: str):
     return page
 
 
+#: The report's CSV is for people (oversight opens it in a spreadsheet): its headings are words.
+REPORT_HEADINGS = {"organisation": _l("Organisation"), "slug": _l("Short name"), "kind": _l("Kind of organisation"),
+                   "sector": _l("Sector"), "country": _l("Country"), **LABELS,
+                   "previous_overall": _l("Previous overall score"), "trend": _l("Trend"), "target": _l("Target"),
+                   "meets_standard": _l("Sharing standard"), "open_items": _l("Open items"), "tier": _l("Tier"),
+                   "procurement_eligible": _l("Procurement eligible"), "reason": _l("Reason")}
+
+
 @bp.get("/accountability-reports/<period>.csv")
 def accountability_report_csv(period: str):
     report = _report_or_404(period)
-    text = csv_text(list(consequences.REPORT_COLUMNS),
+    text = csv_text([str(REPORT_HEADINGS.get(c, c)) for c in consequences.REPORT_COLUMNS],
                     [[row.get(c) for c in consequences.REPORT_COLUMNS] for row in report.rows])
     trail.record("accountability_report.export", "organisation", period=period)
     db.session.commit()

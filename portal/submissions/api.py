@@ -7,7 +7,8 @@ from flask import Response, current_app, request
 from portal import attachments, policy
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
-from portal.api.formats import iso, json_body
+from portal.api.formats import iso
+from portal.api.operations import given, operation
 from portal.api.pagination import paginate
 from portal.api.scopes import ScopedRoutes
 from portal.audit import trail
@@ -15,6 +16,7 @@ from portal.config import settings
 from portal.extensions import db
 from portal.submissions import goaml, service
 from portal.submissions.models import Submission
+from portal.submissions.schemas import SubmissionInput, SubmissionOut, SubmissionPage, SubmissionQuery
 
 #: Every route here needs the submissions:read scope to read and submissions:write to change anything.
 routes = ScopedRoutes(bp, "submissions")
@@ -47,27 +49,37 @@ def submission_json(submission: Submission, reader: Any) -> dict[str, Any]:
 
 
 @routes.get("/submissions")
-def list_submissions():
+@operation("Suspicious-activity reports the caller may read", query=SubmissionQuery, answer=SubmissionPage)
+def list_submissions(query: SubmissionQuery):
     user = policy.reader()
     statement = policy.readable_submissions(user)
-    if status := request.args.get("status"):
-        statement = statement.where(Submission.status == status)
-    if query := request.args.get("q", "").strip():
-        statement = service.search(statement, query)
+    if query.status:
+        statement = statement.where(Submission.status == query.status)
+    if words := (query.q or "").strip():
+        statement = service.search(statement, words)
     page = paginate(statement, Submission.id, lambda s: submission_json(s, user))
     trail.record("submission.list", "submission", count=len(page["items"]), via="api")
     db.session.commit()
     return page
 
 
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "The same key with the same body answers with the same report (header "
+                                  "Idempotent-Replayed: true); with another body, 409.",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+
 @routes.post("/submissions")
-def create_submission():
+@operation("Submit a report (submitters); 201 with the stored report and its reference", body=SubmissionInput,
+           body_limit=lambda: settings().submission_body_max_bytes, answer=SubmissionOut, status=201, errors=(403, 409), headers=(IDEMPOTENCY_KEY,),
+           invalid_message="The report is invalid; nothing was stored.",
+           links={name: {"reference": "$response.body#/reference"} for name in ("get_submission", "submission_goaml")})
+def create_submission(body: SubmissionInput):
     user = policy.reader()
-    data = json_body(limit=settings().submission_body_max_bytes)
     key = request.headers.get("Idempotency-Key")
     try:
         with refusals("The report is invalid; nothing was stored."):
-            submission, replayed = service.submit(data, user, idempotency_key=key)
+            submission, replayed = service.submit(given(body), user, idempotency_key=key)
     except attachments.Refused as refused:
         db.session.rollback()
         raise ApiError(refused.status, str(refused), {"attachments": [str(refused)]}) from None
@@ -84,6 +96,7 @@ def create_submission():
 
 
 @routes.get("/submissions/<reference>")
+@operation("One report", answer=SubmissionOut)
 def get_submission(reference: str):
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
@@ -94,6 +107,8 @@ def get_submission(reference: str):
 
 
 @routes.get("/submissions/<reference>/goaml")
+@operation("The report as goAML 5.0.2 XML; 409 when it names no person, entity or account",
+           answer={"type": "string"}, media="application/xml", errors=(409,))
 def submission_goaml(reference: str):
     user = policy.reader()
     submission = policy.readable_or_404(Submission, user, Submission.reference == reference)

@@ -16,16 +16,17 @@ from portal.bulletins.indicators import IndicatorError, normalise
 from portal.config import settings
 from portal.dates import parse_day
 from portal.extensions import db
+from portal import payloads
 from portal.problems import Invalid, classification_for
+from portal.submissions.schemas import (  # noqa: F401  (DOCUMENT_TYPES and SUBJECT_KINDS: used by the pages)
+    DOCUMENT_TYPES, MAX_NAMES, MAX_SUBJECTS, MAX_TEXT, MAX_TRANSACTIONS, SUBJECT_KINDS, SubmissionInput,
+)
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.vocabulary import Classification, OrganisationKind
 
-SUBJECT_KINDS = ("person", "entity", "account", "vessel", "container", "flight", "vehicle", "phone", "email")
 #: Subjects that can send or receive money in a transaction (and be goAML parties).
 PARTY_KINDS = ("person", "entity", "account")
-DOCUMENT_TYPES = ("passport", "national-id", "driver-licence", "other")
-MAX_SUBJECTS, MAX_TRANSACTIONS, MAX_NAMES, MAX_TEXT = 100, 500, 10, 300
 MAX_RELATIONS = 500
 #: How a subject relates to another subject or to a transaction: role -> (kinds the subject may be,
 #: what it relates to: subject kinds, or "transaction"). The goAML export places each accordingly.
@@ -397,6 +398,13 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
     """Check everything a submitter sends; raise :class:`Invalid` naming each bad field."""
     conf = settings()
     check = _Checker()
+    # The report's shape is SubmissionInput's (schemas.py), for the composer as for the API; where
+    # this module also speaks of a field, its words (which know the report) are the ones kept.
+    shape: dict[str, list[str]] = {}
+    try:
+        payloads.check(SubmissionInput, data)
+    except Invalid as invalid:
+        shape = invalid.fields
 
     follows = None
     if data.get("follows") not in (None, ""):
@@ -478,8 +486,8 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
 
     relations = _relations(check, data.get("relations"), subjects, len(raw_transactions))
 
-    if check.errors:
-        raise Invalid(check.errors)
+    if shape or check.errors:
+        raise Invalid({**shape, **check.errors})
     assert recipient is not None
     return Report(recipient=recipient, classification=classification, typologies=typologies, narrative=narrative,
                   subjects=subjects, transactions=transactions, follows=follows, relations=relations,

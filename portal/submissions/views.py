@@ -32,6 +32,7 @@ from portal.submissions.validation import (
     methods,
     recipient_agencies,
 )
+from portal.templating import field_id
 from portal.types import utcnow
 from portal.vocabulary import Classification, Role
 
@@ -224,6 +225,7 @@ def _composer(draft, errors: dict[str, list[str]] | None = None, status: int = 2
         "document_types": DOCUMENT_TYPES, "methods": methods(), "list_fields": LIST_FIELDS,
         "countries": sorted(countries()), "max_narrative": conf.submission_max_narrative,
         "field_label": field_label, "relation_roles": RELATION_ROLES, "transaction_target": TRANSACTION_TARGET,
+        "summary_target": lambda key: (field_id(key), field_label(key)),
         "focus": "" if errors else request.args.get("focus", ""),
     }
     return render_template("submissions/compose.html", **context), status
