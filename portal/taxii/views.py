@@ -173,15 +173,22 @@ def _audit_poll(what: str, collection_id: str, count: int, query: service.Query)
 
 # --- Objects ----------------------------------------------------------------------------------
 
-@routes.get("/portal/collections/<collection_id>/objects/")
-def get_objects(collection_id: str):
+def _polled_page(collection_id: str, what: str) -> tuple[Any, dict[str, Any]]:
+    """A page of the collection for the reader (objects and manifest alike), its poll audited, and
+    the envelope's ``more``/``next``; the caller adds the page's entries."""
     _readable(collection_id)
     query = _query()
     page = service.page(policy.reader(), query)
-    _audit_poll("poll", collection_id, len(page.items), query)
+    _audit_poll(what, collection_id, len(page.items), query)
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
+    return page, body
+
+
+@routes.get("/portal/collections/<collection_id>/objects/")
+def get_objects(collection_id: str):
+    page, body = _polled_page(collection_id, "poll")
     if page.items:
         body["objects"] = page.objects
     return taxii_json(body, headers=_date_headers(page.items))
@@ -189,13 +196,7 @@ def get_objects(collection_id: str):
 
 @routes.get("/portal/collections/<collection_id>/manifest/")
 def get_manifest(collection_id: str):
-    _readable(collection_id)
-    query = _query()
-    page = service.page(policy.reader(), query)
-    _audit_poll("manifest", collection_id, len(page.items), query)
-    body: dict[str, Any] = {"more": page.more}
-    if page.next:
-        body["next"] = page.next
+    page, body = _polled_page(collection_id, "manifest")
     if page.items:
         body["objects"] = [{"id": obj["id"], "date_added": stix.precise_timestamp(added),
                             "version": service.version(obj, added), "media_type": stix.STIX_MEDIA_TYPE}
