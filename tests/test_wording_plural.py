@@ -205,3 +205,19 @@ def test_plural_messages_count_towards_the_reviewed_share(client, people):  # no
     wordings().refresh(force=True)
     assert wordings().reviewed("sm") == (1, total)
     assert re.search(r"\b1 mai le \d", client.get("/translations").get_data(as_text=True))
+
+
+def test_suggestion_mode_notes_plural_messages_with_and_without_context():
+    from babel.support import NullTranslations
+
+    from portal.wording.overrides import RecordingTranslations
+
+    used: dict[str, None] = {}
+    recording = RecordingTranslations(NullTranslations(), used)
+    assert recording.ungettext(*HOURS, 2) == HOURS[1]
+    assert recording.unpgettext("card", *BULLETINS, 1) == BULLETINS[0]
+    assert list(used) == [message_key(None, HOURS[0]), message_key("card", BULLETINS[0])]
+    # npgettext is extracted with its context, and formats like ngettext.
+    assert translate.KEYWORDS["npgettext"] == ((1, "c"), 2, 3)
+    with i18n.reading_as("en", "Pacific/Auckland"):
+        assert i18n.npgettext("card", *HOURS, 3) == "3 hours"
