@@ -251,6 +251,13 @@ def pgettext(context: str, message: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def npgettext(context: str, singular: str, plural: str, num: int, **variables: Any) -> str:
+    """A plural message whose meaning depends on ``context``."""
+    variables.setdefault("num", num)
+    text = _translations().unpgettext(context, singular, plural, num)
+    return text % variables
+
+
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     """A string translated when it is used, for labels defined at import time (forms, enums)."""
     return LazyProxy(gettext, message, enable_cache=False, **variables)
@@ -428,6 +435,7 @@ def init_app(app: Any) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals["pgettext"] = pgettext
+    app.jinja_env.globals["npgettext"] = npgettext
     compile_catalogues(fallback_dir=Path(app.instance_path) / "translations")
 
     @app.context_processor

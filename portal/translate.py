@@ -11,11 +11,17 @@ catalogue API does not, so this small tool treats every language alike.
 
 Entries may carry a context (``msgctxt``): the same English word can need different translations,
 e.g. the wide and abbreviated month "May".
+
+Each language's catalogue starts with a two-line header, its ``Plural-Forms`` rule (how many forms a
+plural message has and which number takes which): compiled into the ``.mo``, it is the rule gettext
+uses at run time and the one the translators' review shows (``portal/wording``). It is written from
+:data:`PLURAL_FORMS` when a catalogue is created and kept as it is afterwards.
 """
 from __future__ import annotations
 
 import io
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -29,9 +35,21 @@ TRANSLATIONS = ROOT / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None,
             # msgctxt: month and weekday names, countries (portal/locale_names.py)
-            "pgettext": ((1, "c"), 2), "NP_": ((1, "c"), 2)}
+            "pgettext": ((1, "c"), 2), "NP_": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
 #: Languages with a catalogue; English is the source language.
 CATALOGUE_LANGUAGES = ("mi", "sm", "to", "fj", "fr", "bi")
+#: A new catalogue's plural rule: Babel's (CLDR's) where it has the language (French: one for 0 and 1,
+#: one for millions, "de" — "1 000 000 de bulletins" —, one for the rest; Tongan: one form for every
+#: number; Māori: one and other), else the two forms of English, which the catalogue's translators can
+#: make alike (Samoan, Fijian and Bislama mark number with articles and particles, not endings).
+PLURAL_FORMS = {
+    "fr": "nplurals=3; plural=(n == 0 || n == 1) ? 0 : n != 0 && n % 1000000 == 0 ? 1 : 2;",
+    "to": "nplurals=1; plural=0;",
+    "mi": "nplurals=2; plural=(n != 1);",
+    "sm": "nplurals=2; plural=(n != 1);",
+    "fj": "nplurals=2; plural=(n != 1);",
+    "bi": "nplurals=2; plural=(n != 1);",
+}
 
 
 def extract() -> Catalog:
@@ -46,8 +64,14 @@ def extract() -> Catalog:
     return catalog
 
 
-def _po_bytes(catalog: Catalog) -> bytes:
+def _po_bytes(catalog: Catalog, plural_header: bool = True) -> bytes:
+    """The file format of the repository's catalogues: sorted, no locations, and for a language's
+    catalogue (not the template) a header of only its charset and ``Plural-Forms`` rule (Babel's
+    full header carries dates that would change at every update)."""
     buffer = io.BytesIO()
+    if plural_header:
+        buffer.write(b'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+                     + f'"Plural-Forms: {catalog.plural_forms}\\n"\n\n'.encode())
     write_po(buffer, catalog, omit_header=True, no_location=True, sort_output=True, width=100,
              ignore_obsolete=True)
     return buffer.getvalue()
@@ -61,14 +85,31 @@ def _read(path: Path) -> Catalog:
 def update() -> None:
     template = extract()
     TRANSLATIONS.mkdir(exist_ok=True)
-    TEMPLATE.write_bytes(_po_bytes(template))
+    TEMPLATE.write_bytes(_po_bytes(template, plural_header=False))
     for language in CATALOGUE_LANGUAGES:
         path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
         path.parent.mkdir(parents=True, exist_ok=True)
-        catalog = _read(path) if path.exists() else Catalog(charset="utf-8")
+        catalog = _read(path) if path.exists() else _new_catalog(language)
         catalog.update(template, no_fuzzy_matching=True)
         path.write_bytes(_po_bytes(catalog))
         print(f"updated {path.relative_to(ROOT)}")
+
+
+def _new_catalog(language: str) -> Catalog:
+    catalog = Catalog(charset="utf-8")
+    catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS.get(language, "nplurals=2; plural=(n != 1);"))]
+    return catalog
+
+
+@lru_cache(maxsize=16)
+def plural_forms(language: str) -> tuple[int, str]:
+    """``language``'s plural rule as its catalogue's header states it: (number of forms, C expression
+    of ``n`` giving a number's form). English, and a language without a catalogue, have two."""
+    path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+    if language == "en" or not path.exists():
+        return 2, "(n != 1)"
+    catalog = _read(path)
+    return catalog.num_plurals, catalog.plural_expr
 
 
 def compile_all() -> None:

@@ -163,10 +163,11 @@ def test_suggestion_mode_lists_the_page_and_stores_only_the_message_and_wording(
     assert response.status_code == 302
     row = db.session.scalar(select(WordingSuggestion))
     columns = {c.key for c in inspect(WordingSuggestion).mapper.column_attrs}
-    assert columns == {"id", "kind", "language", "context", "msgid", "wording", "author_id", "created_at",
-                       "status", "decided_by_id", "decided_at"}
+    assert columns == {"id", "kind", "language", "context", "msgid", "msgid_plural", "wording", "plural_wordings",
+                       "author_id", "created_at", "status", "decided_by_id", "decided_at"}
     assert (row.kind, row.language, row.context, row.msgid, row.wording, row.author_id, row.status) == (
         "suggest", "sm", "", SKIP, "Alu saʻo i le mataupu autu", people.sione.id, "pending")
+    assert (row.msgid_plural, row.plural_wordings) == ("", None)
     assert row.created_at is not None and row.decided_by_id is None and row.decided_at is None
     stored = " ".join(str(getattr(row, c)) for c in columns)
     for leaked in ("bulletins/7", "Tavita", "x.example", "/profile"):

@@ -1,5 +1,6 @@
 """Suggestion mode in Chromium: the static script marks each message in place, within the CSP, without
-widening a phone-sized page; a mark leads to the message's form."""
+widening a phone-sized page; a mark leads to the message's form, which for a plural message has a field
+for each plural form of the language."""
 from __future__ import annotations
 
 import pytest
@@ -13,6 +14,7 @@ from tests.test_browser import ARTIFACTS, base_url, java_script, live_server, pa
 from tests.test_layout import AXE_TAGS
 
 pytestmark = pytest.mark.browser
+PLURAL = message_key(None, "bulletin you can read")  # the home page's first card (ngettext)
 
 
 def test_suggestion_mode_marks_messages_in_place(live_server, page, world):  # noqa: F811
@@ -43,7 +45,7 @@ def test_suggestion_mode_marks_messages_in_place(live_server, page, world):  # n
 
     violations = []
     for path in ("/profile", "/translations/page", f"/translations/messages/{message_key(None, 'Your profile')}",
-                 "/translations"):
+                 f"/translations/messages/{PLURAL}", "/translations"):
         if path != "/profile":
             page.goto(live_server + path)
         else:
@@ -61,4 +63,16 @@ def test_suggestion_mode_marks_messages_in_place(live_server, page, world):  # n
     page.wait_for_url("**/translations/page**")
     suggestion = db.session.scalar(select(WordingSuggestion))
     assert (suggestion.msgid, suggestion.wording) == ("Your profile", "Lau talaaga")
+
+    # A plural message is marked too, and its form asks for each Samoan plural form.
+    page.goto(live_server + "/")
+    page.locator(f".card .wording-mark[href*='{PLURAL}'], .wording-mark[href*='{PLURAL}']").first.click()
+    page.wait_for_url(f"**/translations/messages/{PLURAL}**")
+    assert page.locator("textarea[name^=wording]").count() == 2
+    page.locator("#wording-0").fill("le faʻasalalauga e mafai ona e faitau")
+    page.locator("#wording-1").fill("nā faʻasalalauga e mafai ona e faitau")
+    page.locator("button[name=action][value=suggest]").click()
+    page.wait_for_url("**/translations/page**")
+    plural = db.session.scalar(select(WordingSuggestion).where(WordingSuggestion.msgid == "bulletin you can read"))
+    assert plural.plural_wordings == ["le faʻasalalauga e mafai ona e faitau", "nā faʻasalalauga e mafai ona e faitau"]
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]

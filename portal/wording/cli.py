@@ -1,6 +1,8 @@
 """``flask --app app translations export [--language xx] [--output DIR]``: the accepted wordings,
 merged into the repository's catalogues (``translations/<xx>/LC_MESSAGES/messages.po``) in the same
-file format ``python -m portal.translate update`` writes, so that they can be committed."""
+file format ``python -m portal.translate update`` writes, so that they can be committed. A plural
+message's accepted forms become its ``msgstr[n]``, in the number and order of the catalogue's
+``Plural-Forms`` rule."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +26,12 @@ def export(language: str, output: Path) -> int:
     accepted = wordings().accepted(language)
     applied = 0
     for message in catalog:
-        if not message.id or not isinstance(message.id, str):
+        if not message.id:
             continue
-        wording = accepted.get(catalogue_key(message.context, message.id))
+        plural = not isinstance(message.id, str)
+        wording = accepted.get(catalogue_key(message.context, message.id[0] if plural else message.id))
+        if plural != isinstance(wording, tuple) or (plural and len(wording) != catalog.num_plurals):
+            continue  # accepted when the message (or the language's rule) was different
         if wording is not None and (message.string != wording or message.fuzzy):
             message.string = wording
             message.flags.discard("fuzzy")

@@ -7,6 +7,11 @@ separate connection, so that a broken or missing table never spoils the request'
 and, outside requests (e-mails rendered by jobs), at most every :data:`CHECK_SECONDS`. When the
 version is unchanged nothing else happens; gettext then reads the same merged dictionary the compiled
 catalogue would have given it, so a string costs no more to translate than before.
+
+An accepted plural wording overrides every form at once: gettext holds form ``n`` of a plural message
+under ``(msgid, n)``, and all of them come from the one accepted row. A row whose forms no longer fit
+the language's plural rule, or whose English plural has changed since, is left out (the catalogue's
+wording stays in force).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from portal import settings_store
 from portal.extensions import db
 from portal.i18n import translations_for
 from portal.settings_store import PortalSetting
-from portal.wording.messages import catalogue_key, message_key, messages
+from portal.wording.messages import catalogue_key, message_key, messages, plural_rule
 from portal.wording.models import WordingSuggestion
 
 VERSION_KEY = settings_store.WORDING_VERSION.key
@@ -55,7 +60,12 @@ class RecordingTranslations:
         return self._inner.upgettext(context, message)
 
     def ungettext(self, singular: str, plural: str, num: int) -> str:
+        self.used[message_key(None, singular)] = None
         return self._inner.ungettext(singular, plural, num)
+
+    def unpgettext(self, context: str, singular: str, plural: str, num: int) -> str:
+        self.used[message_key(context, singular)] = None
+        return self._inner.unpgettext(context, singular, plural, num)
 
 
 class Wordings:
@@ -65,7 +75,10 @@ class Wordings:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._checked_at = float("-inf")
-        self._overrides: dict[str, dict[str, str]] = {}
+        # Per language: what is merged into gettext's catalogue (keys ``msgid`` or ``(msgid, form)``),
+        # and the accepted wordings for the export (a plural message's: a tuple of its forms).
+        self._overrides: dict[str, dict[Any, str]] = {}
+        self._accepted: dict[str, dict[str, str | tuple[str, ...]]] = {}
         self._reviewed: dict[str, frozenset[str]] = {}
         self._merged: dict[str, NullTranslations] = {}
 
@@ -97,10 +110,11 @@ class Wordings:
             return 0
         return max(1, done * 100 // total)  # "0% reviewed" would hide a start
 
-    def accepted(self, language: str) -> dict[str, str]:
-        """Accepted wordings of ``language`` by catalogue key (``context\\x04msgid`` or ``msgid``)."""
+    def accepted(self, language: str) -> dict[str, str | tuple[str, ...]]:
+        """Accepted wordings of ``language`` by catalogue key (``context\\x04msgid`` or ``msgid``): a
+        singular message's wording, or a plural message's forms in ``msgstr[n]`` order."""
         self.refresh(force=True)
-        return dict(self._overrides.get(language, {}))
+        return dict(self._accepted.get(language, {}))
 
     # --- keeping current ---
 
@@ -123,19 +137,38 @@ class Wordings:
                     return
                 rows = connection.execute(
                     select(WordingSuggestion.language, WordingSuggestion.context, WordingSuggestion.msgid,
-                           WordingSuggestion.wording, WordingSuggestion.status)
+                           WordingSuggestion.wording, WordingSuggestion.status, WordingSuggestion.msgid_plural,
+                           WordingSuggestion.plural_wordings)
                     .where(or_(WordingSuggestion.status == "accepted", WordingSuggestion.status == "confirmed"))
                     .order_by(WordingSuggestion.decided_at, WordingSuggestion.id)).all()
         except SQLAlchemyError:
             return  # the database is unavailable or not migrated yet: keep what this process has
-        overrides: dict[str, dict[str, str]] = {}
+        overrides: dict[str, dict[Any, str]] = {}
+        accepted: dict[str, dict[str, str | tuple[str, ...]]] = {}
         reviewed: dict[str, set[str]] = {}
-        for language, context, msgid, wording, status in rows:
-            reviewed.setdefault(language, set()).add(message_key(context, msgid))
-            if status == "accepted":  # the latest acceptance wins
-                overrides.setdefault(language, {})[catalogue_key(context, msgid)] = wording
+        known = messages()
+        for language, context, msgid, wording, status, msgid_plural, forms in rows:
+            key, entry = message_key(context, msgid), catalogue_key(context, msgid)
+            message = known.get(key)
+            if msgid_plural or forms is not None:
+                if (message is not None and message.plural != msgid_plural) or not isinstance(forms, list) \
+                        or len(forms) != plural_rule(language)[0]:
+                    continue  # the English plural or the language's rule has changed since
+            elif message is not None and message.is_plural:
+                continue
+            reviewed.setdefault(language, set()).add(key)
+            if status != "accepted":
+                continue
+            # The latest acceptance wins.
+            if forms is not None:
+                accepted.setdefault(language, {})[entry] = tuple(forms)
+                overrides.setdefault(language, {}).update({(entry, n): text for n, text in enumerate(forms)})
+            else:
+                accepted.setdefault(language, {})[entry] = wording
+                overrides.setdefault(language, {})[entry] = wording
         with self._lock:
             self._overrides = overrides
+            self._accepted = accepted
             self._reviewed = {language: frozenset(keys) for language, keys in reviewed.items()}
             self._merged = {}
             self._version = version
@@ -151,7 +184,7 @@ class Wordings:
                 merged = copy.copy(base)
             else:
                 merged = Translations()
-                merged.plural = lambda n: int(n != 1)  # type: ignore[attr-defined]
+                merged.plural = plural_rule(language)[1]  # type: ignore[attr-defined]
             merged._catalog = {**getattr(base, "_catalog", {}), **overrides}  # type: ignore[attr-defined]
         merged_by_language[language] = merged
         return merged

@@ -5,7 +5,7 @@ and leaves the commit to its caller."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.types import utcnow
 from portal.wording import overrides
-from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, wording_problems
+from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, plural_problems, plural_rule, wording_problems
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
 
 #: Rate limits per translator: suggestions and confirmations in the last hour, suggestions waiting.
@@ -70,39 +70,58 @@ def _check_rate(author: Any) -> None:
         raise TooMany()
 
 
-def suggest(author: Any, message: Message, language: str, wording: str) -> WordingSuggestion:
-    """Queue ``wording`` for the portal admin. Raises Invalid (nothing stored) when the wording drops
-    or adds a placeholder or tag, is empty or too long."""
+def _forms(wording: str | Sequence[str]) -> list[str]:
+    return [wording] if isinstance(wording, str) else [str(text) for text in wording]
+
+
+def suggest(author: Any, message: Message, language: str, wording: str | Sequence[str]) -> WordingSuggestion:
+    """Queue ``wording`` for the portal admin: for a plural message, one wording per plural form of the
+    language. Raises Invalid (nothing stored) when a wording (form) drops or adds a placeholder or tag,
+    is empty or too long: field ``wording``, or ``wording-<form>`` for a plural message."""
     if not may_suggest(author, language):
         raise NotAllowed()
-    problems = wording_problems(message, wording)
-    if problems:
-        raise Invalid({"wording": problems})
+    forms = _forms(wording)
+    if message.is_plural:
+        problems = plural_problems(message, language, forms)
+        if problems:
+            raise Invalid({f"wording-{form}": found for form, found in problems.items()})
+        forms = [text.strip() for text in forms[:plural_rule(language)[0]]]
+    else:
+        found = wording_problems(message, forms[0] if forms else "")
+        if found:
+            raise Invalid({"wording": found})
+        forms = [forms[0].strip()]
     _check_rate(author)
     suggestion = WordingSuggestion(kind="suggest", language=language, context=message.context,
-                                   msgid=message.msgid, wording=wording.strip(), author_id=author.id,
-                                   status="pending")
+                                   msgid=message.msgid, wording=forms[0], author_id=author.id,
+                                   status="pending", msgid_plural=message.plural,
+                                   plural_wordings=forms if message.is_plural else None)
     db.session.add(suggestion)
     db.session.flush()
     trail.record("wording.suggest", "wording_suggestion", suggestion.id, author.organisation.slug, language=language)
     return suggestion
 
 
-def confirm(author: Any, message: Message, language: str, current: str) -> WordingSuggestion:
-    """The translator says the wording in force (``current``) is right: the message counts as reviewed."""
+def confirm(author: Any, message: Message, language: str, current: str | Sequence[str]) -> WordingSuggestion:
+    """The translator says the wording in force (``current``; every form of a plural message) is right:
+    the message counts as reviewed."""
     if not may_suggest(author, language):
         raise NotAllowed()
-    already = db.session.scalar(select(WordingSuggestion).where(
+    forms = _forms(current)
+    earlier = db.session.scalars(select(WordingSuggestion).where(
         WordingSuggestion.kind == "confirm", WordingSuggestion.author_id == author.id,
         WordingSuggestion.language == language, WordingSuggestion.context == message.context,
-        WordingSuggestion.msgid == message.msgid, WordingSuggestion.wording == current).limit(1))
-    if already is not None:
-        return already  # confirmed before, word for word: nothing changes
+        WordingSuggestion.msgid == message.msgid, WordingSuggestion.wording == forms[0]))
+    for already in earlier:
+        if already.msgid_plural == message.plural and already.forms == forms:
+            return already  # confirmed before, word for word: nothing changes
     _check_rate(author)
     now = utcnow()
     confirmation = WordingSuggestion(kind="confirm", language=language, context=message.context,
-                                     msgid=message.msgid, wording=current, author_id=author.id,
-                                     status="confirmed", decided_by_id=author.id, decided_at=now)
+                                     msgid=message.msgid, wording=forms[0], author_id=author.id,
+                                     status="confirmed", decided_by_id=author.id, decided_at=now,
+                                     msgid_plural=message.plural,
+                                     plural_wordings=forms if message.is_plural else None)
     db.session.add(confirmation)
     db.session.flush()
     overrides.changed()

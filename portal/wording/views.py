@@ -30,14 +30,23 @@ from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.accounts.views import safe_next
 from portal.extensions import db
-from portal.i18n import LANGUAGES, current_language, formatting_locale
+from portal.i18n import LANGUAGES, current_language, format_number, formatting_locale
 from portal.i18n import gettext as _
 from portal.pages import ActionForm
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.security import is_api_request
 from portal.wording import service
 from portal.wording.cli import translations_cli
-from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, find, message_key, messages
+from portal.wording.messages import (
+    REVIEWABLE_LANGUAGES,
+    Message,
+    find,
+    form_source,
+    message_key,
+    messages,
+    placeholders,
+    plural_numbers,
+)
 from portal.wording.models import WordingSuggestion
 from portal.wording.overrides import Wordings, wordings
 
@@ -57,10 +66,53 @@ def percent(value: int) -> str:
 
 
 def current_wording(message: Message, language: str) -> str:
+    """The wording in force (a plural message's first form)."""
+    return current_forms(message, language)[0]
+
+
+def current_forms(message: Message, language: str) -> list[str]:
+    """The wording in force: a singular message's one, or each plural form of a plural message (asked
+    of gettext with a number that takes the form, so the rule in force picks it)."""
     catalogue = wordings().translations(language)
-    if message.context:
-        return catalogue.upgettext(message.context, message.msgid)
-    return catalogue.ugettext(message.msgid)
+    if not message.is_plural:
+        if message.context:
+            return [catalogue.upgettext(message.context, message.msgid)]
+        return [catalogue.ugettext(message.msgid)]
+    forms = []
+    for numbers in plural_numbers(language):
+        n = numbers[0] if numbers else 2
+        if message.context:
+            forms.append(catalogue.unpgettext(message.context, message.msgid, message.plural, n))
+        else:
+            forms.append(catalogue.ungettext(message.msgid, message.plural, n))
+    return forms
+
+
+def form_fields(message: Message, language: str, values: list[str] | None = None,
+                errors: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """The wording fields of a message's form: one (``wording``) for a singular message; one per plural
+    form (``wording-<n>``), each saying which numbers take it and which parts it must keep."""
+    current = current_forms(message, language)
+    errors = errors or {}
+    if not message.is_plural:
+        return [{"name": "wording", "label": None, "current": current[0], "parts": "",
+                 "value": values[0] if values else current[0], "errors": errors.get("wording", [])}]
+    fields = []
+    for form, numbers in enumerate(plural_numbers(language)):
+        shown = ", ".join(format_number(n) for n in numbers[:4]) + (", …" if len(numbers) > 4 else "")
+        name = f"wording-{form}"
+        fields.append({"name": name, "label": _("When the number is %(numbers)s", numbers=shown),
+                       "current": current[form],
+                       "parts": " ".join(sorted(placeholders(form_source(message, language, form)))),
+                       "value": values[form] if values and form < len(values) else current[form],
+                       "errors": errors.get(name, [])})
+    return fields
+
+
+def posted_forms(message: Message, language: str) -> list[str]:
+    if not message.is_plural:
+        return [request.form.get("wording", "")]
+    return [request.form.get(f"wording-{form}", "") for form in range(len(plural_numbers(language)))]
 
 
 def _translator(language: str) -> Any:
@@ -113,7 +165,8 @@ def page():
     language = current_language()
     _translator(language)
     path, found = _page_messages()
-    items = [{"message": m, "wording": current_wording(m, language)} for m in found]
+    items = [{"message": m, "wording": current_wording(m, language), "fields": form_fields(m, language)}
+             for m in found]
     return render_template("wording/page.html", items=items, path=path, language=language,
                            language_label=language_name(language), mode_on=session.get(MODE) == language,
                            form=ActionForm())
@@ -125,10 +178,14 @@ def page_json():
     language = current_language()
     _translator(language)
     _path, found = _page_messages()
-    return jsonify({"label": _("Suggest a better wording"),
-                    "items": [{"key": m.key, "text": current_wording(m, language), "source": m.msgid,
-                               "url": url_for("wording.message", key=m.key, next=url_for("wording.page"))}
-                              for m in found]})
+    items = []
+    for m in found:
+        url = url_for("wording.message", key=m.key, next=url_for("wording.page"))
+        source = f"{m.msgid} / {m.plural}" if m.is_plural else m.msgid
+        # A plural message is on the page in one of its forms: each distinct form is looked for.
+        for text in dict.fromkeys(current_forms(m, language)):
+            items.append({"key": m.key, "text": text, "source": source, "url": url})
+    return jsonify({"label": _("Suggest a better wording"), "items": items})
 
 
 @bp.route("/translations/messages/<key>", methods=["GET", "POST"])
@@ -141,14 +198,14 @@ def message(key: str):
     user = _translator(language)
     form = ActionForm()
     errors: dict[str, list[str]] = {}
-    wording = request.form.get("wording", "")
+    wording = posted_forms(found, language)
     back = safe_next(request.values.get("next")) or url_for("wording.page")
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         try:
             if request.form.get("action") == "confirm":
-                service.confirm(user, found, language, current_wording(found, language))
+                service.confirm(user, found, language, current_forms(found, language))
                 notice = _("Thank you: the wording is confirmed as correct.")
             else:
                 service.suggest(user, found, language, wording)
@@ -165,9 +222,10 @@ def message(key: str):
             db.session.commit()
             flash(notice, "success")
             return redirect(back)
+    fields = form_fields(found, language, wording if request.method == "POST" else None, errors)
     return render_template("wording/message.html", message=found, language=language,
-                           language_label=language_name(language), current=current_wording(found, language),
-                           wording=wording, errors=errors, form=form, back=back), 400 if errors else 200
+                           language_label=language_name(language), fields=fields,
+                           errors=errors, form=form, back=back), 400 if errors else 200
 
 
 # --- The portal admin's queue -------------------------------------------------------------------
@@ -195,7 +253,7 @@ def queue():
         message_ = find_by_text(suggestion)
         items.append({"suggestion": suggestion, "author": authors.get(suggestion.author_id),
                       "language_label": language_name(suggestion.language),
-                      "current": current_wording(message_, suggestion.language) if message_ else ""})
+                      "current": current_forms(message_, suggestion.language) if message_ else []})
     return render_template("wording/queue.html", items=items, form=ActionForm(), language=language,
                            languages=[(c, language_name(c)) for c in REVIEWABLE_LANGUAGES])
 
