@@ -16,16 +16,17 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from stix2validator import ValidationOptions, validate_instance
 from werkzeug.serving import make_server
 
 from portal import policy
-from portal.accounts.models import UserRole
+from portal.accounts.models import User, UserRole
 from portal.activity import ActivityEvent
 from portal.audit.models import AuditEntry
 from portal.bulletins.models import Bulletin, BulletinSighting
 from portal.extensions import db
+from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
 from portal.taxii import stix
 from portal.taxii.models import TaxiiStatus
@@ -347,6 +348,13 @@ def test_every_widening_input_of_the_policy_moves_the_readers_mark(scene, world)
         ("a role row added on its own", lambda: db.session.add(UserRole(user_id=ben.id, role=Role.SUBMITTER.value)),
          True),
         ("another organisation, as an object", set_(ben, organisation=scene["rangi"].organisation), True),
+        # Bulk UPDATEs skip the unit of work: still counted (a widening, the old value unknown).
+        ("an UPDATE of the clearance", lambda: db.session.execute(
+            update(User).where(User.id == ben.id).values(clearance=Classification.SENSITIVE)), True),
+        ("an UPDATE of the organisation's country", lambda: db.session.execute(
+            update(Organisation).where(Organisation.id == ben.organisation_id).values(country="TO")), True),
+        ("an UPDATE of something else", lambda: db.session.execute(
+            update(User).where(User.id == ben.id).values(display_name="B. Harbour")), False),
     ]
     for what, change, moves in steps:
         before = policy.rights_widened_at(ben)

@@ -173,6 +173,28 @@ def _note_widened_rights(session: Session, flush_context: object, instances: obj
                 user.rights_changed_at = now
 
 
+#: The columns of each table that are inputs of the access policy (see the two functions above).
+RIGHTS_COLUMNS = {"users": {"clearance", "organisation_id", "email", "active", "pending"},
+                  "organisations": {"slug", "sector", "country", "active"}}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_rights_in_bulk_updates(state) -> None:
+    """``session.execute(update(User)…)`` skips the unit of work and so the hook above: an UPDATE
+    that sets an input of the policy moves the mark of every row it changes (old values unknown:
+    counted as widening)."""
+    if not state.is_update:
+        return
+    table = getattr(state.statement, "table", None)
+    inputs = RIGHTS_COLUMNS.get(getattr(table, "name", ""), set())
+    if not inputs:
+        return
+    params = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    named = set(state.statement.compile().params) | {str(k) for p in params for k in p}
+    if named & inputs and "rights_changed_at" not in named:
+        state.statement = state.statement.values(rights_changed_at=utcnow())
+
+
 def hash_token(token: str) -> str:
     """API tokens carry 256 bits of randomness, so a fast hash is enough to store them safely."""
     return hashlib.sha256(token.encode()).hexdigest()
