@@ -10,6 +10,7 @@ lists and counts. ``admin`` and ``auditor`` get nothing here by virtue of their 
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from flask import abort, g
@@ -34,15 +35,25 @@ class Reader(Protocol):
     email: str
     organisation_id: int
     clearance: Classification
+    rights_changed_at: dt.datetime  # see rights_widened_at
 
     @property
-    def organisation(self): ...  # noqa: E704  (slug, sector, country)
+    def organisation(self): ...  # noqa: E704  (slug, sector, country, active, rights_changed_at)
 
     @property
     def roles(self) -> frozenset[Role]: ...  # noqa: E704
 
     @property
     def may_read(self) -> bool: ...  # noqa: E704  (active, approved, organisation active)
+
+
+def rights_widened_at(reader: Reader) -> dt.datetime:
+    """When the reader last gained a way to read something: the later of its own mark and its
+    organisation's, which a hook (portal/accounts/models.py) moves whenever an input of these rules
+    widens — clearance raised, another organisation or address, a role granted, reactivated or
+    approved; the organisation's slug, sector or country changed, or it was reactivated. Whatever
+    the reader may read became readable to it no earlier than this (TAXII's date_added)."""
+    return max(reader.rights_changed_at, reader.organisation.rights_changed_at)
 
 
 # --- Bulletins ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The portal's collections hold exactly what the access policy lets the token's reader read, as STIX
 2.1 objects that ``stix2-validator`` passes without errors; ``added_after`` polls see a bulletin
-again when its audience widens; pages cost a constant number of queries; partners write sightings
+again when its audience widens, and the older bulletins a reader's own widened rights open to it;
+pages cost a constant number of queries; partners write sightings
 back. The last tests use the real ``taxii2-client`` against a live server.
 """
 from __future__ import annotations
@@ -15,19 +16,22 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from stix2validator import ValidationOptions, validate_instance
 from werkzeug.serving import make_server
 
 from portal import policy
+from portal.accounts.models import User, UserRole
 from portal.activity import ActivityEvent
 from portal.audit.models import AuditEntry
 from portal.bulletins.models import Bulletin, BulletinSighting
 from portal.extensions import db
+from portal.organisations.models import Organisation
 from portal.outbox import OutboxMessage
 from portal.taxii import stix
 from portal.taxii.models import TaxiiStatus
 from portal.taxii.views import BULLETINS_COLLECTION, SIGHTINGS_COLLECTION
+from portal.vocabulary import Classification, Role
 from tests.conftest import bearer, sign_in
 from tests.idp import free_port
 
@@ -220,6 +224,143 @@ def test_added_after_sees_a_bulletin_whose_audience_widened(client, scene):
     manifest = taxii(client, MANIFEST, scene["ben_token"], added_after=last_seen).get_json()
     assert {m["id"] for m in manifest["objects"]} == {o["id"] for o in later.get_json()["objects"]}
     assert all(m["date_added"] > last_seen and m["media_type"] == stix.STIX_MEDIA_TYPE for m in manifest["objects"])
+
+
+# --- A reader's own rights widen ----------------------------------------------------------------
+
+def _widen(scene, change: str) -> int:
+    """Widen ben's rights one way (through the models, as any writer would); the older bulletin
+    that opens to him."""
+    ben = scene["ben"]
+    if change == "clearance":
+        ben.clearance = Classification.SENSITIVE
+        opened = scene["ids"]["sensitive"]
+    elif change == "sector":
+        ben.organisation.sector = "ports"
+        opened = scene["ids"]["to-ports"]
+    else:
+        ben.organisation = scene["rangi"].organisation
+        opened = scene["ids"]["to-port"]
+    db.session.commit()
+    return opened
+
+
+@pytest.mark.parametrize("change", ["clearance", "sector", "organisation"])
+def test_added_after_finds_the_old_bulletins_a_readers_widened_rights_open(client, scene, change):
+    scene["ids"]["to-ports"] = publish(client, scene["author"], "For every port", {"sectors": ["ports"]})
+    token = scene["ben_token"]
+    first = taxii(client, OBJECTS, token)
+    last_seen = first.headers["X-TAXII-Date-Added-Last"]
+    assert taxii(client, OBJECTS, token, added_after=last_seen).get_json() == {"more": False}
+    opened = _widen(scene, change)
+    assert opened not in report_bulletins(first.get_json()["objects"])
+    later = taxii(client, OBJECTS, token, added_after=last_seen)
+    body = later.get_json()
+    # The whole collection comes again (TAXII lets a server send an object twice; never miss one),
+    # and never anything the reader may not read now (a sector change also narrows).
+    assert opened in report_bulletins(body["objects"])
+    assert report_bulletins(body["objects"]) == readable_ids(scene["ben"]) == report_bulletins(all_objects(client, token))
+    assert last_seen < later.headers["X-TAXII-Date-Added-First"] <= later.headers["X-TAXII-Date-Added-Last"]
+    manifest = taxii(client, MANIFEST, token, added_after=last_seen)
+    entries = manifest.get_json()["objects"]
+    assert [m["id"] for m in entries] == [o["id"] for o in body["objects"]]
+    assert all(m["date_added"] > last_seen for m in entries)
+    assert (entries[0]["date_added"], entries[-1]["date_added"]) == (
+        manifest.headers["X-TAXII-Date-Added-First"], manifest.headers["X-TAXII-Date-Added-Last"])
+    # Polled again from what that poll saw: nothing new, nothing lost.
+    assert taxii(client, OBJECTS, token, added_after=later.headers["X-TAXII-Date-Added-Last"]).get_json() == {
+        "more": False}
+
+
+def test_paging_across_a_widening_loses_nothing(client, scene):
+    """A walk whose reader's rights widen between two pages: the bulletins they open (whose
+    date_added is the widening, perhaps behind the cursor) still reach the client."""
+    token = scene["ben_token"]
+    last_seen = taxii(client, OBJECTS, token).headers["X-TAXII-Date-Added-Last"]
+    fresh = {publish(client, scene["author"], f"Fresh {n}", {"sectors": ["banking"]}) for n in range(3)}
+    page = taxii(client, OBJECTS, token, added_after=last_seen, limit=2).get_json()
+    seen, dates = list(page["objects"]), []
+    opened = _widen(scene, "clearance")
+    cursor = page["next"]
+    while cursor:
+        response = taxii(client, OBJECTS, token, added_after=last_seen, limit=2, next=cursor)
+        body = response.get_json()
+        seen.extend(body.get("objects", []))
+        dates.append(response.headers.get("X-TAXII-Date-Added-Last", ""))
+        cursor = body.get("next") if body["more"] else None
+    after_walk = all_objects(client, token, added_after=max(dates))
+    assert fresh | {opened} <= report_bulletins(seen + after_walk)
+    assert report_bulletins(seen) <= readable_ids(scene["ben"])
+    # After the widening, pages of any size walk what one page holds, in date_added order.
+    whole = taxii(client, MANIFEST, token, added_after=last_seen).get_json()["objects"]
+    assert [m["date_added"] for m in whole] == sorted(m["date_added"] for m in whole)
+    for limit in (1, 3, 7):
+        assert [o["id"] for o in all_objects(client, token, added_after=last_seen, limit=limit)] == [
+            m["id"] for m in whole], limit
+
+
+def test_a_lowered_right_shows_nothing_the_reader_may_not_read(client, scene):
+    token = scene["ben_token"]
+    first = taxii(client, OBJECTS, token)
+    last_seen = first.headers["X-TAXII-Date-Added-Last"]
+    mark = scene["ben"].rights_changed_at
+    scene["ben"].clearance = Classification.UNCLASSIFIED  # the IN-CONFIDENCE bulletins close to him
+    db.session.commit()
+    assert scene["ben"].rights_changed_at == mark  # nothing opened, nothing to send again
+    assert taxii(client, OBJECTS, token, added_after=last_seen).get_json() == {"more": False}
+    remaining = report_bulletins(all_objects(client, token))
+    assert remaining == readable_ids(scene["ben"]) and remaining < report_bulletins(first.get_json()["objects"])
+    scene["ben"].organisation.sector = "ports"  # narrows and widens: the mark moves, the policy still rules
+    db.session.commit()
+    later = all_objects(client, token, added_after=last_seen)
+    assert report_bulletins(later) == readable_ids(scene["ben"])
+
+
+def test_every_widening_input_of_the_policy_moves_the_readers_mark(scene, world):
+    """Each input of the access policy about the reader or its organisation moves
+    ``policy.rights_widened_at`` when it widens, whichever way it is written; a narrowing alone,
+    or a change the policy does not read, does not."""
+    ben = scene["ben"]
+    other = world.org("reef-bank", "private", "banking")
+
+    def set_(obj, **values):
+        return lambda: [setattr(obj, name, value) for name, value in values.items()]
+
+    steps = [  # in turn, each from where the previous left ben: (what, change, moves the mark)
+        ("clearance lowered", set_(ben, clearance=Classification.UNCLASSIFIED), False),
+        ("clearance raised", set_(ben, clearance=Classification.RESTRICTED), True),
+        ("display name", set_(ben, display_name="Ben"), False),
+        ("another organisation", set_(ben, organisation_id=other.id), True),
+        ("organisation's sector", set_(other, sector="ports"), True),
+        ("organisation's country", set_(other, country="WS"), True),
+        ("organisation's slug", set_(other, slug="reef-bank-ws"), True),
+        ("organisation's name", set_(other, name="Reef Bank of Samoa"), False),
+        ("organisation deactivated", set_(other, active=False), False),
+        ("organisation reactivated", set_(other, active=True), True),
+        ("deactivated", set_(ben, active=False), False),
+        ("reactivated", set_(ben, active=True), True),
+        ("awaiting approval", set_(ben, pending=True), False),
+        ("approved", set_(ben, pending=False), True),
+        ("the same address in capitals", set_(ben, email="BEN@harbour.example"), False),
+        ("another address", set_(ben, email="ben.new@harbour.example"), True),
+        ("a role granted", lambda: ben.set_roles(ben.roles | {Role.ANALYST}), True),
+        ("a role taken away", lambda: ben.set_roles(ben.roles - {Role.ANALYST}), False),
+        ("a role row added on its own", lambda: db.session.add(UserRole(user_id=ben.id, role=Role.SUBMITTER.value)),
+         True),
+        ("another organisation, as an object", set_(ben, organisation=scene["rangi"].organisation), True),
+        # Bulk UPDATEs skip the unit of work: still counted (a widening, the old value unknown).
+        ("an UPDATE of the clearance", lambda: db.session.execute(
+            update(User).where(User.id == ben.id).values(clearance=Classification.SENSITIVE)), True),
+        ("an UPDATE of the organisation's country", lambda: db.session.execute(
+            update(Organisation).where(Organisation.id == ben.organisation_id).values(country="TO")), True),
+        ("an UPDATE of something else", lambda: db.session.execute(
+            update(User).where(User.id == ben.id).values(display_name="B. Harbour")), False),
+    ]
+    for what, change, moves in steps:
+        before = policy.rights_widened_at(ben)
+        change()
+        db.session.commit()
+        assert (policy.rights_widened_at(ben) > before) is moves, what
 
 
 def test_pages_walk_the_whole_collection_without_gaps_or_repeats(client, scene):

@@ -5,8 +5,8 @@ import hashlib
 import json
 import secrets
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, event, false, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.crypto import is_sealed, seal, unseal
 from portal.extensions import db
@@ -53,6 +53,11 @@ class User(db.Model):
     digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     # Set when e-mail to this address keeps failing; its organisation's admins are told.
     email_failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When this user last gained a way to read something (clearance raised, another organisation,
+    # another address, a role granted, reactivated or approved): with its organisation's mark, the
+    # earliest TAXII date_added of anything it reads (``policy.rights_widened_at``). Set by
+    # ``_note_widened_rights`` below, never by hand.
+    rights_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -118,6 +123,76 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+def _widened(state, name: str, widens=lambda old, new: old != new) -> bool:
+    """Whether attribute ``name`` of the object behind ``state`` changed in a way that may let its
+    reader read more; a change from a value not loaded counts."""
+    history = state.attrs[name].history
+    if not history.has_changes():
+        return False
+    if not history.deleted or not history.added:
+        return True
+    return widens(history.deleted[0], history.added[0])
+
+
+def _user_rights_widened(user: User) -> bool:
+    """Every input of the access policy about the user (``policy.Reader``), in the direction that
+    can only open more to them; lowering one never moves the mark (nothing new to send)."""
+    state = inspect(user)
+    return (_widened(state, "clearance", lambda old, new: int(new) > int(old))
+            or _widened(state, "organisation_id") or _widened(state, "organisation")
+            or _widened(state, "email", lambda old, new: old.lower() != new.lower())
+            or _widened(state, "active", lambda old, new: bool(new) and not old)
+            or _widened(state, "pending", lambda old, new: bool(old) and not new)
+            or bool(state.attrs.role_rows.history.added))  # a role granted (submissions' rules)
+
+
+def _organisation_rights_widened(organisation: Organisation) -> bool:
+    state = inspect(organisation)
+    return (any(_widened(state, name) for name in ("slug", "sector", "country"))
+            or _widened(state, "active", lambda old, new: bool(new) and not old))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_widened_rights(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``User.rights_changed_at`` and ``Organisation.rights_changed_at`` true whatever code
+    path changed a reader's rights (admin pages, federation claims, the CLI, tests): TAXII's
+    ``added_after`` then finds what the change opened to them."""
+    now = utcnow()
+    for obj in list(session.dirty):
+        if isinstance(obj, User) and _user_rights_widened(obj):
+            obj.rights_changed_at = now
+        elif isinstance(obj, Organisation) and _organisation_rights_widened(obj):
+            obj.rights_changed_at = now
+    for obj in list(session.new):
+        # A role row added on its own rather than through ``User.role_rows``.
+        if isinstance(obj, UserRole) and obj.user_id is not None:
+            user = session.get(User, obj.user_id)
+            if user is not None:
+                user.rights_changed_at = now
+
+
+#: The columns of each table that are inputs of the access policy (see the two functions above).
+RIGHTS_COLUMNS = {"users": {"clearance", "organisation_id", "email", "active", "pending"},
+                  "organisations": {"slug", "sector", "country", "active"}}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_rights_in_bulk_updates(state) -> None:
+    """``session.execute(update(User)…)`` skips the unit of work and so the hook above: an UPDATE
+    that sets an input of the policy moves the mark of every row it changes (old values unknown:
+    counted as widening)."""
+    if not state.is_update:
+        return
+    table = getattr(state.statement, "table", None)
+    inputs = RIGHTS_COLUMNS.get(getattr(table, "name", ""), set())
+    if not inputs:
+        return
+    params = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    named = set(state.statement.compile().params) | {str(k) for p in params for k in p}
+    if named & inputs and "rights_changed_at" not in named:
+        state.statement = state.statement.values(rights_changed_at=utcnow())
 
 
 def hash_token(token: str) -> str:

@@ -26,6 +26,10 @@ class Organisation(db.Model):
     #: it closes a period below target. Need not be a portal user (then the e-mail carries scores only).
     executive_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     executive_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # When its members last gained a way to read something through it (its slug, sector or country
+    # changed, or it was reactivated): part of each member's TAXII date_added. Set by the hook in
+    # portal/accounts/models.py, never by hand (README, "TAXII 2.1 and STIX 2.1").
+    rights_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"

@@ -9,9 +9,15 @@ their indicators and typologies for the whole page: three queries whatever the p
 scanned in proportion to the page and the reader's share, not to the table (``tests/test_taxii.py``
 checks both).
 
-date_added is the bulletin's ``readers_changed_at``: when it was created, got a new version (which
-is how its audience, classification or TLP change), was published, approved or withdrawn. So a
-bulletin whose audience widens comes again, as a new version, to every ``added_after`` poll.
+A bulletin's date_added for a reader is when it became readable to that reader: the later of the
+bulletin's ``readers_changed_at`` (when it was created, got a new version — which is how its
+audience, classification or TLP change —, was published, approved or withdrawn) and the reader's
+:func:`policy.rights_widened_at` (when the reader's clearance, organisation, its sector or country …
+last widened). So a bulletin whose audience widens comes again to every ``added_after`` poll, and so
+does every older bulletin a reader's widened rights open to it. The reader's mark is one instant per
+poll, so the walk's order stays the index's ``(readers_changed_at, id)`` (date_added = the later of
+the two never decreases along it): an ``added_after`` before the mark takes the whole collection,
+one after it the bulletins changed since, as before.
 """
 from __future__ import annotations
 
@@ -60,7 +66,10 @@ class Query:
 
     added_after: dt.datetime | None = None
     limit: int = DEFAULT_LIMIT
-    after: tuple[dt.datetime, int, int] | None = None  # the cursor: (date_added, bulletin id, position)
+    # The cursor: (readers_changed_at, bulletin id, position) — the walk's place, not date_added —
+    # and the reader's rights mark when it was given out.
+    after: tuple[dt.datetime, int, int] | None = None
+    mark: dt.datetime | None = None
     ids: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)
     versions: set[str] = field(default_factory=lambda: {"last"})
@@ -86,7 +95,8 @@ class Query:
                     raise BadRequest(f"limit is a whole number from 1 to {MAX_LIMIT}.")
                 query.limit = int(raw)
             if raw := args.get("next"):
-                query.after = decode_next(raw)
+                at, bulletin_id, position, query.mark = decode_next(raw)
+                query.after = (at, bulletin_id, position)
         for name in MATCH_KEYS:
             values = {v.strip() for raw in args.getlist(f"match[{name}]") for v in raw.split(",") if v.strip()}
             if name == "id":
@@ -113,20 +123,24 @@ class Query:
         return True
 
 
-def encode_next(date_added: dt.datetime, bulletin_id: int, position: int) -> str:
-    raw = json.dumps([stix.precise_timestamp(date_added), bulletin_id, position], separators=(",", ":"))
+def encode_next(at: dt.datetime, bulletin_id: int, position: int, mark: dt.datetime) -> str:
+    raw = json.dumps([stix.precise_timestamp(at), bulletin_id, position, stix.precise_timestamp(mark)],
+                     separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_next(value: str) -> tuple[dt.datetime, int, int]:
+def decode_next(value: str) -> tuple[dt.datetime, int, int, dt.datetime | None]:
+    """(readers_changed_at, bulletin id, position, the reader's mark); a cursor from before the mark
+    was kept has none (and starts the walk again)."""
     try:
-        if len(value) > 120 or not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        if len(value) > 160 or not re.fullmatch(r"[A-Za-z0-9_-]+", value):
             raise ValueError
-        moment, bulletin_id, position = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        moment, bulletin_id, position, *mark = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
         if type(bulletin_id) is not int or type(position) is not int or not 0 <= bulletin_id <= MAX_ID \
-                or not 0 <= position < 10_000:
+                or not 0 <= position < 10_000 or len(mark) > 1:
             raise ValueError
-        return parse_instant(moment, require_time=True), bulletin_id, position
+        return (parse_instant(moment, require_time=True), bulletin_id, position,
+                parse_instant(mark[0], require_time=True) if mark else None)
     except (ValueError, TypeError, json.JSONDecodeError):
         raise BadRequest("next is not a value this server gave out.") from None
 
@@ -153,11 +167,14 @@ PAGE_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.classifi
                 Organisation.kind, Organisation.country, Bulletin.uuid)
 
 
-def _after(query: Query, bulletin=Bulletin):
+def _after(query: Query, mark: dt.datetime, bulletin=Bulletin):
     """The criteria of the cursor and ``added_after`` on ``bulletin`` (a row value: the index
-    ``(readers_changed_at, id)`` serves it as a range on both databases)."""
+    ``(readers_changed_at, id)`` serves it as a range on both databases). date_added is the later
+    of ``readers_changed_at`` and the reader's ``mark``: after a mark later than ``added_after``
+    every readable bulletin was added after it (the whole collection again); otherwise those
+    changed since, as the bulletins' own column says."""
     criteria = []
-    if query.added_after is not None:
+    if query.added_after is not None and mark <= query.added_after:
         criteria.append(bulletin.readers_changed_at > query.added_after)
     if query.after is not None and query.after[1] > 0:
         moment, bulletin_id, _position = query.after
@@ -176,7 +193,7 @@ def _weight(query: Query, bulletin=Bulletin):
     return 2 + cast(counted, Integer)  # PostgreSQL's count is a bigint: one type for the walk's columns
 
 
-def _walk(reader: Any, query: Query, budget: int):
+def _walk(reader: Any, query: Query, budget: int, mark: dt.datetime):
     """The readable bulletins after the cursor, in collection order, until their objects fill
     ``budget`` — and one more, which says there is more. A recursive CTE that steps from each
     bulletin to the next readable one (one probe of the index ``(readers_changed_at, id)`` under the
@@ -187,12 +204,12 @@ def _walk(reader: Any, query: Query, budget: int):
     readable = policy.bulletin_readable(reader)
     order = (Bulletin.readers_changed_at, Bulletin.id)
     first = (select(Bulletin.readers_changed_at.label("at"), Bulletin.id.label("id"), _weight(query).label("weight"))
-             .where(readable, *_after(query)).order_by(*order).limit(1).subquery())
+             .where(readable, *_after(query, mark)).order_by(*order).limit(1).subquery())
     start = -query.after[2] if query.after is not None and query.after[1] > 0 else 0
     walk = select(first.c.at, first.c.id, literal(0).label("before"),
                   (first.c.weight + case((first.c.id == (query.after or (0, 0))[1], start), else_=0)).label("total")
                   ).cte("taxii_walk", recursive=True)
-    following = (select(Bulletin.id).where(readable, *_after(query),
+    following = (select(Bulletin.id).where(readable, *_after(query, mark),
                                            tuple_(Bulletin.readers_changed_at, Bulletin.id) > tuple_(walk.c.at, walk.c.id))
                  .order_by(*order).limit(1).scalar_subquery())
     step = aliased(Bulletin, name="taxii_next")
@@ -203,15 +220,15 @@ def _walk(reader: Any, query: Query, budget: int):
     return walk
 
 
-def _bulletin_statement(reader: Any, query: Query, budget: int):
+def _bulletin_statement(reader: Any, query: Query, budget: int, mark: dt.datetime):
     """The page's bulletins (and their authors): the walk's."""
-    walk = _walk(reader, query, budget)
+    walk = _walk(reader, query, budget, mark)
     return (select(*PAGE_COLUMNS, walk.c.before).select_from(walk).join(Bulletin, Bulletin.id == walk.c.id)
             .join(Organisation, Organisation.id == Bulletin.author_org_id)
             .order_by(walk.c.at, walk.c.id))  # the walk's order: from the walk, not from a scan of bulletins
 
 
-def _by_id_statement(reader: Any, query: Query, limit: int):
+def _by_id_statement(reader: Any, query: Query, limit: int, mark: dt.datetime):
     """Objects asked for by id: their bulletins (or their author's latest readable bulletin) at once."""
     ids = identifiers()
     reports = {found for found in map(stix.report_uuid, query.ids) if found}  # report--<bulletins.uuid>
@@ -222,15 +239,17 @@ def _by_id_statement(reader: Any, query: Query, limit: int):
         limit = 1
     return (policy.readable_bulletins(reader).with_only_columns(*PAGE_COLUMNS)
             .join(Organisation, Organisation.id == Bulletin.author_org_id)
-            .where(*_after(query),
+            .where(*_after(query, mark),
                    or_(Bulletin.id.in_(bulletins or [0]), Bulletin.author_org_id.in_(authors or [0]),
                        Bulletin.uuid.in_(reports or [""])))
             .order_by(Bulletin.readers_changed_at, Bulletin.id).limit(limit + 1))
 
 
-def _stream(reader: Any, query: Query, limit: int) -> Iterator[tuple[dt.datetime, int, int, dict[str, Any]]]:
-    """(date_added, bulletin id, position, object) in collection order, from the cursor on, about
-    ``limit`` objects' worth of bulletins (a marker (…, -1, …, {}) then says there may be more)."""
+def _stream(reader: Any, query: Query, limit: int, mark: dt.datetime
+            ) -> Iterator[tuple[dt.datetime, dt.datetime, int, int, dict[str, Any]]]:
+    """(date_added, readers_changed_at, bulletin id, position, object) in collection order, from the
+    cursor on, about ``limit`` objects' worth of bulletins (a marker (…, -1, …, {}) then says there
+    may be more). ``mark``: the reader's :func:`policy.rights_widened_at`."""
     emitted = 0
     if query.added_after is None or query.added_after < DEFINITIONS_ADDED:
         if query.after is None or query.after[1] == 0:
@@ -238,15 +257,15 @@ def _stream(reader: Any, query: Query, limit: int) -> Iterator[tuple[dt.datetime
             for position, obj in enumerate(stix.definitions()):
                 if position >= start:
                     emitted += query.keeps(obj, DEFINITIONS_ADDED)
-                    yield DEFINITIONS_ADDED, 0, position, obj
+                    yield DEFINITIONS_ADDED, DEFINITIONS_ADDED, 0, position, obj
     if query.ids:  # by id: few bulletins, all at once
         budget = limit + (query.after is not None and query.after[1] > 0)
-        rows = db.session.execute(_by_id_statement(reader, query, budget)).all()
+        rows = db.session.execute(_by_id_statement(reader, query, budget, mark)).all()
         more = len(rows) > budget
         rows = rows[:budget]
     else:  # the walk's last bulletin, counted from past the page, only says there is more
         budget = limit - emitted
-        rows = db.session.execute(_bulletin_statement(reader, query, budget)).all()
+        rows = db.session.execute(_bulletin_statement(reader, query, budget, mark)).all()
         more = bool(rows) and rows[-1].before >= budget
         rows = rows[:-1] if more else rows
     ids = [row.id for row in rows]
@@ -268,24 +287,33 @@ def _stream(reader: Any, query: Query, limit: int) -> Iterator[tuple[dt.datetime
                                     row.author_org_id, row.slug, row.name, row.kind, row.country, row.uuid)
         start = query.after[2] if query.after and query.after[1] == row.id and query.after[0] == row.readers_changed_at \
             else 0
+        added = max(row.readers_changed_at, mark)  # when it became readable to this reader
         for position, obj in enumerate(stix.bulletin_objects(identifiers_, bulletin, indicators[row.id],
                                                              typologies[row.id])):
             if position >= start:
-                yield row.readers_changed_at, row.id, position, obj
+                yield added, row.readers_changed_at, row.id, position, obj
     if more:
-        yield dt.datetime.max.replace(tzinfo=dt.timezone.utc), -1, 0, {}
+        end = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+        yield end, end, -1, 0, {}
 
 
 def page(reader: Any, query: Query) -> Page:
-    """One page of the reader's collection: at most ``query.limit`` objects after the cursor."""
+    """One page of the reader's collection: at most ``query.limit`` objects after the cursor.
+
+    A cursor given out before the reader's rights last widened starts the walk again: the objects
+    they opened to the reader (date_added: the new mark) may lie behind it, and no later
+    ``added_after`` could reach them once the client has seen a date_added past the mark."""
+    mark = policy.rights_widened_at(reader)
+    if query.after is not None and query.mark != mark:
+        query.after = None
     items: list[tuple[dt.datetime, dict[str, Any]]] = []
     last: tuple[dt.datetime, int, int] | None = None
-    for added, bulletin_id, position, obj in _stream(reader, query, query.limit):
+    for added, at, bulletin_id, position, obj in _stream(reader, query, query.limit, mark):
         if bulletin_id == -1:  # more bulletins than this page read: go on after the last object looked at
-            return Page(items, last is not None, encode_next(*last) if last else None)
+            return Page(items, last is not None, encode_next(*last, mark) if last else None)
         if len(items) == query.limit:
-            return Page(items, True, encode_next(added, bulletin_id, position))
-        last = (added, bulletin_id, position + 1)
+            return Page(items, True, encode_next(at, bulletin_id, position, mark))
+        last = (at, bulletin_id, position + 1)
         if query.keeps(obj, added):
             items.append((added, obj))
     return Page(items, False, None)
