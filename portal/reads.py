@@ -10,7 +10,7 @@ that order, once:
 - :func:`read_one` = load, then :func:`recorded` around ``serialise(obj)``;
 - :func:`recorded` (one object), :func:`listed` (a list of one kind) and :func:`audit` (any other
   entry): record the entry, run the block, commit; an error in the block commits nothing;
-- :func:`committed`: just the last step.
+- :func:`committed`: just the last step (or ``.now()``, for an entry that stands whatever follows).
 
 :data:`AUDITED` names, for each kind of content, what its audit entries say: the object type, the
 action prefix, which attribute identifies it and which organisation the entry names as its owner
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 from flask import abort
 from sqlalchemy import ColumnElement
@@ -103,34 +103,40 @@ def read_one(model: type[T], key: Any, serialise: Callable[[T], R], *criteria: C
 
 # --- Recording -------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def committed() -> Iterator[None]:
-    """Commit when the block ends; an error in it rolls back (the audit entries queued with it go
-    too) and propagates."""
-    try:
-        yield
-    except BaseException:
-        db.session.rollback()
-        raise
-    db.session.commit()
+class Commit(contextlib.AbstractContextManager):
+    """Commit when the ``with`` block ends; an error in it rolls back (the audit entries queued with
+    it go too) and propagates. :meth:`now` commits at once, for an entry that must stand whatever
+    the answer (a poll that found nothing is still a poll)."""
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        if error is None:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+    @staticmethod
+    def now() -> None:
+        db.session.commit()
 
 
-@contextlib.contextmanager
-def audit(action: str, object_type: str = "", object_id: Any = "", object_org: str = "",
-          **details: Any) -> Iterator[None]:
+def committed() -> Commit:
+    """Commit when the block ends (see :class:`Commit`)."""
+    return Commit()
+
+
+def audit(action: str, object_type: str = "", object_id: Any = "", object_org: str = "", **details: Any) -> Commit:
     """Record an audit entry (``portal.audit.trail.record``), run the block, commit."""
     trail.record(action, object_type, object_id, object_org, **details)
-    with committed():
-        yield
+    return Commit()
 
 
-def recorded(obj: Any, action: str = "read", **details: Any) -> contextlib.AbstractContextManager[None]:
+def recorded(obj: Any, action: str = "read", **details: Any) -> Commit:
     """Record ``<prefix>.<action>`` of one object as :data:`AUDITED` says, run the block, commit."""
     kind = AUDITED[type(obj)]
     return audit(f"{kind.prefix}.{action}", kind.object_type, kind.object_id(obj), kind.object_org(obj), **details)
 
 
-def listed(model: type, count: int | None = None, **details: Any) -> contextlib.AbstractContextManager[None]:
+def listed(model: type, count: int | None = None, **details: Any) -> Commit:
     """Record one access to a list of ``model`` (``count`` items shown, and ``details``: filters,
     never search terms), run the block, commit."""
     kind = AUDITED[model]

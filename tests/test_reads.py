@@ -1,6 +1,7 @@
 """portal/reads.py: load what the reader may read (else 404), audit the access once, serialise, commit."""
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -29,12 +30,12 @@ def _entries(*actions: str) -> list[AuditEntry]:
     return list(db.session.scalars(statement))
 
 
+@contextlib.contextmanager
 def _as(app, user):
-    """A request context whose reader is ``user`` (as the default-deny gate leaves it)."""
-    context = app.test_request_context("/")
-    context.push()
-    g.portal_user = user
-    return context
+    """A request whose reader is ``user`` (as the default-deny gate leaves it)."""
+    with app.test_request_context("/"):
+        g.portal_user = user
+        yield
 
 
 def test_every_content_type_of_the_policy_says_what_it_records():
@@ -46,13 +47,10 @@ def test_every_content_type_of_the_policy_says_what_it_records():
 def test_a_readable_object_is_returned_serialised_and_audited_once(app, client, people):
     reference = _submit(client, people["submitter"]).get_json()["reference"]
     before = len(_entries())
-    context = _as(app, people["analyst"])
-    try:
+    with _as(app, people["analyst"]):
         answer = reads.read_one(Submission, reference,
                                 lambda s: {"fresh": not inspect(s).expired_attributes, "ref": s.reference},
                                 via="test", purpose="check")
-    finally:
-        context.pop()
     assert answer == {"fresh": True, "ref": reference}  # serialised before the commit expired it
     entries = _entries()
     assert len(entries) == before + 1
@@ -65,15 +63,12 @@ def test_a_readable_object_is_returned_serialised_and_audited_once(app, client, 
 def test_an_unreadable_object_is_404_as_if_absent_and_nothing_is_recorded_by_the_load(app, client, people):
     reference = _submit(client, people["submitter"]).get_json()["reference"]
     before = len(_entries())
-    context = _as(app, people["other_submitter"])
-    try:
+    with _as(app, people["other_submitter"]):
         with pytest.raises(NotFound):
             reads.read_one(Submission, reference, lambda s: pytest.fail("serialised an unreadable report"))
         with pytest.raises(NotFound):
             reads.load(Submission, "SAR-0000-000000")
         db.session.commit()
-    finally:
-        context.pop()
     assert len(_entries()) == before
 
 
@@ -99,8 +94,7 @@ def test_a_refused_read_is_recorded_as_before(client, people):
 def test_nothing_is_committed_when_the_block_fails(app, client, people):
     reference = _submit(client, people["submitter"]).get_json()["reference"]
     before = len(_entries())
-    context = _as(app, people["analyst"])
-    try:
+    with _as(app, people["analyst"]):
         with pytest.raises(RuntimeError):
             def serialise(submission):
                 submission.status = "closed"  # a change made while answering
@@ -108,21 +102,16 @@ def test_nothing_is_committed_when_the_block_fails(app, client, people):
             reads.read_one(Submission, reference, serialise)
         with pytest.raises(RuntimeError), reads.listed(Submission, 3):
             raise RuntimeError("the page could not be built")
-    finally:
-        context.pop()
     assert len(_entries()) == before
     assert db.session.scalar(select(Submission.status).where(Submission.reference == reference)) == "received"
 
 
 def test_a_list_is_one_audited_access_with_its_count_and_filters(app, people):
-    context = _as(app, people["analyst"])
-    try:
+    with _as(app, people["analyst"]):
         with reads.listed(Bulletin, 4, view="home", filters={"tlp": "GREEN"}):
             pass
         with reads.listed(reads.Assessment):
             pass
-    finally:
-        context.pop()
     bulletins, ratings = _entries()[-2:]
     assert (bulletins.action, bulletins.object_type, bulletins.object_id, bulletins.object_org) == (
         "bulletin.list", "bulletin", "", "")

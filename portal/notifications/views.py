@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from portal import jobs, permissions, policy
+from portal import jobs, permissions, policy, reads
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.admin.forms import CheckboxList
@@ -79,10 +79,8 @@ def inbox():
         subject = topic.describe(obj) if obj is not None and topic.readable(user, obj) else None
         label = EVENTS.get(message.event) or PERSONAL_EVENTS.get(message.event, (message.event,))[0]
         items.append({"delivery": delivery, "event": label, "subject": subject})
-    trail.record("inbox.list", "delivery", count=len(items))
-    page = render_template("notifications/inbox.html", items=items, form=PostForm())
-    db.session.commit()
-    return page
+    with reads.audit("inbox.list", "delivery", count=len(items)):
+        return render_template("notifications/inbox.html", items=items, form=PostForm())
 
 
 @bp.post("/inbox/<delivery_id>/read")
