@@ -461,7 +461,7 @@ def test_each_kind_of_subject_is_told_apart_and_its_problems_keyed_without_the_k
         submissions.Person, submissions.Entity, submissions.Account, submissions.Vessel, submissions.Container,
         submissions.Flight, submissions.Vehicle, submissions.Phone, submissions.Email)}[kind]
     report = put(BASE[submissions.SubmissionInput], ("subjects", 0), BASE[model])
-    assert type(validate(submissions.SubmissionInput, report).subjects[0]) is model
+    assert type(validate(submissions.SubmissionInput, report).subjects[0]).__name__ == model.__name__
     assert refusal(model, {**BASE[model], "kind": "other"}) == {"kind": [f"Choose one of: {kind}."]}
     long_notes = put(report, ("subjects", 0, "notes"), "x" * 2001)
     assert refusal(submissions.SubmissionInput, long_notes) == {"subjects[0].notes": [too_long(2000)]}
@@ -689,3 +689,20 @@ def test_the_document_leaves_out_a_null_default_of_a_field_that_takes_no_null():
 def test_the_document_bounds_any_json_value():
     number = payloads.JSON_VALUE_SCHEMA["anyOf"][1]
     assert (number["minimum"], number["maximum"]) == (-(2**63 - 1), 2**63 - 1)
+
+
+# --- The rating forms: one part per criterion (``<criterion>.<field>``) ------------------------------
+
+def test_rating_forms_are_checked_per_criterion_and_keyed_as_the_form_names_them():
+    form = {"gov-1.score": "", "gov-1.comment": "In place.", "gov-2.score": "3", "gov-2.comment": "",
+            "per-1.score": None}
+    answers = ratings.per_criterion(ratings.SelfAnswer, form, ["gov-1", "gov-2", "per-1"])
+    assert [(code, a.score, a.comment) for code, a in answers.items()] == [
+        ("gov-1", None, "In place."), ("gov-2", 3, ""), ("per-1", None, "")]
+    with pytest.raises(Invalid) as refused:
+        ratings.per_criterion(ratings.SelfAnswer, {**form, "gov-2.score": "5", "per-1.comment": "c" * 5001},
+                              ["gov-1", "gov-2", "per-1"])
+    assert refused.value.fields == {"gov-2.score": ["A score is a whole number from 0 to 4."],
+                                    "per-1.comment": ["Write at most 5000 characters."]}
+    assert ratings.whole(ratings.RatingInput, {"tier": "", "summary": "S", "gov-1.action": "x"}).tier is None
+    assert ratings.whole(ratings.RatingInput, {"tier": "gold"}).tier == "gold"

@@ -273,6 +273,12 @@ def _declaration_variants(node: ast.AST, rule_strings: set[int]) -> Iterator[ast
         yield from _variants(node)
 
 
+def _required_field(value: ast.expr | None) -> bool:
+    """``Field(…)`` with neither a default nor a default factory: the field it declares is required."""
+    return (isinstance(value, ast.Call) and _call_name(value) == "Field" and not value.args
+            and not any(k.arg in ("default", "default_factory") for k in value.keywords))
+
+
 def declaration_mutants(source: str, filename: str) -> list[Mutant]:
     """Every mutant of the module's declarations: its models' fields, its module-level names (types,
     limits, choices) and the code of its functions and validators."""
@@ -324,9 +330,12 @@ def declaration_mutants(source: str, filename: str) -> list[Mutant]:
                 name = f"{statement.name}.{inner.target.id}" if named else statement.name  # type: ignore[union-attr]
                 mutate(inner, name, False)
                 functions_in(inner, name + ".")
-                if named and inner.simple and not node_is_docstring(inner):  # required ↔ with a default
+                if named and inner.simple:  # required ↔ with a default
                     changed = copy.deepcopy(inner)
-                    changed.value = None if inner.value is not None else ast.Constant(None)
+                    if _required_field(inner.value):  # `x: T = Field(description=…)`: required as it is
+                        changed.value.args = [ast.Constant(None)]  # type: ignore[union-attr]
+                    else:
+                        changed.value = None if inner.value is not None else ast.Constant(None)
                     found.append(_replace(tree, inner, changed, name))
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
@@ -380,6 +389,10 @@ def _model_state(cls: type) -> dict[str, Any]:
                                                    "__signature__", "model_fields", "model_computed_fields")}
 
 
+class Unbuildable(Exception):
+    """The mutated declarations cannot even be made (pydantic, or Python, refuses them)."""
+
+
 @contextlib.contextmanager
 def rebuilt(module: types.ModuleType, mutant: Mutant, filename: str, dependents: list[types.ModuleType]) -> Iterator[None]:
     """Run the mutated module (and its dependents, unmutated) in place; give the classes and functions
@@ -388,16 +401,27 @@ def rebuilt(module: types.ModuleType, mutant: Mutant, filename: str, dependents:
 
     modules = [module, *dependents]
     saved = {m.__name__: dict(vars(m)) for m in modules}
+    names = {id(m): m.__name__ for m in modules}
     classes: list[tuple[type, dict[str, Any]]] = []
     codes: list[tuple[types.FunctionType, types.CodeType]] = []
+    # A tagged union's tags are registered in payloads.UNION_TAGS when a schema module runs: while a
+    # module that registers them runs again, the set holds only what it registers now.
+    from portal import payloads
+
+    tags, registry = set(payloads.UNION_TAGS), payloads.UNION_TAGS
+    if any("UNION_TAGS.update(" in Path(saved[names[id(m)]]["__file__"]).read_text(encoding="utf-8") for m in modules):
+        registry.clear()
     try:
-        exec(compile(mutant.tree, filename, "exec"), vars(module))
-        for dependent in dependents:
-            path = dependent.__file__
-            exec(compile(Path(path).read_text(encoding="utf-8"), path, "exec"), vars(dependent))
+        try:
+            exec(compile(mutant.tree, filename, "exec"), vars(module))
+            for dependent in dependents:
+                path = saved[names[id(dependent)]]["__file__"]
+                exec(compile(Path(path).read_text(encoding="utf-8"), path, "exec"), vars(dependent))
+        except Exception as refused:
+            raise Unbuildable(f"{type(refused).__name__}: {refused}"[:200]) from refused
         for m in modules:
             now = vars(m)
-            for name, old in saved[m.__name__].items():
+            for name, old in saved[names[id(m)]].items():
                 new = now.get(name)
                 if new is old or new is None:
                     continue
@@ -409,10 +433,12 @@ def rebuilt(module: types.ModuleType, mutant: Mutant, filename: str, dependents:
                             delattr(old, key)
                     for key, value in _model_state(new).items():
                         setattr(old, key, value)
+                    now[name] = old  # one class under each name, wherever it was imported from
                 elif (isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType)
                       and old.__code__.co_freevars == new.__code__.co_freevars):
                     codes.append((old, old.__code__))
                     old.__code__ = new.__code__
+                    now[name] = old
         yield
     finally:
         for old, before in reversed(classes):
@@ -425,7 +451,9 @@ def rebuilt(module: types.ModuleType, mutant: Mutant, filename: str, dependents:
             function.__code__ = code
         for m in modules:
             vars(m).clear()
-            vars(m).update(saved[m.__name__])
+            vars(m).update(saved[names[id(m)]])
+        registry.clear()
+        registry.update(tags)
 
 
 def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
@@ -540,8 +568,8 @@ class MutationRun:
                 try:
                     with rebuilt(module, mutant, str(path), dependents):
                         killer = self._run(session, order)
-                except Exception as refused:  # pydantic (or Python) refuses the mutated declaration
-                    killer = f"building the declarations ({type(refused).__name__})"
+                except Unbuildable as refused:  # pydantic (or Python) refuses the mutated declaration
+                    killer = f"building the declarations ({refused})"
             else:
                 with applied(module, mutant, str(path)):
                     killer = self._run(session, order)
