@@ -83,22 +83,44 @@ def worded(message: Callable[[], str]) -> WrapValidator:
     return WrapValidator(wrap)
 
 
+def _member_label(part: str) -> bool:
+    """Whether ``part`` is a name pydantic gives a member of a plain union in an error's location
+    (``str``, ``constrained-str``, ``list[constrained-str]``, ``function-wrap[…]``)."""
+    return "[" in part or part in UNION_MEMBERS or part.startswith("constrained-")
+
+
+def _union_at(loc: Iterable[int | str]) -> int | None:
+    """Where in ``loc`` a plain union's member label stands, if anywhere: right after a field's name
+    (so that a field named like a type, e.g. a transaction's ``date``, stays a field)."""
+    parts = list(loc)
+    named = False
+    for index, part in enumerate(parts):
+        if isinstance(part, int):
+            named = False
+            continue
+        if named and _member_label(part):
+            return index
+        after_index = index > 0 and isinstance(parts[index - 1], int)
+        named = not (after_index and part in UNION_TAGS)
+    return None
+
+
 def field_key(loc: Iterable[int | str]) -> str:
-    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md)."""
-    key, after_index = "", False
+    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md): the
+    tag of a tagged union after a list index, and the member label of a plain union after a field's
+    name, are pydantic's, not the payload's, and are left out."""
+    key, after_index, named = "", False, False
     for part in loc:
         if isinstance(part, int):
             key += f"[{part}]"
-            after_index = True
+            after_index, named = True, False
             continue
-        if (after_index and part in UNION_TAGS) or "[" in part or part in UNION_MEMBERS:
-            after_index = False
+        if (after_index and part in UNION_TAGS) or (named and _member_label(part)):
+            after_index = named = False
             continue
         key = f"{key}.{part}" if key else part
-        after_index = False
+        after_index, named = False, True
     return key or "body"
-
-
 def _choices(expected: str) -> str:
     return expected.replace("'", "")
 
@@ -150,10 +172,25 @@ def message(error: ErrorDetails) -> str:
     return _("This value is not accepted.")
 
 
+#: Errors that only say the value is not of a union member's type: when another member took the
+#: value's type and found something else wrong with it, that is the problem to tell (``names`` takes a
+#: list or one text: a text too long is "too long", not also "give a list").
+TYPE_MISMATCHES = frozenset({"list_type", "string_type", "int_type", "int_parsing", "float_type", "float_parsing",
+                             "bool_type", "dict_type", "model_type"})
+
+
 def problems(error: ValidationError) -> dict[str, list[str]]:
     """Field errors in docs/contract.md's shape, every problem at once."""
+    details = error.errors(include_url=False)
+    unions: dict[int, str] = {}
+    for number, detail in enumerate(details):
+        if (at := _union_at(detail["loc"])) is not None:
+            unions[number] = field_key(detail["loc"][:at])
+    informative = {unions[n] for n, d in enumerate(details) if n in unions and d["type"] not in TYPE_MISMATCHES}
     fields: dict[str, list[str]] = {}
-    for detail in error.errors(include_url=False):
+    for number, detail in enumerate(details):
+        if detail["type"] in TYPE_MISMATCHES and unions.get(number) in informative:
+            continue
         text_ = message(detail)
         key = field_key(detail["loc"])
         if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the tag's own field is at fault
@@ -165,7 +202,9 @@ def problems(error: ValidationError) -> dict[str, list[str]]:
 
 def refuse(sentence: str) -> PydanticCustomError:
     """A field error from a validator, in the portal's words (already translated)."""
-    return PydanticCustomError("portal", sentence.replace("{", "{{").replace("}", "}}"))
+    # Without a context, pydantic-core formats nothing: the sentence is kept as written, braces too
+    # (it has no way to escape a brace, so doubling them would show them doubled).
+    return PydanticCustomError("portal", sentence)
 
 
 def from_json(model: type[P], raw: bytes | str) -> P:
