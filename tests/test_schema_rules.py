@@ -577,6 +577,7 @@ def test_message_of_each_pydantic_error_kind():
     assert said("missing", min_length=0) == REQUIRED
     assert said("string_pattern_mismatch", pattern=r"\S") == REQUIRED
     assert said("string_pattern_mismatch", pattern="^a$") == "This is not in the expected form."
+    assert said("string_too_long", pattern=r"\S", max_length=5) == too_long(5)
     assert said("string_too_long", max_length=9) == too_long(9)
     assert said("string_type") == said("string_unicode") == "Give text."
     assert said("int_type") == said("int_parsing") == said("int_from_float") == "Give a whole number."
@@ -619,9 +620,40 @@ def test_no_context_at_all():
     (("a", 0, "b", "person"), "a[0].b.person"),
     ((), "body"), ((0,), "[0]"),
     (("a", 0, 1, "person"), "a[0][1]"),
+    (("a", "str", "str"), "a.str"), (("person", "x"), "person.x"), ((0, "person", "b"), "[0].b"),
+    (("a", 0, "b", "date"), "a[0].b"), (("int",), "int"), (("a", "constrained-str"), "a"),
 ])
 def test_field_keys(loc, expected):
     assert field_key(loc) == expected
+
+
+def _problems(*errors: dict) -> dict[str, list[str]]:
+    from pydantic import ValidationError
+
+    return payloads.problems(ValidationError.from_exception_data("M", list(errors)))
+
+
+def test_a_union_tag_problem_names_the_discriminators_own_field():
+    assert _problems({"type": "union_tag_invalid", "loc": ("x", 0), "input": {},
+                      "ctx": {"discriminator": "'sort'", "tag": "z", "expected_tags": "'a', 'b'"}}) == {
+        "x[0].sort": ["Choose one of: a, b."]}
+    assert _problems({"type": "union_tag_not_found", "loc": ("x",), "input": {},
+                      "ctx": {"discriminator": "'sort'"}}) == {"x.sort": ["Choose one of: sort."]}
+
+
+def test_a_type_mismatch_of_a_union_member_is_left_out_only_when_another_member_found_the_problem():
+    mismatch = {"type": "list_type", "loc": ("names", "list[constrained-str]"), "input": "x"}
+    too_long = {"type": "string_too_long", "loc": ("names", "constrained-str"), "input": "x", "ctx": {"max_length": 3}}
+    assert _problems(mismatch, too_long) == {"names": [too_long_words := "Give text of at most 3 characters."]}
+    assert _problems(too_long, mismatch) == {"names": [too_long_words]}
+    other = {"type": "string_type", "loc": ("other", "str"), "input": 1}
+    assert _problems(mismatch, too_long, other) == {"names": [too_long_words], "other": ["Give text."]}
+    plain = {"type": "string_type", "loc": ("title",), "input": 1}
+    assert _problems(plain, too_long) == {"title": ["Give text."], "names": [too_long_words]}
+    nested = {"type": "int_type", "loc": ("a", "str", "b", "int"), "input": "x"}
+    nested_real = {"type": "string_too_long", "loc": ("a", "list[str]", 0), "input": "x", "ctx": {"max_length": 3}}
+    assert _problems(nested, nested_real) == {"a[0]": [too_long_words]}
+    assert _problems({"type": "missing", "loc": ("a", "str"), "input": {}}) == {"a": [REQUIRED]}
 
 
 def test_every_problem_once_per_field():
