@@ -469,6 +469,12 @@ def test_each_kind_of_subject_is_told_apart_and_its_problems_keyed_without_the_k
     assert refusal(submissions.SubmissionInput, with_id) == {}
 
 
+def test_a_field_named_like_a_kind_of_subject_keeps_its_name():
+    report = put(BASE[submissions.SubmissionInput], ("subjects", 0), {"kind": "email", "email": "x" * 301})
+    assert refusal(submissions.SubmissionInput, report) == {"subjects[0].email": [too_long(300)]}
+    assert field_key(("subjects", 0, "email", "email")) == "subjects[0].email"
+
+
 def test_a_subject_of_no_known_kind_or_none_names_the_kind_field():
     report = put(BASE[submissions.SubmissionInput], ("subjects", 0), {"kind": "ghost"})
     assert refusal(submissions.SubmissionInput, report) == {
