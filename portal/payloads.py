@@ -89,38 +89,34 @@ def _member_label(part: str) -> bool:
     return "[" in part or part in UNION_MEMBERS or part.startswith("constrained-")
 
 
-def _union_at(loc: Iterable[int | str]) -> int | None:
-    """Where in ``loc`` a plain union's member label stands, if anywhere: right after a field's name
-    (so that a field named like a type, e.g. a transaction's ``date``, stays a field)."""
-    parts = list(loc)
-    named = False
-    for index, part in enumerate(parts):
-        if isinstance(part, int):
-            named = False
-            continue
-        if named and _member_label(part):
-            return index
-        after_index = index > 0 and isinstance(parts[index - 1], int)
-        named = not (after_index and part in UNION_TAGS)
-    return None
-
-
-def field_key(loc: Iterable[int | str]) -> str:
-    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md): the
-    tag of a tagged union after a list index, and the member label of a plain union after a field's
-    name, are pydantic's, not the payload's, and are left out."""
-    key, after_index, named = "", False, False
+def _read(loc: Iterable[int | str]) -> tuple[str, str | None]:
+    """The field key of an error's location, and the key of the plain union whose member the error
+    is about (``None`` when it is about no union). The tag of a tagged union after a list index, and
+    the member label of a plain union right after a field's name (so that a field named like a type,
+    e.g. a transaction's ``date``, stays a field), are pydantic's, not the payload's: left out."""
+    key, after_index, named, union = "", False, False, None
     for part in loc:
         if isinstance(part, int):
             key += f"[{part}]"
             after_index, named = True, False
             continue
-        if (after_index and part in UNION_TAGS) or (named and _member_label(part)):
-            after_index = named = False
+        if after_index and part in UNION_TAGS:
+            after_index = False
+            continue
+        if named and _member_label(part):
+            union = key if union is None else union
+            named = False
             continue
         key = f"{key}.{part}" if key else part
         after_index, named = False, True
-    return key or "body"
+    return key or "body", union
+
+
+def field_key(loc: Iterable[int | str]) -> str:
+    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md)."""
+    return _read(loc)[0]
+
+
 def _choices(expected: str) -> str:
     return expected.replace("'", "")
 
@@ -181,20 +177,16 @@ TYPE_MISMATCHES = frozenset({"list_type", "string_type", "int_type", "int_parsin
 
 def problems(error: ValidationError) -> dict[str, list[str]]:
     """Field errors in docs/contract.md's shape, every problem at once."""
-    details = error.errors(include_url=False)
-    unions: dict[int, str] = {}
-    for number, detail in enumerate(details):
-        if (at := _union_at(detail["loc"])) is not None:
-            unions[number] = field_key(detail["loc"][:at])
-    informative = {unions[n] for n, d in enumerate(details) if n in unions and d["type"] not in TYPE_MISMATCHES}
+    details = [(detail, *_read(detail["loc"])) for detail in error.errors()]
+    informative = {union for detail, _key, union in details if union is not None
+                   and detail["type"] not in TYPE_MISMATCHES}
     fields: dict[str, list[str]] = {}
-    for number, detail in enumerate(details):
-        if detail["type"] in TYPE_MISMATCHES and unions.get(number) in informative:
+    for detail, key, union in details:
+        if detail["type"] in TYPE_MISMATCHES and union in informative:
             continue
         text_ = message(detail)
-        key = field_key(detail["loc"])
         if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the tag's own field is at fault
-            key = f"{key}.{str((detail.get('ctx') or {}).get('discriminator', 'kind')).strip(chr(39))}"
+            key = f"{key}.{detail['ctx']['discriminator'].strip(chr(39))}"  # (pydantic always names it)
         if text_ not in fields.setdefault(key, []):
             fields[key].append(text_)
     return fields
@@ -239,8 +231,7 @@ def from_form(model: type[P], form: Any) -> P:
         values = [v for v in values if v is not None and v != ""]
         if not values:
             continue
-        origin = getattr(info.annotation, "__origin__", None)
-        data[key] = values if origin is list or "list[" in str(info.annotation) else values[0]
+        data[key] = values if "list[" in str(info.annotation) else values[0]  # list[…], alone or in a union
     try:
         return model.model_validate(data)
     except ValidationError as error:

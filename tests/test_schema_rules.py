@@ -34,6 +34,7 @@ BASE: dict[Any, dict[str, Any]] = {
     bulletins.FeedbackInput: {"rating": "useful"},
     bulletins.WithdrawInput: {"reason": "r"},
     bulletins.MessageInput: {"body": "b"},
+    bulletins.SendBackInput: {"comment": "c"},
     bulletins.SightingInput: {"seen_at": "2026-01-01T00:00:00Z"},
     bulletins.BulletinQuery: {},
     submissions.Document: {"type": "passport", "number": "N"},
@@ -51,6 +52,8 @@ BASE: dict[Any, dict[str, Any]] = {
     submissions.Relation: {"subject": "s", "role": "holder"},
     submissions.SubmissionInput: {"classification": "SENSITIVE", "typologies": ["t"], "narrative": "n"},
     submissions.SubmissionQuery: {},
+    submissions.NoteInput: {"body": "b"},
+    submissions.FeedbackInput: {},
     deportees.Document: {"type": "passport", "number": "N"},
     deportees.PersonInput: {},
     deportees.RemovalInput: {"arrival_at": "2026-12-20T06:30:00Z"},
@@ -157,6 +160,7 @@ TEXT = [  # (model, path, limit, the sentence when it is longer)
     (bulletins.FeedbackInput, ("comment",), 2000, "The comment is text of at most 2000 characters."),
     (bulletins.WithdrawInput, ("reason",), 2000, "Say why it is withdrawn (at most 2000 characters)."),
     (bulletins.MessageInput, ("body",), 5000, "Write some text, at most 5000 characters."),
+    (bulletins.SendBackInput, ("comment",), 2000, "Say what needs to change (at most 2000 characters)."),
     (bulletins.SightingInput, ("seen_at",), 40, None),
     (bulletins.SightingInput, ("context",), 2000, "The context is text of at most 2000 characters."),
     (bulletins.BulletinQuery, ("q",), 200, None), (bulletins.BulletinQuery, ("typology",), 100, None),
@@ -187,6 +191,9 @@ TEXT = [  # (model, path, limit, the sentence when it is longer)
     (submissions.SubmissionInput, ("typologies", 0), 100, None), (submissions.SubmissionInput, ("typologies",), 100, None),
     (submissions.SubmissionInput, ("narrative",), 1_000_000, None), (submissions.SubmissionInput, ("follows",), 40, None),
     (submissions.SubmissionQuery, ("q",), 200, None),
+    (submissions.NoteInput, ("body",), 10_000, "Write a note of at most 10000 characters."),
+    (submissions.FeedbackInput, ("outcome",), 100, None),
+    (submissions.FeedbackInput, ("text",), 10_000, "Write at most 10000 characters."),
     (deportees.Document, ("number",), 60, None), (deportees.Document, ("country",), 20, None),
     (deportees.PersonInput, ("names", 0), 300, None), (deportees.PersonInput, ("names",), 300, None),
     (deportees.PersonInput, ("name",), 300, None),
@@ -309,6 +316,7 @@ REQUIRED_FIELDS = [  # (model, path, the sentence when it is missing)
     (bulletins.BulletinInput, ("tlp",), None), (bulletins.BulletinChange, ("change_note",), None),
     (bulletins.FeedbackInput, ("rating",), None), (bulletins.WithdrawInput, ("reason",), None),
     (bulletins.MessageInput, ("body",), None), (bulletins.SightingInput, ("seen_at",), None),
+    (bulletins.SendBackInput, ("comment",), None), (submissions.NoteInput, ("body",), None),
     (submissions.Document, ("type",), None), (submissions.Document, ("number",), None),
     (submissions.Entity, ("name",), None), (submissions.Account, ("number",), None),
     (submissions.Container, ("number",), None), (submissions.Flight, ("number",), None),
@@ -377,6 +385,7 @@ OPTIONAL = [  # (model, field, its value when left out)
     (submissions.SubmissionInput, "subjects", []), (submissions.SubmissionInput, "transactions", []),
     (submissions.SubmissionInput, "attachments", []), (submissions.SubmissionInput, "relations", []),
     (submissions.SubmissionQuery, "status", None), (submissions.SubmissionQuery, "q", None),
+    (submissions.FeedbackInput, "outcome", None), (submissions.FeedbackInput, "words", ""),
     (deportees.Document, "country", None),
     (deportees.PersonInput, "names", None), (deportees.PersonInput, "name", None),
     (deportees.PersonInput, "aliases", None), (deportees.PersonInput, "date_of_birth", None),
@@ -469,6 +478,12 @@ def test_each_kind_of_subject_is_told_apart_and_its_problems_keyed_without_the_k
     assert refusal(submissions.SubmissionInput, with_id) == {}
 
 
+def test_a_field_named_like_a_kind_of_subject_keeps_its_name():
+    report = put(BASE[submissions.SubmissionInput], ("subjects", 0), {"kind": "email", "email": "x" * 301})
+    assert refusal(submissions.SubmissionInput, report) == {"subjects[0].email": [too_long(300)]}
+    assert field_key(("subjects", 0, "email", "email")) == "subjects[0].email"
+
+
 def test_a_subject_of_no_known_kind_or_none_names_the_kind_field():
     report = put(BASE[submissions.SubmissionInput], ("subjects", 0), {"kind": "ghost"})
     assert refusal(submissions.SubmissionInput, report) == {
@@ -498,6 +513,8 @@ def test_cursors(value, accepted):
 @pytest.mark.parametrize("model, path, sentence", [
     (bulletins.WithdrawInput, ("reason",), "Say why it is withdrawn (at most 2000 characters)."),
     (bulletins.MessageInput, ("body",), "Write some text, at most 5000 characters."),
+    (bulletins.SendBackInput, ("comment",), "Say what needs to change (at most 2000 characters)."),
+    (submissions.NoteInput, ("body",), "Write a note of at most 10000 characters."),
     (deportees.NotificationInput, ("legal_basis",), REQUIRED),
     (ratings.EvidenceInput, ("criterion",), "Choose the criterion this evidence supports."),
     (notifications.WebhookInput, ("name",), REQUIRED), (notifications.WebhookInput, ("url",), REQUIRED),
@@ -577,6 +594,7 @@ def test_message_of_each_pydantic_error_kind():
     assert said("missing", min_length=0) == REQUIRED
     assert said("string_pattern_mismatch", pattern=r"\S") == REQUIRED
     assert said("string_pattern_mismatch", pattern="^a$") == "This is not in the expected form."
+    assert said("string_too_long", pattern=r"\S", max_length=5) == too_long(5)
     assert said("string_too_long", max_length=9) == too_long(9)
     assert said("string_type") == said("string_unicode") == "Give text."
     assert said("int_type") == said("int_parsing") == said("int_from_float") == "Give a whole number."
@@ -619,9 +637,40 @@ def test_no_context_at_all():
     (("a", 0, "b", "person"), "a[0].b.person"),
     ((), "body"), ((0,), "[0]"),
     (("a", 0, 1, "person"), "a[0][1]"),
+    (("a", "str", "str"), "a.str"), (("person", "x"), "person.x"), ((0, "person", "b"), "[0].b"),
+    (("a", 0, "b", "date"), "a[0].b"), (("int",), "int"), (("a", "constrained-str"), "a"),
 ])
 def test_field_keys(loc, expected):
     assert field_key(loc) == expected
+
+
+def _problems(*errors: dict) -> dict[str, list[str]]:
+    from pydantic import ValidationError
+
+    return payloads.problems(ValidationError.from_exception_data("M", list(errors)))
+
+
+def test_a_union_tag_problem_names_the_discriminators_own_field():
+    assert _problems({"type": "union_tag_invalid", "loc": ("x", 0), "input": {},
+                      "ctx": {"discriminator": "'sort'", "tag": "z", "expected_tags": "'a', 'b'"}}) == {
+        "x[0].sort": ["Choose one of: a, b."]}
+    assert _problems({"type": "union_tag_not_found", "loc": ("x",), "input": {},
+                      "ctx": {"discriminator": "'sort'"}}) == {"x.sort": ["Choose one of: sort."]}
+
+
+def test_a_type_mismatch_of_a_union_member_is_left_out_only_when_another_member_found_the_problem():
+    mismatch = {"type": "list_type", "loc": ("names", "list[constrained-str]"), "input": "x"}
+    too_long = {"type": "string_too_long", "loc": ("names", "constrained-str"), "input": "x", "ctx": {"max_length": 3}}
+    assert _problems(mismatch, too_long) == {"names": [too_long_words := "Give text of at most 3 characters."]}
+    assert _problems(too_long, mismatch) == {"names": [too_long_words]}
+    other = {"type": "string_type", "loc": ("other", "str"), "input": 1}
+    assert _problems(mismatch, too_long, other) == {"names": [too_long_words], "other": ["Give text."]}
+    plain = {"type": "string_type", "loc": ("title",), "input": 1}
+    assert _problems(plain, too_long) == {"title": ["Give text."], "names": [too_long_words]}
+    nested = {"type": "int_type", "loc": ("a", "str", "b", "int"), "input": "x"}
+    nested_real = {"type": "string_too_long", "loc": ("a", "list[str]", 0), "input": "x", "ctx": {"max_length": 3}}
+    assert _problems(nested, nested_real) == {"a[0]": [too_long_words]}
+    assert _problems({"type": "missing", "loc": ("a", "str"), "input": {}}) == {"a": [REQUIRED]}
 
 
 def test_every_problem_once_per_field():

@@ -12,7 +12,7 @@ are made once); they must all pass unmutated. Then, for each mutant, the functio
 in place (every reference to a function, including dictionaries of rules, sees the mutant) and the
 tests run until the first failure: a failure kills the mutant. A mutant no test kills must be listed
 in ``tests/mutants/equivalent.txt`` with the reason it cannot be told apart; otherwise the run exits 1.
-pytest's own output goes to ``test-artifacts/mutants-<module>.log``.
+pytest's own output goes to ``test-artifacts/mutants-<module path>.log`` (``mutants-portal-policy.log``).
 
 ``--declarations`` mutates what a payload declaration says instead (``portal/payloads.py`` and the
 features' ``schemas.py``): a number in a declaration one more and one less (``text(300)``,

@@ -37,6 +37,7 @@ from portal.bulletins.schemas import (
     BulletinInput,
     FeedbackInput,
     MessageInput,
+    SendBackInput,
     SightingInput,
     WithdrawInput,
 )
@@ -376,8 +377,7 @@ def send_back(bulletin: Bulletin, reviewer: User, comment: Any) -> None:
         raise NotAllowed(_("Only a publisher of the author organisation may review it."))
     if not awaits_review(bulletin):
         raise Conflict(_("This bulletin is not waiting for review."))
-    if not isinstance(comment, str) or not comment.strip() or len(comment) > 2000:
-        raise Invalid({"comment": [_("Say what needs to change (at most 2000 characters).")]})
+    comment = check(SendBackInput, {"comment": comment}).comment
     told = bulletin.created_by_id
     if bulletin.status == "published":
         # The approved version stays published; the change goes back to whoever proposed it.
