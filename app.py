@@ -9,12 +9,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import cli, converters, errors, i18n, models, security  # noqa: F401  (models: register every table)
+from portal import cli, converters, errors, i18n, models, search, security  # noqa: F401  (models: register every table)
+from portal.accounts import reset as password_reset
 from portal.accounts.profile import bp as profile_bp
 from portal.accounts.tokens import bp as tokens_bp
 from portal.accounts.views import bp as auth_bp
 from portal.admin.views import bp as admin_bp
-from portal.api import bp as api_bp
+from portal.api.routes import bp as api_bp
 from portal.audit.views import bp as audit_bp
 from portal.bulletins.views import bp as bulletins_bp
 from portal.config import install, load_settings
@@ -62,7 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                                 x_host=settings.proxy_hops)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_root() / "migrations"))
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), include_object=search.include_object)
     security.init_app(app)  # its gate runs before CSRF checks
     converters.init_app(app)  # before any route: ids beyond 64 bits and NUL bytes are 404
     csrf.init_app(app)
@@ -79,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(taxii_bp)
     csrf.exempt(taxii_bp)  # TAXII takes API tokens (Bearer or Basic) only, never the session cookie
 
+    password_reset.init_app(app)
     deportee_jobs.init_app(app)
     scorecard_jobs.init_app(app)
     notifications.init_app(app)

@@ -9,11 +9,16 @@ run. Settings an administrator changes at run time live in the database (:mod:`p
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
 from types import MappingProxyType
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Annotated, Any, Mapping
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +27,8 @@ from flask import current_app
 from pydantic import BaseModel, ConfigDict, PlainSerializer, SecretStr, SkipValidation, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from portal.vocabulary import TLP, Classification
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -32,6 +39,8 @@ ENV_PREFIX = "PORTAL_"
 #: Values that must never be accepted as a production secret.
 WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development", "default"})
 MIN_SECRET_LENGTH = 32
+#: A data key's id (``PORTAL_DATA_KEYS``): stored beside each ciphertext, so short and plain.
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 #: Where attachments' bytes are kept (portal.attachments): in the database, or under attachments_dir.
 ATTACHMENT_STORAGES = ("database", "directory")
 
@@ -303,11 +312,30 @@ SECRET_NAMES = ("secret_key", "audit_key", "data_keys", "blind_index_key")
 
 def new_data_key() -> str:
     """A data-encryption key as configuration holds it: ``<key id>:<base64 of 32 random bytes>``."""
-    import base64
-    import datetime as dt
-
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
     return f"k{stamp}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def parse_keys(spec: str) -> OrderedDict[str, bytes]:
+    """The data keys of ``PORTAL_DATA_KEYS`` (``id:base64key,…``) by id, the encrypting key first;
+    ValueError names what is wrong."""
+    keys: OrderedDict[str, bytes] = OrderedDict()
+    for item in (part.strip() for part in spec.split(",") if part.strip()):
+        key_id, sep, encoded = item.partition(":")
+        if not sep or not KEY_ID.match(key_id):
+            raise ValueError("each key is '<id>:<base64 of 32 bytes>', the id being letters, digits, - or _")
+        try:
+            raw = base64.urlsafe_b64decode(encoded.encode() + b"=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"key {key_id!r} is not base64") from exc
+        if len(raw) != 32:
+            raise ValueError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(raw)}")
+        if key_id in keys:
+            raise ValueError(f"key id {key_id!r} is listed twice")
+        keys[key_id] = raw
+    if not keys:
+        raise ValueError("at least one key is needed: generate one with `flask --app app keys new`")
+    return keys
 
 
 def _generate(name: str) -> str:
@@ -396,7 +424,6 @@ def validate(settings: Settings) -> None:
     if settings.default_language not in settings.languages:
         problems.append(f"{ENV_PREFIX}DEFAULT_LANGUAGE must be one of {', '.join(settings.languages)}.")
     try:
-        from portal.keyring import parse_keys
         parse_keys(settings.data_keys.get_secret_value())
     except ValueError as exc:
         problems.append(f"{ENV_PREFIX}DATA_KEYS: {exc}")
@@ -421,8 +448,6 @@ def validate(settings: Settings) -> None:
     for code in settings.countries:
         if len(code) != 2 or not code.isupper() or not code.isalpha():
             problems.append(f"Country {code!r} is not an ISO 3166-1 alpha-2 code in upper case.")
-    from portal.vocabulary import TLP, Classification
-
     for channel in ("email", "webhook"):
         try:
             Classification.parse(getattr(settings, f"{channel}_ceiling_classification"))

@@ -11,14 +11,11 @@ from typing import Any
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
+from portal.api.errors import api_error
+from portal.errors import error_page
 from portal.i18n import gettext as _
 from portal.security import is_api_request
-
-#: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
-#: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
-MAX_ID = 2**31 - 1
-#: The same for BIGINT columns (the audit log's entries).
-MAX_BIG_ID = 2**63 - 1
+from portal.types import MAX_ID
 
 
 def up_to(maximum: int) -> str:
@@ -75,14 +72,10 @@ def refuse_unstorable_query() -> Any:
         return None
 
     if is_api_request():
-        from portal.api.errors import api_error
-
         return api_error(400, message="The request holds a NUL character.",
                          fields={key.replace("\x00", "") or "query": ["Holds a NUL character."] for key in bad})
     if request.method in ("GET", "HEAD"):
         abort(400)
-    from portal.errors import error_page
-
     return error_page(400, _("A field of the form holds a NUL character, which cannot be stored. "
                              "Remove it and send the form again."))
 

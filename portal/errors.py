@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.i18n import gettext as _
 from portal.security import is_api_request, is_taxii_request
+from portal.taxii.views import taxii_error
 
 
 def _titles() -> dict[int, str]:
@@ -93,8 +94,6 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         code = error.code or 500
         if is_taxii_request():
-            from portal.taxii.views import taxii_error
-
             return _allow(taxii_error(code), error)
         if is_api_request():
             return _allow(api_error(code, None, error.description if code in (400, 409) else None), error)
@@ -108,8 +107,6 @@ def init_app(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         db.session.rollback()
         if is_taxii_request():
-            from portal.taxii.views import taxii_error
-
             return taxii_error(500)
         if is_api_request():
             return api_error(500)

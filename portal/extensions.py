@@ -36,12 +36,7 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def _include_object(*args: Any) -> bool:
-    from portal.search import include_object
-
-    return include_object(*args)
-
-
-migrate = Migrate(compare_type=True, render_as_batch=True, render_item=_render_item, include_object=_include_object)
+# The app factory adds ``include_object`` (portal.search's: the index the models do not describe).
+migrate = Migrate(compare_type=True, render_as_batch=True, render_item=_render_item)
 login_manager = LoginManager()
 csrf = CSRFProtect()

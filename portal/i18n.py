@@ -33,7 +33,9 @@ from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 from flask import current_app, g, has_app_context, has_request_context, request
 
+from portal import locale_names as names
 from portal.config import settings
+from portal.markers import N_, NP_  # noqa: F401  (features mark their strings through portal.i18n)
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -266,16 +268,6 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
 _ = gettext
 
 
-def N_(message: str) -> str:
-    """Mark a string for extraction where it is defined; translate it with gettext where it is used."""
-    return message
-
-
-def NP_(context: str, message: str) -> str:
-    """Mark a string with a context for extraction; translate it with pgettext where it is used."""
-    return message
-
-
 def country_name(code: str | None) -> str:
     """A country's name in the reader's language: CLDR's where CLDR has the language, else the
     catalogue's (``country`` context); a code neither knows is shown as it is."""
@@ -286,10 +278,8 @@ def country_name(code: str | None) -> str:
     if has_cldr(language):
         name = formatting_locale(language).territories.get(code)
         return str(name) if name else code
-    from portal.locale_names import COUNTRIES
-
-    if code in COUNTRIES:
-        return pgettext("country", COUNTRIES[code])
+    if code in names.COUNTRIES:
+        return pgettext("country", names.COUNTRIES[code])
     return code
 
 
@@ -341,8 +331,6 @@ def _pattern(formats: Any, format: str, value: dt.date, language: str) -> str:
     pattern = str(formats[format].pattern) if format in formats else format
     if has_cldr(language):
         return pattern
-    from portal import locale_names as names
-
     tokens: list[tuple[str, Any]] = []
     for kind, data in babel_dates.tokenize_pattern(pattern):
         if kind == "field":

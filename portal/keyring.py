@@ -14,46 +14,20 @@ without the key.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
 import os
-import re
 from collections import OrderedDict
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from portal.config import settings
-
-KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
+from portal.config import parse_keys, settings
 
 class DecryptError(ValueError):
     """A record's key is not configured, or the ciphertext was altered."""
-
-
-def parse_keys(spec: str) -> OrderedDict[str, bytes]:
-    keys: OrderedDict[str, bytes] = OrderedDict()
-    for item in (part.strip() for part in spec.split(",") if part.strip()):
-        key_id, sep, encoded = item.partition(":")
-        if not sep or not KEY_ID.match(key_id):
-            raise ValueError("each key is '<id>:<base64 of 32 bytes>', the id being letters, digits, - or _")
-        try:
-            raw = base64.urlsafe_b64decode(encoded.encode() + b"=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"key {key_id!r} is not base64") from exc
-        if len(raw) != 32:
-            raise ValueError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(raw)}")
-        if key_id in keys:
-            raise ValueError(f"key id {key_id!r} is listed twice")
-        keys[key_id] = raw
-    if not keys:
-        raise ValueError("at least one key is needed: generate one with `flask --app app keys new`")
-    return keys
 
 
 def _keys() -> OrderedDict[str, bytes]:

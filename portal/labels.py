@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from portal.bulletins.indicators import TYPES as INDICATOR_TYPES
 from portal.i18n import NP_, country_name, pgettext
 
 #: kind → code → English word (a catalogue msgid whose context is the kind).
@@ -177,9 +178,7 @@ def label(code: Any, kind: str) -> str:
     if kind == "country":
         return country_name(text)
     if kind == "indicator-type":
-        from portal.bulletins.indicators import TYPES
-
-        return str(TYPES[text][0]) if text in TYPES else text
+        return str(INDICATOR_TYPES[text][0]) if text in INDICATOR_TYPES else text
     configured = _configured(kind).get(text)
     if configured is not None:
         return pgettext(kind, configured)

@@ -8,7 +8,7 @@ locale's *patterns* (``en_WS``, ``en_FJ``, ``fr_VU``) — but the *words* in the
 """
 from __future__ import annotations
 
-from portal.i18n import NP_
+from portal.markers import NP_
 
 #: Month names as CLDR's wide and abbreviated forms, January first.
 MONTHS_WIDE = (

@@ -14,11 +14,14 @@ from sqlalchemy import select
 
 from portal.accounts import sessions
 from portal.accounts.models import User
+from portal.api.auth import authenticate_bearer
+from portal.api.scopes import authorise_scope
 from portal.accounts.sessions import signed_in_user
 from portal.config import settings
 from portal.extensions import db, login_manager
 from portal.federation.service import logout_origin
 from portal.redirects import safe_next
+from portal.taxii.views import authenticate as authenticate_taxii
 
 #: The only endpoints an anonymous visitor may reach. Keep this list short.
 PUBLIC_ENDPOINTS = frozenset({
@@ -81,13 +84,8 @@ def gate() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if is_taxii_request():
-        from portal.taxii.views import authenticate
-
-        return authenticate()  # a token (Bearer or Basic), then its scope: never the session cookie
+        return authenticate_taxii()  # a token (Bearer or Basic), then its scope: never the session cookie
     if is_api_request():
-        from portal.api.auth import authenticate_bearer
-        from portal.api.scopes import authorise_scope
-
         # The token first, then its scope for this route's family and method: one place for both.
         return authenticate_bearer(basic=is_feed_request()) or authorise_scope()
     if current_user.is_authenticated:

@@ -9,6 +9,12 @@ from sqlalchemy.types import TypeDecorator
 
 from portal.vocabulary import Classification
 
+#: The largest id the id columns can hold: they are INTEGER, signed 32-bit on PostgreSQL (where
+#: SQLAlchemy casts a parameter to the column's type, so a larger one is an error, not "no row").
+MAX_ID = 2**31 - 1
+#: The same for BIGINT columns (the audit log's entries).
+MAX_BIG_ID = 2**63 - 1
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from flask import Flask
+
 from sqlalchemy import delete, func, select, update
 
 from portal.accounts.models import PasswordReset, User, hash_token
 from portal.accounts.notices import change_id
 from portal.accounts.passwords import hash_password
 from portal.accounts.service import address_throttled, normalise_email
+from portal import jobs
 from portal.accounts.sessions import end_sessions_of
 from portal.audit import trail
 from portal.audit.models import AuditEntry
@@ -118,3 +121,8 @@ def purge_expired() -> int:
                        execution_options={"synchronize_session": False})
     db.session.commit()
     return int(result.rowcount or 0)
+
+
+def init_app(app: Flask) -> None:
+    """Purge spent and expired reset links every hour."""
+    jobs.register("password_resets.purge", every=dt.timedelta(hours=1))(purge_expired)

@@ -332,6 +332,3 @@ def purge_expired() -> int:
 def init_app(app: Flask) -> None:
     app.session_interface = DatabaseSessionInterface()
     jobs.register("sessions.purge", every=dt.timedelta(minutes=15))(purge_expired)
-    from portal.accounts import reset
-
-    jobs.register("password_resets.purge", every=dt.timedelta(hours=1))(reset.purge_expired)

@@ -5,6 +5,9 @@ from typing import Any
 
 from flask import jsonify
 
+from portal.extensions import db
+from portal.problems import Conflict, Invalid, NotAllowed
+
 CODES = {
     400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
     409: "conflict", 413: "too-large", 415: "unsupported-media-type", 429: "too-many-requests",
@@ -47,9 +50,6 @@ def api_error(status: int, code: str | None = None, message: str | None = None,
 @contextmanager
 def refusals(invalid_message: str = "Invalid input; nothing was stored."):
     """Answer a service's refusal as docs/contract.md says (400 with fields, 403, 409), rolling back."""
-    from portal.extensions import db
-    from portal.problems import Conflict, Invalid, NotAllowed
-
     try:
         yield
     except Invalid as invalid:

@@ -6,6 +6,10 @@ import json
 import math
 from typing import Any
 
+from flask import request
+
+from portal.api.errors import ApiError
+
 
 def iso(value: dt.datetime | None) -> str | None:
     """RFC 3339 in UTC with a ``Z``, or None."""
@@ -24,10 +28,6 @@ MAX_JSON_INT = 2**63 - 1
 def read_body(limit: int) -> bytes:
     """The request body, read at most ``limit`` bytes at a time, whatever its framing (a
     ``Content-Length``, or chunked with none): 413 as soon as it is larger, never after."""
-    from flask import request
-
-    from portal.api.errors import ApiError
-
     too_large = ApiError(413, f"The body is larger than {limit // 1024} KiB.")
     if (request.content_length or 0) > limit:
         raise too_large
@@ -94,10 +94,6 @@ def _storable(text: str) -> bool:
 def json_body(limit: int = MAX_JSON_BYTES) -> dict:
     """The request's JSON object, or the contract's 415 / 413 / 400. Every API body is read here,
     so the size limit, the nesting cap and the checks of :func:`check_json_value` hold for all."""
-    from flask import request
-
-    from portal.api.errors import ApiError
-
     if request.mimetype != "application/json":
         raise ApiError(415)
     raw = read_body(limit)

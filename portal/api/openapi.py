@@ -15,8 +15,8 @@ from pydantic.json_schema import models_json_schema
 from portal.api.errors import CODES
 from portal.api.operations import OPERATION_ATTRIBUTE, Operation
 from portal.api.scopes import FAMILY_ATTRIBUTE, scope_needed
-from portal.converters import MAX_ID
 from portal.payloads import JSON_VALUE_MARK, JSON_VALUE_SCHEMA
+from portal.types import MAX_ID
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],

@@ -11,9 +11,12 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from flask import request
 from pydantic import BaseModel, Field
 
+from portal import payloads
 from portal.api.errors import ApiError
+from portal.api.formats import MAX_JSON_BYTES, json_body
 from portal.problems import Invalid
 
 #: Attribute set on a view function by :func:`operation`.
@@ -50,11 +53,6 @@ def operation(summary: str, **declared: Any) -> Callable[[Callable[..., Any]], C
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def checked(**kwargs: Any) -> Any:
-            from flask import request
-
-            from portal import payloads
-            from portal.api.formats import MAX_JSON_BYTES, json_body
-
             if op.query is not None:
                 try:
                     kwargs["query"] = payloads.from_query(op.query, request.args)

@@ -10,8 +10,8 @@ from flask import request
 from sqlalchemy import Select
 
 from portal.api.errors import ApiError
-from portal.converters import MAX_ID
 from portal.extensions import db
+from portal.types import MAX_ID
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 

@@ -19,16 +19,16 @@ from portal import policy, reads
 from portal.api import bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
-from portal.api.pagination import decode_cursor, encode_cursor, read_limit
 from portal.api.operations import operation
+from portal.api.pagination import decode_cursor, encode_cursor, read_limit
 from portal.api.scopes import ScopedRoutes
-from portal.audit.schemas import CheckpointPage, ConsistencyOut, ConsistencyQuery, OurContentPage, PublicKeyPage
-from portal.payloads import Paging
 from portal.audit import log as audit_log
 from portal.audit import merkle, trail
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditSigningKey
-from portal.converters import MAX_BIG_ID
+from portal.audit.schemas import CheckpointPage, ConsistencyOut, ConsistencyQuery, OurContentPage, PublicKeyPage
 from portal.extensions import db
+from portal.payloads import Paging
+from portal.types import MAX_BIG_ID
 from portal.vocabulary import Role
 
 #: Proofs and who-read-what: the audit:read scope (there is nothing to write here).

@@ -14,6 +14,7 @@ from portal.i18n import gettext as _
 from portal.pages import ActionForm, flash_fields
 from portal.ratings import service
 from portal.ratings.models import Assessment, AssessmentEvidence
+from portal.scorecards import consequences
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
@@ -37,7 +38,6 @@ def index():
         context["overview"] = service.overview()
     context["eligibility"] = context["marks"] = None
     if permissions.may_see_procurement_eligibility(user):
-        from portal.scorecards import consequences
         context["eligibility"], context["marks"] = consequences.eligibility_of_all(), consequences.marks()
     with reads.listed(Assessment):
         return render_template("ratings/index.html", **context)

@@ -22,6 +22,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, or_, select
 
 from portal import policy
+from portal.bulletins.models import Bulletin, BulletinIndicator
 from portal.deportees import linking as deportee_linking
 from portal.extensions import db
 from portal.submissions.models import Submission, SubmissionIdentifier, SubmissionPerson
@@ -128,7 +129,6 @@ def find(reader: Any, identifiers: list[tuple[str, str]], people: list[tuple[dt.
                     add("submission", submission.id, submission, f"person born {born.isoformat()}: {key}")
     bulletin_wanted = [(BULLETIN_KINDS[k], v) for k, v in identifiers if k in BULLETIN_KINDS and k != "flight"]
     if bulletin_wanted:
-        from portal.bulletins.models import Bulletin, BulletinIndicator
         hits = _rows(select(BulletinIndicator.bulletin_id, BulletinIndicator.type, BulletinIndicator.value)
                      .where(or_(*(and_(BulletinIndicator.type == k, BulletinIndicator.normalised == v)
                                   for k, v in bulletin_wanted))).limit(500))

@@ -16,13 +16,14 @@ from portal.bulletins.indicators import IndicatorError, normalise
 from portal.config import settings
 from portal.dates import parse_day
 from portal.extensions import db
-from portal import payloads
+from portal import payloads, policy
 from portal.problems import Invalid, classification_for
 from portal.submissions.schemas import (  # noqa: F401  (DOCUMENT_TYPES and SUBJECT_KINDS: used by the pages)
     DOCUMENT_TYPES, MAX_NAMES, MAX_SUBJECTS, MAX_TEXT, MAX_TRANSACTIONS, SUBJECT_KINDS, SubmissionInput,
 )
 from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
+from portal.submissions.models import Submission
 from portal.vocabulary import Classification, OrganisationKind
 
 #: Subjects that can send or receive money in a transaction (and be goAML parties).
@@ -408,8 +409,6 @@ def validate(data: dict[str, Any], submitter: Any) -> Report:
 
     follows = None
     if data.get("follows") not in (None, ""):
-        from portal import policy
-        from portal.submissions.models import Submission
         follows = db.session.scalar(policy.readable_submissions(submitter).where(
             Submission.reference == str(data["follows"]).strip().upper(),
             Submission.submitting_org_id == submitter.organisation_id))

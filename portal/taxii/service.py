@@ -33,14 +33,13 @@ from sqlalchemy import Integer, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from portal import policy
-from portal.config import settings
-from portal.converters import MAX_ID
 from portal.bulletins.models import Bulletin, BulletinIndicator, BulletinTypology
+from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.types import UTCDateTime
 from portal.taxii import stix
+from portal.types import MAX_ID, UTCDateTime
 
 #: The date_added of the portal's own definitions: before any bulletin.
 DEFINITIONS_ADDED = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

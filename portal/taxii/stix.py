@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from portal.converters import MAX_ID
+from portal.types import MAX_ID
 from portal.vocabulary import Classification
 
 SPEC_VERSION = "2.1"
