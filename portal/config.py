@@ -69,7 +69,6 @@ Table = Annotated[Mapping[str, Any], SkipValidation, PlainSerializer(_thawed)]
 
 #: Where the built settings hang on the Flask app; read them with :func:`settings`, never by this key.
 EXTENSION = "portal_settings"
-MIB = 1024 * 1024
 
 
 class Settings(BaseModel):
@@ -123,6 +122,7 @@ class Settings(BaseModel):
     attachment_storage: str
     attachments_dir: str
     attachment_max_bytes: int
+    json_max_bytes: int
     attachment_types: tuple[str, ...]
     default_language: str
     default_time_zone: str
@@ -157,29 +157,41 @@ class Settings(BaseModel):
     def secure_transport(self) -> bool:
         return self.base_url.startswith("https://")
 
-    # Size limits, derived here and nowhere else. An attachment is at most attachment_max_bytes; a
-    # request carries its attachments and some room for the form or JSON around them.
+    # Size limits, derived here and nowhere else. An attachment is at most attachment_max_bytes; a body
+    # without one (an API request's JSON, a TAXII envelope) at most json_max_bytes; a request that
+    # carries attachments has that much room for the form or JSON around them.
+    @property
+    def api_body_max_bytes(self) -> int:
+        """An API request's JSON body, unless its operation declares a larger limit (below)."""
+        return self.json_max_bytes
+
+    @property
+    def taxii_envelope_max_bytes(self) -> int:
+        """A TAXII envelope a writer sends (the API root announces it as ``max_content_length``)."""
+        return self.json_max_bytes
+
     @property
     def upload_body_max_bytes(self) -> int:
         """One attachment uploaded as multipart/form-data (or a form with one file), and its fields."""
-        return self.attachment_max_bytes + MIB
+        return self.attachment_max_bytes + self.json_max_bytes
 
     @property
     def deportee_body_max_bytes(self) -> int:
         """A deportee notification's JSON: its fields and one document."""
-        return self.attachment_max_bytes + MIB
+        return self.attachment_max_bytes + self.json_max_bytes
 
     @property
     def submission_body_max_bytes(self) -> int:
         """A report's JSON, which may carry its attachments in base64 (4/3 of their size): room for two
         of the largest, and for the JSON around them."""
-        return self.attachment_max_bytes * 3 + 2 * MIB
+        return self.attachment_max_bytes * 3 + 2 * self.json_max_bytes
 
     @property
     def request_max_bytes(self) -> int:
         """Flask's ``MAX_CONTENT_LENGTH``: the largest body any route accepts; each route's own limit
         (above) refuses earlier."""
-        return max(self.upload_body_max_bytes, self.deportee_body_max_bytes, self.submission_body_max_bytes)
+        return max(self.api_body_max_bytes, self.taxii_envelope_max_bytes, self.upload_body_max_bytes,
+                   self.deportee_body_max_bytes, self.submission_body_max_bytes)
 
     def all_sectors(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
@@ -402,7 +414,8 @@ def validate(settings: Settings) -> None:
                  "scheduler_tick_seconds", "login_max_failures", "audit_seal_seconds", "audit_seal_batch",
                  "audit_checkpoint_seconds", "audit_unsealed_bound_seconds", "audit_lookback_seconds",
                  "audit_sweep_minutes",
-                 "lockout_minutes", "address_max_failures", "address_window_minutes", "password_reset_minutes"):
+                 "lockout_minutes", "address_max_failures", "address_window_minutes", "password_reset_minutes",
+                 "attachment_max_bytes", "json_max_bytes"):
         if getattr(settings, name) < 1:
             problems.append(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
     if not settings.audit_log_origin.strip() or "\n" in settings.audit_log_origin:

@@ -606,6 +606,20 @@ def test_a_malformed_or_oversized_envelope_is_refused_whole(client, scene):
     assert (snapshot(), db.session.scalar(select(func.count()).select_from(TaxiiStatus))) == before
 
 
+@pytest.mark.parametrize("extra_settings", [{"json_max_bytes": 64 * 1024}])
+def test_the_envelope_limit_is_the_configured_json_limit(client, scene):
+    """The API root announces PORTAL_JSON_MAX_BYTES, and an envelope above it is 413 (at the default
+    1 MiB, the same envelope is taken)."""
+    ben = scene["ben_token"]
+    assert taxii(client, ROOT, ben).get_json()["max_content_length"] == 64 * 1024
+    indicator = next(o for o in all_objects(client, ben) if o["type"] == "indicator")
+    before = snapshot()
+    response = write(client, ben, [sighting(indicator["id"], description="x" * 70_000)])
+    assert response.status_code == 413 and response.get_json()["http_status"] == "413"
+    assert snapshot() == before
+    assert write(client, ben, [sighting(indicator["id"], description="x" * 60_000)]).status_code == 202
+
+
 def test_the_author_organisation_cannot_sight_its_own_bulletin(client, scene):
     indicator = next(o for o in all_objects(client, scene["author"]) if o["type"] == "indicator")
     before = snapshot()

@@ -29,7 +29,7 @@ from tests.mail import HttpReceiver
 BULLETIN = {"title": "Methamphetamine in frozen fish", "summary": "Check reefer weights.",
             "body_html": "<p>Seal numbers altered.</p>", "classification": "IN-CONFIDENCE", "tlp": "GREEN",
             "audience": {"orgs": ["harbour-bank"]}, "typologies": ["drug-importation"]}
-LIMIT = 1024 * 1024  # portal.api.formats.MAX_JSON_BYTES
+LIMIT = 1024 * 1024  # Settings.api_body_max_bytes: json_max_bytes in config/defaults.toml
 
 
 @pytest.fixture

@@ -22,17 +22,22 @@ def local_imports(root: pathlib.Path = ROOT) -> dict[str, list[tuple[int, str]]]
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for sub in ast.walk(node):
-                    if isinstance(sub, ast.ImportFrom):
-                        found[str(path.relative_to(root))].add((sub.lineno, sub.module or ""))
+                    if isinstance(sub, ast.ImportFrom):  # a relative import keeps its dots: "." + module
+                        found[str(path.relative_to(root))].add((sub.lineno, "." * sub.level + (sub.module or "")))
                     elif isinstance(sub, ast.Import):
                         found[str(path.relative_to(root))].add((sub.lineno, sub.names[0].name))
     return {name: sorted(items) for name, items in found.items()}
 
 
+def is_own(module: str) -> bool:
+    """Whether an imported module is the portal's own (``portal…``, ``app``, or relative)."""
+    return module.startswith(".") or module.split(".")[0] in ("portal", "app")
+
+
 def main() -> None:
     found = local_imports(pathlib.Path(sys.argv[-1]) if len(sys.argv) > 1 and not sys.argv[-1].startswith("-")
                           else ROOT)
-    own = sum(1 for items in found.values() for _, module in items if module.split(".")[0] in ("portal", "app"))
+    own = sum(1 for items in found.values() for _, module in items if is_own(module))
     total = sum(len(items) for items in found.values())
     print(f"{total} function-local imports, {own} of the portal's own modules")
     if "-v" in sys.argv:

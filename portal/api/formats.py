@@ -9,6 +9,7 @@ from typing import Any
 from flask import request
 
 from portal.api.errors import ApiError
+from portal.config import settings
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -18,7 +19,6 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-MAX_JSON_BYTES = 1024 * 1024
 #: No payload of this API nests deeper than a few levels; 32 leaves room and refuses "[[[[…".
 MAX_JSON_DEPTH = 32
 #: Integers in a body are ids or counts: anything beyond a signed 64-bit column is refused here.
@@ -91,12 +91,13 @@ def _storable(text: str) -> bool:
     return True
 
 
-def json_body(limit: int = MAX_JSON_BYTES) -> dict:
+def json_body(limit: int | None = None) -> dict:
     """The request's JSON object, or the contract's 415 / 413 / 400. Every API body is read here,
-    so the size limit, the nesting cap and the checks of :func:`check_json_value` hold for all."""
+    so the size limit (``limit``, else ``Settings.api_body_max_bytes``), the nesting cap and the
+    checks of :func:`check_json_value` hold for all."""
     if request.mimetype != "application/json":
         raise ApiError(415)
-    raw = read_body(limit)
+    raw = read_body(settings().api_body_max_bytes if limit is None else limit)
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack

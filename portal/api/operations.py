@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from portal import payloads
 from portal.api.errors import ApiError
-from portal.api.formats import MAX_JSON_BYTES, json_body
+from portal.api.formats import json_body
 from portal.problems import Invalid
 
 #: Attribute set on a view function by :func:`operation`.
@@ -59,7 +59,7 @@ def operation(summary: str, **declared: Any) -> Callable[[Callable[..., Any]], C
                 except Invalid as invalid:
                     raise ApiError(400, "Some query parameters are invalid.", invalid.fields) from None
             if op.body is not None and op.body_media == "application/json" and op.checks_body:
-                data = json_body(limit=op.body_limit() if op.body_limit else MAX_JSON_BYTES)
+                data = json_body(limit=op.body_limit() if op.body_limit else None)
                 try:
                     kwargs["body"] = payloads.from_data(op.body, data)
                 except Invalid as invalid:

@@ -11,13 +11,12 @@ from portal.api.auth import authenticate_token, presented_token
 from portal.api.errors import ApiError
 from portal.api.formats import read_body
 from portal.api.scopes import TAXII_OPEN_ENDPOINTS, ScopedRoutes, authorise_scope
+from portal.config import settings
 from portal.extensions import db
 from portal.taxii import bp, service, stix, writes
 from portal.taxii.models import TaxiiStatus
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
-#: Largest envelope a writer may send (bytes); larger ones are refused whole with 413.
-MAX_CONTENT_LENGTH = 1024 * 1024
 
 #: The collections, fixed: what a token may do in each follows from its scopes and the policy.
 BULLETINS_COLLECTION = "0b6d8f0e-5b8a-4c53-9d3e-1f2a3b4c5d01"
@@ -113,7 +112,7 @@ def discovery():
 @bp.get("/portal/")
 def api_root():
     return taxii_json({"title": "Partner Sharing Portal", "versions": [TAXII_MEDIA_TYPE],
-                       "max_content_length": MAX_CONTENT_LENGTH})
+                       "max_content_length": settings().taxii_envelope_max_bytes})
 
 
 def _may(scope: str) -> bool:
@@ -234,7 +233,7 @@ def add_objects(collection_id: str):
         raise TaxiiError(415, "Unsupported media type", f"Send the envelope as {TAXII_MEDIA_TYPE}.")
 
     try:
-        envelope = json.loads(read_body(MAX_CONTENT_LENGTH))
+        envelope = json.loads(read_body(settings().taxii_envelope_max_bytes))  # larger: 413, whole
     except (ValueError, RecursionError):
         raise TaxiiError(400, "Bad request", "The body is not JSON.") from None
     objects = envelope.get("objects") if isinstance(envelope, dict) else None
