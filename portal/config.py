@@ -171,6 +171,12 @@ class Settings(BaseModel):
         return self.json_max_bytes
 
     @property
+    def misp_event_max_bytes(self) -> int:
+        """A MISP event's JSON export (an API body, an uploaded file or pasted text): each attribute
+        comes with its metadata, so twice a plain body's room."""
+        return 2 * self.json_max_bytes
+
+    @property
     def upload_body_max_bytes(self) -> int:
         """One attachment uploaded as multipart/form-data (or a form with one file), and its fields."""
         return self.attachment_max_bytes + self.json_max_bytes
@@ -190,8 +196,8 @@ class Settings(BaseModel):
     def request_max_bytes(self) -> int:
         """Flask's ``MAX_CONTENT_LENGTH``: the largest body any route accepts; each route's own limit
         (above) refuses earlier."""
-        return max(self.api_body_max_bytes, self.taxii_envelope_max_bytes, self.upload_body_max_bytes,
-                   self.deportee_body_max_bytes, self.submission_body_max_bytes)
+        return max(self.api_body_max_bytes, self.taxii_envelope_max_bytes, self.misp_event_max_bytes,
+                   self.upload_body_max_bytes, self.deportee_body_max_bytes, self.submission_body_max_bytes)
 
     def all_sectors(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

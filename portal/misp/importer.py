@@ -10,7 +10,7 @@ inside objects) of a type the portal has as an indicator (:data:`MISP_TYPES`, or
 type the portal has no indicator for, a value that fails its check, beyond the bulletin's
 indicator limit — is listed, escaped, in the body, so that nothing the partner sent is lost.
 
-The input is bounded (:data:`MAX_EVENT_BYTES`, :data:`MAX_ATTRIBUTES`); malformed JSON, a document
+The input is bounded (``Settings.misp_event_max_bytes``, :data:`MAX_ATTRIBUTES`); malformed JSON, a document
 that is no MISP event and a classification above the importer's clearance are refused with a
 clear message, and nothing is created.
 """
@@ -25,12 +25,12 @@ from portal.api.formats import check_json_value
 from portal.audit import trail
 from portal.bulletins import service
 from portal.bulletins.indicators import TYPES, IndicatorError, normalise
+from portal.config import settings
 from portal.i18n import gettext as _
 from portal.misp.feed import INDICATOR_TAG, SUMMARY_TAG
 from portal.problems import Invalid
 from portal.vocabulary import Classification
 
-MAX_EVENT_BYTES = 2 * 1024 * 1024
 MAX_ATTRIBUTES = 5000
 #: How many leftover attributes the body lists one by one.
 MAX_LISTED = 500
@@ -52,8 +52,9 @@ def _refuse(message: str) -> Invalid:
 
 def parse(raw: bytes) -> dict[str, Any]:
     """The event object of a MISP event document, or :class:`Invalid` saying what is wrong."""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise _refuse(_("The file is larger than %(n)s MiB.", n=MAX_EVENT_BYTES // (1024 * 1024)))
+    limit = settings().misp_event_max_bytes
+    if len(raw) > limit:
+        raise _refuse(_("The file is larger than %(n)s MiB.", n=limit // (1024 * 1024)))
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):

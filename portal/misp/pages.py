@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal import permissions, policy
+from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.misp import importer
@@ -18,7 +19,7 @@ def _upload() -> bytes:
     """The uploaded file or the pasted text, read at most one byte past the limit."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        return upload.stream.read(importer.MAX_EVENT_BYTES + 1)
+        return upload.stream.read(settings().misp_event_max_bytes + 1)
     return request.form.get("json", "").encode()
 
 
@@ -44,8 +45,8 @@ def import_event():
             except Invalid as invalid:
                 db.session.rollback()
                 errors = invalid.fields
-        status = 413 if len(raw) > importer.MAX_EVENT_BYTES else 400
+        status = 413 if len(raw) > settings().misp_event_max_bytes else 400
         return render_template("misp/import.html", form=ActionForm(), errors=errors,
-                               max_mib=importer.MAX_EVENT_BYTES // (1024 * 1024)), status
+                               max_mib=settings().misp_event_max_bytes // (1024 * 1024)), status
     return render_template("misp/import.html", form=ActionForm(), errors=errors,
-                           max_mib=importer.MAX_EVENT_BYTES // (1024 * 1024))
+                           max_mib=settings().misp_event_max_bytes // (1024 * 1024))
