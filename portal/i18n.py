@@ -32,6 +32,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 from flask import current_app, g, has_app_context, has_request_context, request
+from flask_login import current_user
 
 from portal import locale_names as names
 from portal.config import settings
@@ -195,8 +196,6 @@ def _current_user() -> Any:
     if user is not None:
         return user
     try:
-        from flask_login import current_user
-
         return current_user if current_user.is_authenticated else None
     except Exception:  # outside a login-managed app (CLI)
         return None

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from flask import current_app, has_app_context
+
 from portal.bulletins.indicators import TYPES as INDICATOR_TYPES
+from portal.config import EXTENSION, settings
 from portal.i18n import NP_, country_name, pgettext
 
 #: kind → code → English word (a catalogue msgid whose context is the kind).
@@ -159,12 +162,9 @@ CONFIGURED = {"typology": "typologies", "outcome": "submission_outcomes"}
 
 
 def _configured(kind: str) -> dict[str, str]:
-    from flask import current_app, has_app_context
-
-    if kind not in CONFIGURED or not has_app_context():
-        return {}
-    settings = current_app.extensions.get("portal_settings")
-    return dict(getattr(settings, CONFIGURED[kind], ())) if settings is not None else {}
+    if kind not in CONFIGURED or not has_app_context() or EXTENSION not in current_app.extensions:
+        return {}  # outside an application (a script, a unit test): the built-in words only
+    return dict(getattr(settings(), CONFIGURED[kind]))
 
 
 def label(code: Any, kind: str) -> str:

@@ -3,6 +3,7 @@ lock so that concurrent processes never hand out the same number."""
 from __future__ import annotations
 
 from sqlalchemy import Integer, String, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -26,7 +27,6 @@ def next_reference(prefix: str, digits: int = 6) -> str:
     bumped = db.session.execute(update(ReferenceCounter).where(ReferenceCounter.name == name)
                                 .values(value=ReferenceCounter.value + 1)).rowcount
     if not bumped:
-        from sqlalchemy.exc import IntegrityError
         try:
             with db.session.begin_nested():
                 db.session.add(ReferenceCounter(name=name, value=1))

@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from babel.support import NullTranslations, Translations
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -87,8 +88,6 @@ class Wordings:
     def translations(self, language: str) -> Any:
         """The catalogue to translate with: compiled, plus the accepted wordings; noting the messages
         used when the reader is a translator in suggestion mode for this language."""
-        from flask import g, has_request_context, request
-
         self.refresh()
         merged = self._merged.get(language)
         if merged is None:
@@ -119,8 +118,6 @@ class Wordings:
     # --- keeping current ---
 
     def refresh(self, force: bool = False) -> None:
-        from flask import g, has_request_context
-
         if not force:
             if has_request_context():
                 if g.get("_wordings_checked"):
@@ -191,6 +188,4 @@ class Wordings:
 
 
 def wordings() -> Wordings:
-    from flask import current_app
-
     return current_app.extensions["portal_wordings"]
