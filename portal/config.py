@@ -187,10 +187,15 @@ class Settings(BaseModel):
         return self.attachment_max_bytes + self.json_max_bytes
 
     @property
+    def submission_draft_max_bytes(self) -> int:
+        """A report's own JSON without attachments (a saved draft): twice a plain body's room."""
+        return 2 * self.json_max_bytes
+
+    @property
     def submission_body_max_bytes(self) -> int:
         """A report's JSON, which may carry its attachments in base64 (4/3 of their size): room for two
-        of the largest, and for the JSON around them."""
-        return self.attachment_max_bytes * 3 + 2 * self.json_max_bytes
+        of the largest, and for the report around them."""
+        return self.attachment_max_bytes * 3 + self.submission_draft_max_bytes
 
     @property
     def request_max_bytes(self) -> int:

@@ -177,7 +177,7 @@ def test_bodies_without_attachments_follow_the_json_limit(tmp_path):
     large = load_settings(environ={"PORTAL_JSON_MAX_BYTES": str(4 * 1024 * 1024)}, instance_path=tmp_path)
     for conf, limit in ((small, 64 * 1024), (large, 4 * 1024 * 1024)):
         assert conf.api_body_max_bytes == conf.taxii_envelope_max_bytes == limit
-        assert conf.misp_event_max_bytes == 2 * limit
+        assert conf.misp_event_max_bytes == conf.submission_draft_max_bytes == 2 * limit
         assert conf.upload_body_max_bytes == conf.deportee_body_max_bytes == conf.attachment_max_bytes + limit
         assert conf.submission_body_max_bytes == conf.attachment_max_bytes * 3 + 2 * limit
         assert conf.request_max_bytes >= max(conf.api_body_max_bytes, conf.submission_body_max_bytes)

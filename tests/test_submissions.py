@@ -19,8 +19,11 @@ from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicato
 from portal.config import settings
 from portal.extensions import db
 from portal.outbox import OutboxMessage
+from portal.problems import Invalid
+from portal.submissions import service
 from portal.submissions.linking import fold_name, same_person
-from portal.submissions.models import Submission, SubmissionIdentifier, SubmissionNote, SubmissionPerson
+from portal.submissions.models import (Submission, SubmissionDraft, SubmissionIdentifier, SubmissionNote,
+                                      SubmissionPerson)
 from portal.types import utcnow
 from portal.vocabulary import Classification
 from tests.conftest import bearer, csrf_from, sign_in, sign_out
@@ -794,3 +797,15 @@ def test_search_finds_only_what_the_reader_may_read(client, people):
                       headers=bearer(people["analyst"])).get_json()["items"] == []
     sign_in(client, people["other_submitter"])
     assert reference not in client.get("/submissions?q=kava").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("extra_settings", [{"json_max_bytes": 4096}])
+def test_a_draft_beyond_the_configured_room_is_refused(app, people):
+    """A saved draft holds at most Settings.submission_draft_max_bytes (twice PORTAL_JSON_MAX_BYTES)."""
+    with app.test_request_context():
+        submitter = people["submitter"]
+        with pytest.raises(Invalid) as refused:
+            service.save_draft(submitter, {"narrative": "x" * 8300})
+        assert list(refused.value.fields) == ["draft"]
+        assert service.save_draft(submitter, {"narrative": "x" * 8000}).id is not None
+        assert db.session.scalar(select(func.count()).select_from(SubmissionDraft)) == 1

@@ -220,7 +220,7 @@ def search(statement, query: str):
 def save_draft(user: User, data: dict[str, Any], draft: SubmissionDraft | None = None) -> SubmissionDraft:
     if not may_submit(user):
         raise NotAllowed(_("Only submitters and organisation administrators write reports."))
-    if len(canonical(data)) > 2 * 1024 * 1024:
+    if len(canonical(data)) > settings().submission_draft_max_bytes:
         raise Invalid({"draft": [_("The draft is too large to save.")]})
     if draft is None:
         draft = SubmissionDraft(organisation_id=user.organisation_id, author_id=user.id)
