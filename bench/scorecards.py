@@ -48,8 +48,10 @@ def quarter_start(now: dt.datetime) -> dt.datetime:
 def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.Random, recent: bool = False) -> None:
     """``count`` events spread over the quarter so far, or, when ``recent``, over the last hour (as
     the features record them: at the moment of the action, so new events land in the current
-    month), ending three minutes ago so that the job's two-minute lag leaves none for later."""
-    from portal.activity import bucket_of, month_of
+    month), ending three minutes ago so that the job's two-minute lag leaves none for later. Kinds
+    are stored as their codes (``activity.KIND_CODES``). PostgreSQL loads them with ``COPY``,
+    SQLite with batched inserts."""
+    from portal.activity import KIND_CODES, bucket_of, month_of
     from portal.extensions import db
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -57,29 +59,36 @@ def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.
         start = now - dt.timedelta(hours=1) if recent else quarter_start(now)
     span = (now - dt.timedelta(minutes=3 if recent else 60) - start).total_seconds()
     kinds = ["share"] * 3 + ["share-reactive"] + ["rating"] * 2 + ["response"] * 4
+
+    def rows():
+        for n in range(count):
+            kind = rng.choice(kinds)
+            at = start + dt.timedelta(seconds=rng.random() * span)
+            value = (float(rng.random() < 0.7) if kind == "rating" else
+                     rng.expovariate(1 / 30) if kind == "response" else None)
+            yield (start_id + n, rng.choice(org_ids), KIND_CODES[kind], at.replace(tzinfo=None).isoformat(" "),
+                   month_of(at), value, 1, bucket_of(value) if kind == "response" else -1)
+
+    columns = "id, organisation_id, kind, at, month, value, weight, bucket"
     with app.app_context():
         raw = db.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            batch = []
-            for n in range(count):
-                kind = rng.choice(kinds)
-                at = start + dt.timedelta(seconds=rng.random() * span)
-                value = (float(rng.random() < 0.7) if kind == "rating" else
-                         rng.expovariate(1 / 30) if kind == "response" else None)
-                batch.append((start_id + n, rng.choice(org_ids), kind, at.replace(tzinfo=None).isoformat(" "),
-                              month_of(at), value, 1, bucket_of(value) if kind == "response" else -1))
-                if len(batch) == 50_000:
-                    cursor.executemany("INSERT INTO activity_events (id, organisation_id, kind, at, month, value, "
-                                       "weight, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" if "sqlite" in str(db.engine.url) else
-                                       "INSERT INTO activity_events (id, organisation_id, kind, at, month, value, "
-                                       "weight, bucket) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", batch)
-                    batch = []
-            if batch:
-                cursor.executemany("INSERT INTO activity_events (id, organisation_id, kind, at, month, value, weight, bucket) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)" if "sqlite" in str(db.engine.url) else
-                                   "INSERT INTO activity_events (id, organisation_id, kind, at, month, value, weight, bucket) "
-                                   "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", batch)
+            if "sqlite" in str(db.engine.url):
+                batch = []
+                for row in rows():
+                    batch.append(row)
+                    if len(batch) == 50_000:
+                        cursor.executemany(f"INSERT INTO activity_events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                           batch)
+                        batch = []
+                if batch:
+                    cursor.executemany(f"INSERT INTO activity_events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                       batch)
+            else:
+                with cursor.copy(f"COPY activity_events ({columns}) FROM STDIN") as copy:
+                    for row in rows():
+                        copy.write_row(row)
             raw.commit()
         finally:
             raw.close()
