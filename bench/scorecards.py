@@ -48,7 +48,7 @@ def quarter_start(now: dt.datetime) -> dt.datetime:
 def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.Random, recent: bool = False) -> None:
     """``count`` events spread over the quarter so far, or, when ``recent``, over the last hour (as
     the features record them: at the moment of the action, so new events land in the current
-    month), ending three minutes ago so that the job's two-minute lag leaves none for later. Kinds
+    month), ending five minutes ago so that the job's four-minute settling time leaves none for later. Kinds
     are stored as their codes (``activity.KIND_CODES``). PostgreSQL loads them with ``COPY``,
     SQLite with batched inserts."""
     from portal.activity import KIND_CODES, bucket_of, month_of
@@ -57,7 +57,7 @@ def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.
     now = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
         start = now - dt.timedelta(hours=1) if recent else quarter_start(now)
-    span = (now - dt.timedelta(minutes=3 if recent else 60) - start).total_seconds()
+    span = (now - dt.timedelta(minutes=5 if recent else 60) - start).total_seconds()
     kinds = ["share"] * 3 + ["share-reactive"] + ["rating"] * 2 + ["response"] * 4
 
     def rows():

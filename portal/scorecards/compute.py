@@ -47,7 +47,10 @@ from portal.scorecards.models import RESPONSE_BUCKETS, ClosedPeriod, MonthlyActi
 from portal.scorecards.periods import month_key, months_of, quarter_key, recent_months  # noqa: F401  (re-exported)
 from portal.types import utcnow
 
+#: A transaction that records activity commits within this long of recording it.
 LAG = dt.timedelta(minutes=2)
+#: Events recorded this recently are left for the next run (``settled_upper``).
+SETTLE = 2 * LAG
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
 SCORE_KEYS = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours", "open_items")
@@ -65,14 +68,30 @@ def current_quarter(now: dt.datetime | None = None) -> str:
 
 # --- Step 1: fold new events into monthly sums -------------------------------------------------
 
+def settled_upper(last: int, now: dt.datetime) -> int | None:
+    """The highest event id below which every event is committed and visible: the largest id
+    above ``last`` among events recorded at least ``SETTLE`` before ``now`` (None: none yet).
+
+    Ids are handed out when an event is inserted, not when its transaction commits: on PostgreSQL
+    an open transaction can hold id 100 while id 101 is already committed and visible, so neither
+    "the lowest recent id minus one" nor "the highest visible id" is a safe watermark — the event
+    that commits later would fall below it and never be counted. A transaction commits within
+    ``LAG`` of recording its events, so one recorded ``SETTLE`` (twice ``LAG``) ago was given its id
+    more than ``LAG`` ago, before any event of a transaction still open now: every id up to it is
+    committed, or was rolled back for good. (SQLite has one writer at a time; the rule holds there
+    too.)"""
+    return db.session.scalar(select(ActivityEvent.id).where(ActivityEvent.id > last,
+                                                            ActivityEvent.at < now - SETTLE)
+                             .order_by(ActivityEvent.id.desc()).limit(1))
+
+
 def fold_new_events(now: dt.datetime | None = None) -> set[int]:
-    """Merge events above the watermark into monthly sums; return the months touched."""
+    """Merge events above the watermark, up to ``settled_upper``, into monthly sums; return the
+    months touched. Events recorded in the last ``SETTLE`` wait for a later run."""
     now = now or utcnow()
     last = settings_store.read(settings_store.SCORECARD_WATERMARK)
-    blocker = db.session.scalar(select(func.min(ActivityEvent.id)).where(
-        ActivityEvent.id > last, ActivityEvent.at >= now - LAG))
-    upper = blocker - 1 if blocker is not None else db.session.scalar(select(func.max(ActivityEvent.id)))
-    if upper is None or upper <= last:
+    upper = settled_upper(last, now)
+    if upper is None:
         return set()
     # A small batch is found by its id range. On SQLite a large backlog (a first run, a recount) is
     # better read by walking the covering index in GROUP BY order than by sorting every row: "id + 0"
@@ -324,7 +343,8 @@ def _to_close(now: dt.datetime) -> dict[str, str]:
     out = {}
     for kind in periods.KINDS:
         period = periods.last_closed(kind, now)
-        if periods.bounds(period)[1] <= now - LAG and not is_closed(period):
+        # Every event recorded before its end is folded once the end is SETTLE past (settled_upper).
+        if periods.bounds(period)[1] <= now - SETTLE and not is_closed(period):
             out[period] = kind
     return out
 
