@@ -213,6 +213,13 @@ def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
     return outstanding.open_histograms(at, float(_scorecards()["response_target_hours"]), RESPONSE_BUCKETS)
 
 
+def outstanding_histograms_at(instants: Iterable[dt.datetime]) -> dict[dt.datetime, dict[int, list[int]]]:
+    """``outstanding_histograms`` for several instants at once: each item read once, in one
+    statement (``outstanding.open_histograms_at``)."""
+    return outstanding.open_histograms_at(list(instants), float(_scorecards()["response_target_hours"]),
+                                          RESPONSE_BUCKETS)
+
+
 def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
     """The instant at which a period's open items are aged: now while it runs, its end once it has
     ended; None before it starts."""
@@ -325,12 +332,14 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
     touched -= set(closing)
     # The monthly sums of every period scored here, read once.
     sums = monthly_sums({month for period in touched | set(closing) for month in months_of(period)})
-    aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
+    # Open items by the instant they are aged at (now, and the end of each period closed here), all
+    # counted in one statement.
+    instants = {as_of(period, now) for period in touched} | {periods.bounds(period)[1] for period in closing
+                                                             if _started(period)}
+    aged = outstanding_histograms_at(at for at in instants if at is not None)
     written = {}
     for period in sorted(touched):
         at = as_of(period, now)
-        if at is not None and at not in aged:
-            aged[at] = outstanding_histograms(at)
         written[period] = store_period(period, now, aged.get(at, {}), sums=sums)
     db.session.commit()
     for period, count in close_ended_periods(now, aged, sums).items():
@@ -347,6 +356,13 @@ def _to_close(now: dt.datetime) -> dict[str, str]:
         if periods.bounds(period)[1] <= now - SETTLE and not is_closed(period):
             out[period] = kind
     return out
+
+
+def _started(period: str) -> bool:
+    """Whether anything was recorded by the end of the period: before that (the portal not yet in
+    use) nothing can be open, and a period that ended then closes quietly."""
+    first = db.session.scalar(select(func.min(MonthlyActivity.month)))
+    return first is not None and first <= months_of(period)[-1]
 
 
 def close_ended_periods(now: dt.datetime | None = None,
@@ -368,10 +384,7 @@ def close_ended_periods(now: dt.datetime | None = None,
             db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
             db.session.flush()
             if end not in aged:
-                # Before anything was recorded (the portal not yet in use) nothing can be open.
-                first = db.session.scalar(select(func.min(MonthlyActivity.month)))
-                started = first is not None and first <= months_of(period)[-1]
-                aged[end] = outstanding_histograms(end) if started else {}
+                aged[end] = outstanding_histograms(end) if _started(period) else {}
             written[period] = store_period(period, now, aged[end], force=True, sums=sums)
             consequences.period_closed(period, kind, now)
             db.session.commit()
