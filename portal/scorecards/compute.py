@@ -34,11 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import SmallInteger, delete, func, or_, select, text, type_coerce, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings_store
-from portal.activity import ActivityEvent
+from portal.activity import KIND_CODES, ActivityEvent
 from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
@@ -53,6 +55,7 @@ LAG = dt.timedelta(minutes=2)
 SETTLE = 2 * LAG
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
+SHARE, SHARE_REACTIVE, RATING, RESPONSE = (KIND_CODES[k] for k in ("share", "share-reactive", "rating", "response"))
 SCORE_KEYS = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours", "open_items")
 
 
@@ -93,28 +96,74 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     upper = settled_upper(last, now)
     if upper is None:
         return set()
-    # A small batch is found by its id range. On SQLite a large backlog (a first run, a recount) is
-    # better read by walking the covering index in GROUP BY order than by sorting every row: "id + 0"
-    # keeps it from choosing the id range. PostgreSQL hashes in parallel; the trick would only spoil
-    # its estimates (measured: twice as slow).
+    # New events are found by their id range and hashed. A large backlog that is most of the table
+    # (a first run, a recount) is cheaper summed by walking the covering index in GROUP BY order,
+    # reading no table rows and sorting nothing: on SQLite "id + 0" keeps the planner from choosing
+    # the id range and sorting every row; on PostgreSQL the walk reads the index alone only where
+    # the table's pages are marked all-visible (as vacuum leaves them) — elsewhere a parallel hash
+    # aggregate, given room in memory, is cheaper.
     dialect = db.session.get_bind().dialect.name
-    bulk = upper - last > BULK and dialect == "sqlite"
-    event_id = ActivityEvent.id + 0 if bulk else ActivityEvent.id
-    if dialect == "postgresql" and upper - last > BULK:
-        # Room for the hash aggregate of a large backlog in memory, for this transaction only.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    rows = db.session.execute(
-        select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
-               func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
-        .where(event_id > last, event_id <= upper)
-        .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
+    most = upper - last > BULK and 2 * (upper - last) >= upper  # ids count the rows, give or take gaps
+    walk = most and (dialect == "sqlite" or _all_visible() >= 0.9)
+    event_id = ActivityEvent.id + 0 if walk and dialect == "sqlite" else ActivityEvent.id
+    if most and dialect == "postgresql":  # for this statement (reset below)
+        db.session.execute(text("SET LOCAL enable_hashagg = off" if walk else "SET LOCAL work_mem = '64MB'"))
+    rows = _sums(event_id > last, event_id <= upper)
+    if most and dialect == "postgresql":
+        db.session.execute(text("SET LOCAL enable_hashagg = DEFAULT" if walk else "SET LOCAL work_mem = DEFAULT"))
     months = _merge(rows)
     settings_store.write(settings_store.SCORECARD_WATERMARK, upper)
     return months
 
 
+def _sums(*criteria: Any) -> list[Any]:
+    """``(organisation, month, kind code, bucket, Σweight, Σweight×value)`` of the events that meet
+    ``criteria``: one GROUP BY, run as a plain Core statement (tens of thousands of rows: no ORM
+    bookkeeping, the kind left as its code)."""
+    events = ActivityEvent.__table__
+    kind = type_coerce(events.c.kind, SmallInteger)
+    return db.session.connection().execute(
+        select(events.c.organisation_id, events.c.month, kind, events.c.bucket,
+               func.sum(events.c.weight), func.sum(events.c.weight * func.coalesce(events.c.value, 0)))
+        .where(*criteria)
+        .group_by(events.c.organisation_id, events.c.month, events.c.kind, events.c.bucket)).all()
+
+
+def upsert(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...], only_changed: bool = False) -> int:
+    """Insert ``rows`` into ``table``, or update the row with the same ``keys``: multi-row
+    ``INSERT … ON CONFLICT DO UPDATE`` statements (SQLite and PostgreSQL), a few thousand rows each,
+    rather than a statement per row. ``only_changed``: a row whose values are all the same is left
+    as it is (``computed_at`` and all), and not counted. Returns how many rows were written."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    columns = list(rows[0])
+    per_statement = max(1, 30_000 // len(columns))  # under either database's limit on parameters
+    written = 0
+    connection = db.session.connection()
+    for start in range(0, len(rows), per_statement):
+        statement = make(table).values(rows[start:start + per_statement])
+        compared = [c for c in columns if c not in keys and c != "computed_at"]
+        where = (or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in compared))
+                 if only_changed else None)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c: statement.excluded[c] for c in columns if c not in keys}, where=where)
+        written += len(connection.execute(statement.returning(table.c[keys[0]])).all())
+    return written
+
+
+def _all_visible() -> float:
+    """PostgreSQL: the share of ``activity_events``' pages marked all-visible (vacuum's visibility
+    map), where an index-only scan need not visit the table."""
+    pages, visible = db.session.execute(text(
+        "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'activity_events'::regclass")).one()
+    return visible / pages if pages > 0 else 0.0
+
+
 def _merge(rows: list[Any]) -> set[int]:
-    """Add grouped sums ``(organisation, month, kind, bucket, Σweight, Σweight×value)`` into
+    """Add grouped sums ``(organisation, month, kind code, bucket, Σweight, Σweight×value)`` into
     ``scorecard_months``; return the months touched."""
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
@@ -123,7 +172,7 @@ def _merge(rows: list[Any]) -> set[int]:
     # Plain lists and Core statements: tens of thousands of sums per run from scratch, and the
     # ORM's per-row bookkeeping would cost more than the scan.
     existing = {(org_id, month): [shares, reactive, ratings, useful, list(responses or [0] * width)]
-                for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+                for org_id, month, shares, reactive, ratings, useful, responses in db.session.connection().execute(
                     select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares,
                            table.c.ratings, table.c.useful_ratings, table.c.responses)
                     .where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
@@ -134,28 +183,19 @@ def _merge(rows: list[Any]) -> set[int]:
         if row is None:
             row = touched[key] = existing.get(key) or [0, 0, 0, 0.0, [0] * width]
         weight = int(weight or 0)
-        if kind == "share":
+        if kind == SHARE:
             row[0] += weight
-        elif kind == "share-reactive":
+        elif kind == SHARE_REACTIVE:
             row[1] += weight
-        elif kind == "rating":
+        elif kind == RATING:
             row[2] += weight
             row[3] += float(weighted or 0)
-        elif kind == "response":
+        elif kind == RESPONSE:
             row[4][int(bucket_index)] += weight
-    fresh, changed = [], []
-    for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items():
-        values = {"shares": shares, "reactive_shares": reactive, "ratings": ratings, "useful_ratings": useful,
-                  "responses": responses}
-        if (org_id, month) in existing:
-            changed.append({**values, "key_organisation": org_id, "key_month": month})
-        else:
-            fresh.append({**values, "organisation_id": org_id, "month": month})
-    if fresh:
-        db.session.execute(insert(table), fresh)
-    if changed:  # by primary key, batched
-        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
-                                               table.c.month == bindparam("key_month")), changed)
+    upsert(table, [{"organisation_id": org_id, "month": month, "shares": shares, "reactive_shares": reactive,
+                    "ratings": ratings, "useful_ratings": useful, "responses": responses}
+                   for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items()],
+           keys=("organisation_id", "month"))
     return months
 
 
@@ -234,7 +274,7 @@ def monthly_sums(months: Iterable[int]) -> dict[int, dict[int, Totals]]:
     by every period scored in it (a month, its quarter and its financial year hold the same rows)."""
     table = MonthlyActivity.__table__
     out: dict[int, dict[int, Totals]] = {month: {} for month in months}
-    for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+    for org_id, month, shares, reactive, ratings, useful, responses in db.session.connection().execute(
             select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares, table.c.ratings,
                    table.c.useful_ratings, table.c.responses).where(table.c.month.in_(list(out)))):
         out[month][org_id] = Totals(shares, reactive, ratings, useful,
@@ -299,25 +339,9 @@ def store_period(period: str, now: dt.datetime | None = None, open_items: dict[i
     if not force and is_closed(period):
         return 0
     computed = compute_period(period, now, open_items, sums)
-    table = Scorecard.__table__
-    existing = {r[0]: r[1:] for r in db.session.execute(
-        select(table.c.organisation_id, *(table.c[k] for k in SCORE_KEYS)).where(table.c.period == period))}
-    new_rows, changed = [], []
-    for org_id, values in computed.items():
-        row = existing.get(org_id)
-        if row is not None and all(old == values[k] for k, old in zip(SCORE_KEYS, row, strict=True)):
-            continue
-        if row is None:
-            new_rows.append({"organisation_id": org_id, "period": period, **values, "computed_at": now})
-        else:
-            changed.append({**values, "computed_at": now, "key_organisation": org_id, "key_period": period})
-    # Core statements: a thousand plain rows, without the ORM's per-row bookkeeping.
-    if new_rows:
-        db.session.execute(insert(table), new_rows)
-    if changed:  # by primary key, batched
-        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
-                                               table.c.period == bindparam("key_period")), changed)
-    return len(new_rows) + len(changed)
+    return upsert(Scorecard.__table__, [{"organisation_id": org_id, "period": period, **values, "computed_at": now}
+                                        for org_id, values in computed.items()],
+                  keys=("organisation_id", "period"), only_changed=True)
 
 
 def run(now: dt.datetime | None = None) -> dict[str, int]:
@@ -423,12 +447,7 @@ def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
         db.session.execute(update(table).where(table.c.id == bindparam("event_id")).values(month=bindparam("right")),
                            moves)
     db.session.execute(delete(MonthlyActivity).where(MonthlyActivity.month.in_(months)))
-    rows = db.session.execute(
-        select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
-               func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
-        .where(ActivityEvent.month.in_(months), ActivityEvent.id <= last)
-        .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
-    _merge(rows)
+    _merge(_sums(ActivityEvent.month.in_(months), ActivityEvent.id <= last))
     affected = {period} | {key for m in months for key in periods.keys_of(m)}
     written = {p: store_period(p, now, force=True) for p in sorted(affected) if as_of(p, now) is not None}
     db.session.commit()
