@@ -151,7 +151,7 @@ def open_histograms_at(instants: list[dt.datetime], target_hours: float,
                   else_=len(bounds))
     aged = (select(table.c.slot, items.c.organisation_id, bucket.label("bucket"))
             .join(table, _open_at(items, table))).subquery()
-    for slot, org_id, index, count in db.session.execute(
+    for slot, org_id, index, count in db.session.connection().execute(
             select(aged.c.slot, aged.c.organisation_id, aged.c.bucket, func.count())
             .group_by(aged.c.slot, aged.c.organisation_id, aged.c.bucket)):
         out[instants[slot]].setdefault(org_id, [0] * (len(bounds) + 1))[index] += count
