@@ -124,7 +124,7 @@ def _sums(*criteria: Any) -> list[Any]:
     kind = type_coerce(events.c.kind, SmallInteger)
     return db.session.connection().execute(
         select(events.c.organisation_id, events.c.month, kind, events.c.bucket,
-               func.sum(events.c.weight), func.sum(events.c.weight * func.coalesce(events.c.value, 0)))
+               func.sum(events.c.weight), func.sum(events.c.weight * events.c.value))  # NULL where no value
         .where(*criteria)
         .group_by(events.c.organisation_id, events.c.month, events.c.kind, events.c.bucket)).all()
 
