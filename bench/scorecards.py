@@ -26,6 +26,7 @@ and the ratios.
 from __future__ import annotations
 
 import argparse
+import bisect
 import datetime as dt
 import random
 import sys
@@ -53,6 +54,7 @@ def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.
     SQLite with batched inserts."""
     from portal.activity import KIND_CODES, bucket_of, month_of
     from portal.extensions import db
+    from portal.scorecards import periods
 
     now = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
@@ -60,14 +62,28 @@ def load_events(app, org_ids: list[int], count: int, start_id: int, rng: random.
     span = (now - dt.timedelta(minutes=5 if recent else 60) - start).total_seconds()
     kinds = ["share"] * 3 + ["share-reactive"] + ["rating"] * 2 + ["response"] * 4
 
+    # Each event's reporting month, found among the month boundaries in the span (as month_of
+    # would, without a time-zone conversion per event; checked on the first thousand).
+    with app.app_context():
+        boundaries, month = [], month_of(start)
+        while True:
+            boundaries.append((periods.bounds(periods.month_key(month))[0], month))
+            if boundaries[-1][0] > now:
+                break
+            month = month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1
+    starts = [b for b, _ in boundaries]
+
     def rows():
         for n in range(count):
             kind = rng.choice(kinds)
             at = start + dt.timedelta(seconds=rng.random() * span)
             value = (float(rng.random() < 0.7) if kind == "rating" else
                      rng.expovariate(1 / 30) if kind == "response" else None)
+            month = boundaries[bisect.bisect_right(starts, at) - 1][1]
+            if n < 1000:
+                assert month == month_of(at), (at, month)
             yield (start_id + n, rng.choice(org_ids), KIND_CODES[kind], at.replace(tzinfo=None).isoformat(" "),
-                   month_of(at), value, 1, bucket_of(value) if kind == "response" else -1)
+                   month, value, 1, bucket_of(value) if kind == "response" else -1)
 
     columns = "id, organisation_id, kind, at, month, value, weight, bucket"
     with app.app_context():
