@@ -2,8 +2,9 @@
 
 1. New activity events (id above a watermark) are summed per organisation, month, kind and
    response-time bucket in one ``GROUP BY`` and merged into ``scorecard_months``. Each event is
-   read once, ever. Events younger than a short lag are left for the next run, so a transaction
-   still open when the job runs is never skipped.
+   read once, ever. The watermark stops at the last event recorded ``SETTLE`` ago
+   (``settled_upper``): ids are not handed out in commit order, and an event whose transaction is
+   still open when the job runs is never passed over.
 2. The scores of every organisation are recomputed, from those monthly sums and the items still
    open, for the current month, quarter and financial year and for any other open period that
    received new events (frequency is relative to the sector, so one organisation's activity moves
