@@ -11,10 +11,13 @@ lists and counts. ``admin`` and ``auditor`` get nothing here by virtue of their 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Protocol
 
 from flask import abort, g
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, union
+from sqlalchemy import (
+    Boolean, ColumnElement, Integer, String, and_, bindparam, exists, false, func, or_, select, true, union,
+)
 
 from portal.accounts.models import User
 from portal.bulletins.models import Bulletin, BulletinAudience
@@ -59,30 +62,62 @@ def rights_widened_at(reader: Reader) -> dt.datetime:
 # --- Bulletins ------------------------------------------------------------------------------
 
 def bulletin_readable(reader: Reader) -> ColumnElement[bool]:
-    """SQL criterion: the reader may read the bulletin row."""
+    """SQL criterion: the reader may read the bulletin row (the reader's facts as literals)."""
     if not reader.may_read:
         return false()
+    facts = bulletin_rule_facts(reader)
+    return _bulletin_rule(*(facts[name] for name in BULLETIN_FACTS[1:]))
+
+
+#: The facts about a reader that the bulletin rule reads, in the order ``_bulletin_rule`` takes them
+#: (after ``may_read``); ``bulletin_readable_prepared`` names its bind parameters after them.
+BULLETIN_FACTS = ("reader_may_read", "reader_clearance", "reader_org_id", "reader_org_slug", "reader_org_sector",
+                  "reader_org_country", "reader_email")
+
+
+def bulletin_rule_facts(reader: Reader) -> dict[str, object]:
+    """The values of ``bulletin_readable_prepared``'s bind parameters for ``reader``."""
     org = reader.organisation
+    return {"reader_may_read": bool(reader.may_read), "reader_clearance": int(reader.clearance),
+            "reader_org_id": reader.organisation_id, "reader_org_slug": org.slug, "reader_org_sector": org.sector,
+            "reader_org_country": org.country, "reader_email": reader.email.lower()}
+
+
+@functools.cache
+def bulletin_readable_prepared() -> ColumnElement[bool]:
+    """The same rule as ``bulletin_readable``, with the reader's facts as bind parameters (named as in
+    ``BULLETIN_FACTS``; their values from ``bulletin_rule_facts``): one criterion for every reader,
+    so a statement built on it is built, cached and compiled once, not per request.
+    ``tests/test_policy.py`` proves the two forms select the same bulletins."""
+    may_read = bindparam("reader_may_read", type_=Boolean)
+    return and_(may_read == true(), _bulletin_rule(
+        bindparam("reader_clearance", type_=Integer), bindparam("reader_org_id", type_=Integer),
+        *(bindparam(name, type_=String) for name in BULLETIN_FACTS[3:])))
+
+
+def _bulletin_rule(clearance, organisation_id, slug, sector, country, email) -> ColumnElement[bool]:
+    """docs/contract.md's bulletin rule over the reader's facts (values or bind parameters), for a
+    reader who may read at all."""
     # OFFSET 0 keeps each EXISTS a probe of the audience index for the bulletin at hand. Without it
     # PostgreSQL hashes every audience row that names the reader's organisation, sector or country
     # (a third of a million rows for a bank at a million bulletins) before it can return a page.
     in_audience = select(BulletinAudience.bulletin_id).where(
         BulletinAudience.bulletin_id == Bulletin.id,
         or_(
-            and_(BulletinAudience.kind == "org", BulletinAudience.value == org.slug),
-            and_(BulletinAudience.kind == "sector", BulletinAudience.value == org.sector),
-            and_(BulletinAudience.kind == "country", BulletinAudience.value == org.country),
+            and_(BulletinAudience.kind == "org", BulletinAudience.value == slug),
+            and_(BulletinAudience.kind == "sector", BulletinAudience.value == sector),
+            and_(BulletinAudience.kind == "country", BulletinAudience.value == country),
         ),
     ).offset(0).exists()
     named_user = select(BulletinAudience.bulletin_id).where(
         BulletinAudience.bulletin_id == Bulletin.id,
         BulletinAudience.kind == "user",
-        BulletinAudience.value == reader.email.lower(),
+        BulletinAudience.value == email,
     ).offset(0).exists()
     return and_(
-        Bulletin.classification <= int(reader.clearance),
+        Bulletin.classification <= clearance,
         or_(
-            Bulletin.author_org_id == reader.organisation_id,
+            Bulletin.author_org_id == organisation_id,
             and_(
                 Bulletin.status == "published",
                 or_(
