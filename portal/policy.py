@@ -16,8 +16,9 @@ from typing import Protocol
 
 from flask import abort, g
 from sqlalchemy import (
-    Boolean, ColumnElement, Integer, String, and_, bindparam, exists, false, func, or_, select, true, union,
+    Boolean, ColumnElement, Integer, Select, String, and_, bindparam, exists, false, func, or_, select, true, union,
 )
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import User
 from portal.bulletins.models import Bulletin, BulletinAudience
@@ -93,6 +94,41 @@ def bulletin_readable_prepared() -> ColumnElement[bool]:
     return and_(may_read == true(), _bulletin_rule(
         bindparam("reader_clearance", type_=Integer), bindparam("reader_org_id", type_=Integer),
         *(bindparam(name, type_=String) for name in BULLETIN_FACTS[3:])))
+
+
+@functools.cache
+def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
+    """The ids of the ``:page_rows`` newest bulletins a reader may read (before the id ``:before``
+    when ``after_cursor``), newest first; the reader's facts are the parameters of
+    ``bulletin_readable_prepared`` (``bulletin_rule_facts``). Built once.
+
+    The same rule, walked from the other end. Scanning bulletins newest first and testing each
+    costs what the reader may *not* read: a Pacific officer who reads 1 % has a hundred bulletins
+    tested for each one shown. But a bulletin is readable only through one of five ways — its
+    author organisation, or an audience entry naming the reader's organisation, sector, country or
+    address — each an index in bulletin order. So each way yields its own newest ``:page_rows``
+    readable bulletins (the whole rule tested on each), and the newest ``:page_rows`` of their
+    union are exactly the newest readable ones: any of those ranks no lower within a way that
+    reaches it than among all readable bulletins. Cost: a few pages' worth of index steps, for a
+    broad reader and a narrow one alike. ``tests/test_policy.py`` checks it against the rule."""
+    rule = bulletin_readable_prepared()
+    page_rows = bindparam("page_rows", type_=Integer)
+    before = bindparam("before", type_=Integer)
+    via = aliased(BulletinAudience, name="via")  # not the rule's own (correlated) audience subqueries
+
+    def newest(statement: Select, order) -> Select:
+        if after_cursor:
+            statement = statement.where(order < before)
+        return select(statement.order_by(order.desc()).limit(page_rows).subquery().c.id)
+
+    ways = [newest(select(via.bulletin_id.label("id")).join(Bulletin, Bulletin.id == via.bulletin_id)
+                   .where(via.kind == kind, via.value == bindparam(fact, type_=String), rule), via.bulletin_id)
+            for kind, fact in (("org", "reader_org_slug"), ("sector", "reader_org_sector"),
+                               ("country", "reader_org_country"), ("user", "reader_email"))]
+    ways.append(newest(select(Bulletin.id.label("id"))
+                       .where(Bulletin.author_org_id == bindparam("reader_org_id", type_=Integer), rule), Bulletin.id))
+    found = union(*ways).subquery("readable")
+    return select(found.c.id).order_by(found.c.id.desc()).limit(page_rows)
 
 
 def _bulletin_rule(clearance, organisation_id, slug, sector, country, email) -> ColumnElement[bool]:

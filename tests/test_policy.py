@@ -142,7 +142,8 @@ def test_sql_criteria_and_predicates_agree(app):
 def test_prepared_bulletin_rule_agrees_with_the_predicate(app):
     """``bulletin_readable_prepared`` with ``bulletin_rule_facts`` (one statement for every reader,
     the facts as parameters) selects exactly the bulletins ``bulletin_readable`` selects, for many
-    random readers (inactive ones included) and bulletins, on both databases."""
+    random readers (inactive ones included) and bulletins, on both databases; and
+    ``newest_readable_bulletin_ids`` pages through exactly those, newest first."""
     prepared = select(Bulletin.id).where(policy.bulletin_readable_prepared())
 
     @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
@@ -152,8 +153,19 @@ def test_prepared_bulletin_rule_agrees_with_the_predicate(app):
             users, _content = _build(world)
             for user in users:
                 literal = set(db.session.scalars(select(Bulletin.id).where(policy.bulletin_readable(user))))
-                with_facts = set(db.session.scalars(prepared, policy.bulletin_rule_facts(user)))
+                facts = policy.bulletin_rule_facts(user)
+                with_facts = set(db.session.scalars(prepared, facts))
                 assert with_facts == literal, user.email
+                # Walked from the audience and author indexes, a page at a time: the same, in order.
+                newest_first = sorted(literal, reverse=True)
+                for page_rows in (1, 2, 5, 20):
+                    page = db.session.scalars(policy.newest_readable_bulletin_ids(), {
+                        **facts, "page_rows": page_rows}).all()
+                    assert page == newest_first[:page_rows], (user.email, page_rows)
+                    for before in {newest_first[len(newest_first) // 2], max(literal) + 1} if literal else ():
+                        page = db.session.scalars(policy.newest_readable_bulletin_ids(after_cursor=True), {
+                            **facts, "page_rows": page_rows, "before": before}).all()
+                        assert page == [i for i in newest_first if i < before][:page_rows], (user.email, before)
         finally:
             db.session.rollback()
 
@@ -177,6 +189,8 @@ def test_prepared_bulletin_rule_agrees_with_the_predicate(app):
     literal = set(db.session.scalars(select(Bulletin.id).where(policy.bulletin_readable(user))))
     assert literal == {bulletins[i].id for i in (0, 2, 3, 6)}  # the sector NZ is no country
     assert set(db.session.scalars(prepared, policy.bulletin_rule_facts(user))) == literal
+    assert db.session.scalars(policy.newest_readable_bulletin_ids(), {
+        **policy.bulletin_rule_facts(user), "page_rows": 10}).all() == sorted(literal, reverse=True)
     db.session.rollback()
 
 
