@@ -142,7 +142,8 @@ def feed_page(reader: Any) -> dict[str, Any]:
     statement = _filters(scanned)  # the very same statement when the request gives no filter
     if statement is scanned:
         statement = _feed_rows(bool(cursor), newest=True)
-    execute = db.session.execute
+    # Plain rows straight from the session's connection: no ORM result machinery for columns.
+    execute = db.session.connection().execute
     rows = execute(statement, parameters).all()
     more, rows = len(rows) > limit, rows[:limit]
     ids = [row[0] for row in rows]
