@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from typing import Protocol
 
 from flask import abort, g
 from sqlalchemy import (
-    Boolean, ColumnElement, Integer, Select, String, and_, bindparam, exists, false, func, or_, select, true, union,
+    Boolean, ColumnElement, Integer, Select, String, and_, bindparam, exists, false, func, literal_column, or_, select, true,
+    union,
 )
 from sqlalchemy.orm import aliased
 
@@ -122,7 +124,7 @@ def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
         return select(statement.order_by(order.desc()).limit(page_rows).subquery().c.id)
 
     ways = [newest(select(via.bulletin_id.label("id")).join(Bulletin, Bulletin.id == via.bulletin_id)
-                   .where(via.kind == kind, via.value == bindparam(fact, type_=String), rule), via.bulletin_id)
+                   .where(via.kind == _constant(kind), via.value == bindparam(fact, type_=String), rule), via.bulletin_id)
             for kind, fact in (("org", "reader_org_slug"), ("sector", "reader_org_sector"),
                                ("country", "reader_org_country"), ("user", "reader_email"))]
     ways.append(newest(select(Bulletin.id.label("id"))
@@ -140,14 +142,14 @@ def _bulletin_rule(clearance, organisation_id, slug, sector, country, email) -> 
     in_audience = select(BulletinAudience.bulletin_id).where(
         BulletinAudience.bulletin_id == Bulletin.id,
         or_(
-            and_(BulletinAudience.kind == "org", BulletinAudience.value == slug),
-            and_(BulletinAudience.kind == "sector", BulletinAudience.value == sector),
-            and_(BulletinAudience.kind == "country", BulletinAudience.value == country),
+            and_(BulletinAudience.kind == _constant("org"), BulletinAudience.value == slug),
+            and_(BulletinAudience.kind == _constant("sector"), BulletinAudience.value == sector),
+            and_(BulletinAudience.kind == _constant("country"), BulletinAudience.value == country),
         ),
     ).offset(0).exists()
     named_user = select(BulletinAudience.bulletin_id).where(
         BulletinAudience.bulletin_id == Bulletin.id,
-        BulletinAudience.kind == "user",
+        BulletinAudience.kind == _constant("user"),
         BulletinAudience.value == email,
     ).offset(0).exists()
     return and_(
@@ -155,14 +157,23 @@ def _bulletin_rule(clearance, organisation_id, slug, sector, country, email) -> 
         or_(
             Bulletin.author_org_id == organisation_id,
             and_(
-                Bulletin.status == "published",
+                Bulletin.status == _constant("published"),
                 or_(
-                    and_(Bulletin.tlp != TLP.RED.value, in_audience),
-                    and_(Bulletin.tlp == TLP.RED.value, named_user),
+                    and_(Bulletin.tlp != _constant(TLP.RED.value), in_audience),
+                    and_(Bulletin.tlp == _constant(TLP.RED.value), named_user),
                 ),
             ),
         ),
     )
+
+
+def _constant(value: str) -> ColumnElement[str]:
+    """A fixed word of the rule (a status, a TLP, an audience kind) written into the SQL, not bound:
+    PostgreSQL reuses a prepared statement's generic plan, which would otherwise not know that the
+    rule asks for *published* bulletins or a *sector* entry, and plans for any value."""
+    if not re.fullmatch(r"[A-Za-z+-]+", value):
+        raise ValueError(f"not a constant of the rule: {value!r}")
+    return literal_column(f"'{value}'", String)
 
 
 def can_read_bulletin(reader: Reader, bulletin: Bulletin) -> bool:
