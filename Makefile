@@ -26,12 +26,20 @@ test: $(STAMP) translations browser oidc-provider lint
 test-fast: $(STAMP) translations oidc-provider
 	$(PYTEST) -m "not browser"
 
-# Mutation testing of the access policy and the permissions: every mutant of a rule must be killed
-# by a test or listed, with the reason, in tests/mutants/equivalent.txt. Slow, so not in `make test`;
-# SQLite only (the rules are the same SQL on PostgreSQL, which the suite runs them on).
+# Mutation testing of the access policy, the permissions and the payload declarations (validation
+# rules): every mutant of a rule must be killed by a test or listed, with the reason, in
+# tests/mutants/equivalent.txt. Slow, so not in `make test`; SQLite only (the rules are the same SQL
+# on PostgreSQL, which the suite runs them on).
+DECLARATIONS := tools/mutants.py --declarations
 mutants: $(STAMP) translations
 	$(BIN)/python tools/mutants.py portal/policy.py -- tests/test_policy.py -k "not postgresql"
 	$(BIN)/python tools/mutants.py portal/permissions.py -- tests/test_permissions.py -k "not postgresql"
+	$(BIN)/python $(DECLARATIONS) portal/payloads.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/bulletins/schemas.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/submissions/schemas.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/deportees/schemas.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/ratings/schemas.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/notifications/schemas.py -- tests/test_schema_rules.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check --quiet app.py portal tests bench migrations

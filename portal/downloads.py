@@ -1,46 +1,40 @@
 """Serving an attached file: the one download view every feature's attachments go through.
 
 :func:`download` loads the object a file is attached to through the access policy (absent, 404,
-when the reader may not read it), checks that the file belongs to that object, records the download
-in the audit trail and sends the bytes as a download in a sandbox (:func:`send`): ``Content-Disposition:
+when the reader may not read it: ``portal.reads.load``), checks that the file belongs to that object,
+records the download in the audit trail (naming the object as ``portal.reads.AUDITED`` says) and sends the bytes as a download in a sandbox (:func:`send`): ``Content-Disposition:
 attachment``, ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy: sandbox``, so a file is
 never rendered by the browser as part of the portal.
 """
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from flask import abort, current_app, request, send_file
-from sqlalchemy import ColumnElement
 
-from portal import attachments, file_store, policy
+from portal import attachments, file_store, reads
 from portal.attachments import AttachedFile
-from portal.audit import trail
 from portal.extensions import db
 
 SANDBOX = "sandbox; default-src 'none'"
 
 
-def download(owner_model: type, where: ColumnElement[bool], file_model: type[AttachedFile], file_id: int,
-             org_of: Callable[[Any], Any], **details: Callable[[Any], Any]) -> Any:
-    """The file ``file_id`` of the ``owner_model`` object found by ``where``, if the reader may read it.
-
-    ``org_of(owner)`` is the organisation the audit entry names; each of ``details`` (e.g.
-    ``bulletin=lambda b: b.id``) adds what the owner is to the entry.
-    """
-    user = policy.reader()
-    owner = policy.readable_or_404(owner_model, user, where)
+def download(owner_model: type, key: Any, file_model: type[AttachedFile], file_id: int) -> Any:
+    """The file ``file_id`` of the ``owner_model`` object ``key`` (its ``reads.AUDITED`` key), if the
+    reader may read that object. The audit entry names the owner's organisation, and the owner
+    itself as a detail (e.g. ``bulletin: 7``)."""
+    owner = reads.load(owner_model, key)
     row = db.session.get(file_model, file_id)
     if row is None or not row.attached_to(owner):
         abort(404)
     response = send(row)
-    trail.record("attachment.download", "attachment", row.id, org_of(owner).slug,
-                 via="api" if request.path.startswith("/api/") else "page",
-                 **{name: value(owner) for name, value in details.items()})
-    db.session.commit()
-    return response
+    kind = reads.AUDITED[owner_model]
+    with reads.audit("attachment.download", "attachment", row.id, kind.object_org(owner),
+                     via="api" if request.path.startswith("/api/") else "page",
+                     **{kind.object_type: kind.object_id(owner)}):
+        return response
 
 
 def send(row: Any) -> Any:

@@ -83,20 +83,38 @@ def worded(message: Callable[[], str]) -> WrapValidator:
     return WrapValidator(wrap)
 
 
-def field_key(loc: Iterable[int | str]) -> str:
-    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md)."""
-    key, after_index = "", False
+def _member_label(part: str) -> bool:
+    """Whether ``part`` is a name pydantic gives a member of a plain union in an error's location
+    (``str``, ``constrained-str``, ``list[constrained-str]``, ``function-wrap[…]``)."""
+    return "[" in part or part in UNION_MEMBERS or part.startswith("constrained-")
+
+
+def _read(loc: Iterable[int | str]) -> tuple[str, str | None]:
+    """The field key of an error's location, and the key of the plain union whose member the error
+    is about (``None`` when it is about no union). The tag of a tagged union after a list index, and
+    the member label of a plain union right after a field's name (so that a field named like a type,
+    e.g. a transaction's ``date``, stays a field), are pydantic's, not the payload's: left out."""
+    key, after_index, named, union = "", False, False, None
     for part in loc:
         if isinstance(part, int):
             key += f"[{part}]"
-            after_index = True
+            after_index, named = True, False
             continue
-        if (after_index and part in UNION_TAGS) or "[" in part or part in UNION_MEMBERS:
+        if after_index and part in UNION_TAGS:
             after_index = False
             continue
+        if named and _member_label(part):
+            union = key if union is None else union
+            named = False
+            continue
         key = f"{key}.{part}" if key else part
-        after_index = False
-    return key or "body"
+        after_index, named = False, True
+    return key or "body", union
+
+
+def field_key(loc: Iterable[int | str]) -> str:
+    """``("subjects", 0, "date_of_birth")`` → ``subjects[0].date_of_birth`` (docs/contract.md)."""
+    return _read(loc)[0]
 
 
 def _choices(expected: str) -> str:
@@ -150,14 +168,25 @@ def message(error: ErrorDetails) -> str:
     return _("This value is not accepted.")
 
 
+#: Errors that only say the value is not of a union member's type: when another member took the
+#: value's type and found something else wrong with it, that is the problem to tell (``names`` takes a
+#: list or one text: a text too long is "too long", not also "give a list").
+TYPE_MISMATCHES = frozenset({"list_type", "string_type", "int_type", "int_parsing", "float_type", "float_parsing",
+                             "bool_type", "dict_type", "model_type"})
+
+
 def problems(error: ValidationError) -> dict[str, list[str]]:
     """Field errors in docs/contract.md's shape, every problem at once."""
+    details = [(detail, *_read(detail["loc"])) for detail in error.errors()]
+    informative = {union for detail, _key, union in details if union is not None
+                   and detail["type"] not in TYPE_MISMATCHES}
     fields: dict[str, list[str]] = {}
-    for detail in error.errors(include_url=False):
+    for detail, key, union in details:
+        if detail["type"] in TYPE_MISMATCHES and union in informative:
+            continue
         text_ = message(detail)
-        key = field_key(detail["loc"])
         if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the tag's own field is at fault
-            key = f"{key}.{str((detail.get('ctx') or {}).get('discriminator', 'kind')).strip(chr(39))}"
+            key = f"{key}.{detail['ctx']['discriminator'].strip(chr(39))}"  # (pydantic always names it)
         if text_ not in fields.setdefault(key, []):
             fields[key].append(text_)
     return fields
@@ -165,7 +194,9 @@ def problems(error: ValidationError) -> dict[str, list[str]]:
 
 def refuse(sentence: str) -> PydanticCustomError:
     """A field error from a validator, in the portal's words (already translated)."""
-    return PydanticCustomError("portal", sentence.replace("{", "{{").replace("}", "}}"))
+    # Without a context, pydantic-core formats nothing: the sentence is kept as written, braces too
+    # (it has no way to escape a brace, so doubling them would show them doubled).
+    return PydanticCustomError("portal", sentence)
 
 
 def from_json(model: type[P], raw: bytes | str) -> P:
@@ -200,8 +231,7 @@ def from_form(model: type[P], form: Any) -> P:
         values = [v for v in values if v is not None and v != ""]
         if not values:
             continue
-        origin = getattr(info.annotation, "__origin__", None)
-        data[key] = values if origin is list or "list[" in str(info.annotation) else values[0]
+        data[key] = values if "list[" in str(info.annotation) else values[0]  # list[…], alone or in a union
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -310,3 +310,77 @@ def test_class_inbox_badge_counts_items_the_reader_can_no_longer_see(client, app
     cast["other"].clearance = Classification.UNCLASSIFIED  # no longer cleared for it
     db.session.commit()
     assert "unread" not in header()
+
+
+# --- The composer and the API are held to one declaration (schemas.BulletinInput / BulletinChange) -----
+
+def _api_headers(user):
+    from portal.accounts.models import ApiToken
+
+    token, clear = ApiToken.issue(user, "t", [], None)
+    db.session.add(token)
+    db.session.commit()
+    return {"Authorization": f"Bearer {clear}"}
+
+
+def _api_body(**overrides):
+    body = {"title": "Cash couriers via Auckland", "summary": "s", "body_html": "b", "classification": "IN-CONFIDENCE",
+            "tlp": "GREEN", "audience": {"orgs": ["harbour-bank"]}, "typologies": ["money-laundering"]}
+    body.update(overrides)
+    return body
+
+
+def _shown(page: str, messages: list[str]) -> bool:
+    from markupsafe import escape
+
+    return all(str(escape(m)) in page for m in messages)
+
+
+# (form fields, the same value as the API takes it, the field key both answer under)
+SAME_WORDS = [
+    ({"title": "T" * 301}, {"title": "T" * 301}, "title"),
+    ({"summary": "S" * 2001}, {"summary": "S" * 2001}, "summary"),
+    ({"indicators": "phone: " + "1" * 1001}, {"indicators": [{"type": "phone", "value": "1" * 1001}]},
+     "indicators[0].value"),
+    ({"users": "x" * 321 + "@example.org"}, {"audience": {"orgs": ["harbour-bank"], "users": ["x" * 321 + "@example.org"]}},
+     "audience.users[0]"),
+]
+
+
+@pytest.mark.parametrize("form, body, key", SAME_WORDS, ids=[k for _f, _b, k in SAME_WORDS])
+def test_composer_refuses_a_bad_value_in_the_api_words_and_stores_nothing(client, cast, form, body, key):
+    sign_in(client, cast["aroha"])
+    answer = client.post("/api/v1/bulletins", json=_api_body(**body), headers=_api_headers(cast["aroha"]))
+    assert answer.status_code == 400, answer.get_json()
+    words = answer.get_json()["error"]["fields"][key]
+    page = compose(client, **form)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and words and _shown(text, words), (words, text[:3000])
+    # The field's own message beside the input, not only in the summary.
+    assert text.count(str(__import__("markupsafe").escape(words[0]))) >= 2
+    assert db.session.scalars(select(Bulletin)).all() == []
+
+
+def test_amending_page_refuses_a_bad_change_note_in_the_api_words_and_changes_nothing(client, cast):
+    sign_in(client, cast["aroha"])
+    assert compose(client).status_code == 302
+    bulletin = db.session.scalars(select(Bulletin)).one()
+    answer = client.patch(f"/api/v1/bulletins/{bulletin.id}", json={"title": "New", "change_note": "N" * 2001},
+                          headers=_api_headers(cast["aroha"]))
+    assert answer.status_code == 400, answer.get_json()
+    words = answer.get_json()["error"]["fields"]["change_note"]
+    edit = client.get(f"/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    page = client.post(f"/bulletins/{bulletin.id}/edit", data={
+        "csrf_token": csrf_from(edit), "title": "New", "summary": "s", "classification": "IN-CONFIDENCE",
+        "tlp": "GREEN", "orgs": "harbour-bank", "change_note": "N" * 2001, "action": "publish"})
+    assert page.status_code == 400 and _shown(page.get_data(as_text=True), words)
+    db.session.refresh(bulletin)
+    assert (bulletin.title, bulletin.version) == ("Cash couriers via Auckland", 1)
+
+
+def test_composer_without_its_csrf_token_is_refused(client, cast):
+    sign_in(client, cast["aroha"])
+    response = client.post("/bulletins/new", data={"title": "T", "classification": "IN-CONFIDENCE", "tlp": "GREEN",
+                                                   "action": "draft"})
+    assert response.status_code == 400
+    assert db.session.scalars(select(Bulletin)).all() == []

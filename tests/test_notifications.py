@@ -447,3 +447,56 @@ def test_inbox_costs_the_same_queries_for_few_and_many_items(app, client, people
     engine.dispatch()
     assert inbox_queries() == one
     assert "Bulletin 11" in client.get("/inbox").get_data(as_text=True)
+
+
+# --- The forms are checked by their declarations (portal/notifications/schemas.py) ------------------
+
+def _refusal(model, data):
+    from portal.payloads import check
+    from portal.problems import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        check(model, data)
+    return refused.value.fields
+
+
+@pytest.mark.parametrize("hour", ["24", "-1", "noon"])
+def test_preferences_page_refuses_a_bad_hour_in_the_declarations_words_and_changes_nothing(client, people, hour):
+    from markupsafe import escape
+
+    from portal.notifications.schemas import PreferencesInput
+
+    words = _refusal(PreferencesInput, {"digest_hour": hour})["digest_hour"]
+    sign_in(client, people["olivia"])
+    before = people["olivia"].digest_hour
+    page = client.get("/profile/notifications").get_data(as_text=True)
+    bad = client.post("/profile/notifications", data={"csrf_token": csrf_from(page), "digest_hour": hour,
+                                                      "mode-bulletin.published": "digest"})
+    assert bad.status_code == 400 and all(str(escape(w)) in bad.get_data(as_text=True) for w in words)
+    db.session.refresh(people["olivia"])
+    assert people["olivia"].digest_hour == before
+    assert db.session.get(NotificationPreference, (people["olivia"].id, "bulletin.published")) is None
+    unknown = client.post("/profile/notifications", data={"csrf_token": csrf_from(page), "digest_hour": "7",
+                                                          "mode-bulletin.published": "hourly"})
+    assert unknown.status_code == 400 and db.session.get(NotificationPreference,
+                                                         (people["olivia"].id, "bulletin.published")) is None
+    assert client.post("/profile/notifications", data={"digest_hour": "7"}).status_code == 400  # no CSRF token
+
+
+@pytest.mark.parametrize("form, key", [
+    ({"name": "", "url": "https://hooks.harbour.example/p"}, "name"),
+    ({"name": "N" * 101, "url": "https://hooks.harbour.example/p"}, "name"),
+    ({"name": "Case system", "url": "https://hooks.harbour.example/" + "p" * 1000}, "url"),
+    ({"name": "Case system", "url": "https://hooks.harbour.example/p", "events": ["no.such-event"]}, "events"),
+])
+def test_webhook_form_refuses_a_bad_value_in_the_declarations_words_and_stores_nothing(client, people, form, key):
+    from markupsafe import escape
+
+    from portal.notifications.schemas import WebhookInput
+
+    words = _refusal(WebhookInput, {k: v for k, v in form.items() if v != ""})[key]
+    sign_in(client, people["olivia"])
+    page = client.get("/admin/webhooks/new").get_data(as_text=True)
+    bad = client.post("/admin/webhooks/new", data={"csrf_token": csrf_from(page), **form})
+    assert bad.status_code == 400 and all(str(escape(w)) in bad.get_data(as_text=True) for w in words)
+    assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0

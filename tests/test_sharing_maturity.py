@@ -306,3 +306,63 @@ def test_unknown_periods_are_refused(client, people):
         assert response.status_code == 400 and "period" in response.get_json()["error"]["fields"]
     sign_in(client, people["a"])
     assert client.get("/scorecards?period=2026-Q9").status_code == 404
+
+
+# --- The rating forms are checked by their declarations (portal/ratings/schemas.py) -------------------
+
+def _words(model, data):
+    from portal.payloads import check
+    from portal.problems import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        check(model, data)
+    return refused.value.fields
+
+
+@pytest.mark.parametrize("field, value, key", [("score", "5", "score"), ("score", "-1", "score"),
+                                               ("score", "three", "score"), ("comment", "c" * 5001, "comment")])
+def test_self_assessment_refuses_a_bad_value_in_the_declarations_words_and_saves_nothing(client, people, field,
+                                                                                         value, key):
+    from markupsafe import escape
+
+    from portal.ratings.schemas import SelfAnswer
+    from portal.ratings.service import criteria_codes
+
+    words = _words(SelfAnswer, {field: value})[key]
+    sign_in(client, people["a_admin"])
+    token = csrf_from(client.get("/ratings/self").get_data(as_text=True))
+    assert client.post("/ratings/self", data={"csrf_token": token, "gov-1.score": "2"}).status_code == 302
+    code = criteria_codes()[1]
+    bad = client.post("/ratings/self", data={"csrf_token": token, "gov-1.score": "4", f"{code}.{field}": value})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and all(str(escape(w)) in text for w in words), text[:2000]
+    db.session.expire_all()
+    assessment = db.session.scalar(select(Assessment))
+    assert assessment.answer("gov-1").self_score == 2 and assessment.answer(code).self_score is None
+
+
+def test_rating_refuses_a_bad_value_in_the_declarations_words_and_rates_nothing(client, people):
+    from markupsafe import escape
+
+    from portal.ratings.schemas import AssessorAnswer, RatingInput
+    from portal.ratings.service import criteria_codes
+
+    assert _self_assess(client, people["a_admin"]).status_code == 302
+    assessment = db.session.scalar(select(Assessment))
+    assessor = client.application.test_client()
+    sign_in(assessor, people["analyst"])
+    path = f"/ratings/assessments/{assessment.id}"
+    token = csrf_from(assessor.get(path).get_data(as_text=True))
+    form = {"csrf_token": token, "tier": "silver", "summary": "s" * 10_001}
+    for code in criteria_codes():
+        form[f"{code}.assessor_score"] = "3"
+    form["gov-1.assessor_score"] = "9"
+    bad = assessor.post(f"{path}/rate", data=form)
+    text = bad.get_data(as_text=True)
+    words = _words(RatingInput, {"summary": "s" * 10_001})["summary"] + \
+        _words(AssessorAnswer, {"assessor_score": "9"})["assessor_score"]
+    assert bad.status_code == 400 and all(str(escape(w)) in text for w in words)
+    db.session.expire_all()
+    assert db.session.get(Assessment, assessment.id).status == "submitted"
+    assert db.session.get(Assessment, assessment.id).answer("gov-1").assessor_score is None
+    assert assessor.post(f"{path}/rate", data={k: v for k, v in form.items() if k != "csrf_token"}).status_code == 400

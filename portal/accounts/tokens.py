@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal import permissions, policy
+from portal import permissions, policy, reads
 from portal.accounts.models import ApiToken, User
 from portal.accounts.service import API_SCOPES
 from portal.accounts.session_auth import recent_auth_required
@@ -61,11 +61,10 @@ def _parse_networks(text: str) -> tuple[list[str], list[str]]:
 def index():
     user = policy.reader()
     tokens = db.session.scalars(_visible_tokens(user)).all()
-    trail.record("api_token.list", "api_token", count=len(tokens))
-    db.session.commit()
     created = session.pop("new_token", None)  # shown once, right after creation
-    return render_template("tokens/index.html", tokens=tokens, created=created, revoke_form=RevokeForm(),
-                           now=utcnow())
+    with reads.audit("api_token.list", "api_token", count=len(tokens)):
+        return render_template("tokens/index.html", tokens=tokens, created=created, revoke_form=RevokeForm(),
+                               now=utcnow())
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import labels, permissions, policy
+from portal import labels, permissions, policy, reads
 from portal.accounts import recovery
 from portal.accounts.models import User
 from portal.accounts.notices import change_id
@@ -55,9 +55,8 @@ def _organisation_form(obj=None) -> OrganisationForm:
 def organisations():
     _require(permissions.may_manage_organisations)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
-    trail.record("organisation.list", "organisation", count=len(orgs))
-    db.session.commit()
-    return render_template("admin/organisations.html", organisations=orgs)
+    with reads.audit("organisation.list", "organisation", count=len(orgs)):
+        return render_template("admin/organisations.html", organisations=orgs)
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -130,9 +129,8 @@ def _user_form(manager: User, obj=None) -> UserForm:
 def users():
     manager = _require(permissions.may_administer_users)
     rows = db.session.scalars(_manageable_users(manager)).all()
-    trail.record("user.list", "user", count=len(rows))
-    db.session.commit()
-    return render_template("admin/users.html", users=rows)
+    with reads.audit("user.list", "user", count=len(rows)):
+        return render_template("admin/users.html", users=rows)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -172,8 +170,7 @@ def edit_user(user_id: int):
     form = _user_form(manager, obj=subject)
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
-        trail.record("user.read", "user", subject.id, subject.organisation.slug)
-        db.session.commit()
+        reads.audit("user.read", "user", subject.id, subject.organisation.slug).now()
     if form.validate_on_submit():
         values, errors = validate_user_fields(form.data, granter=manager, default_time_zone=subject.time_zone)
         # Nobody removes a role they could not grant either.

@@ -15,7 +15,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from portal import policy
+from portal import policy, reads
 from portal.api import bp
 from portal.api.errors import ApiError
 from portal.api.formats import iso
@@ -59,9 +59,8 @@ def audit_public_keys():
     keys = db.session.scalars(select(AuditSigningKey).order_by(AuditSigningKey.created_at.desc())).all()
     body = {"items": [{"key_id": k.key_id, "public_key": k.public_key, "created_at": iso(k.created_at),
                        "retired_at": iso(k.retired_at)} for k in keys], "next_cursor": None}
-    trail.record("audit.public_keys.list", "audit_log", count=len(keys))
-    db.session.commit()
-    return body
+    with reads.audit("audit.public_keys.list", "audit_log", count=len(keys)):
+        return body
 
 
 @routes.get("/audit/checkpoints")
@@ -77,9 +76,8 @@ def audit_checkpoints(query: Paging):
     more, rows = len(rows) > limit, rows[:limit]
     body = {"items": [checkpoint_json(c) for c in rows],
             "next_cursor": encode_cursor(rows[-1].number) if more and rows else None}
-    trail.record("audit.checkpoints.list", "audit_log", count=len(rows))
-    db.session.commit()
-    return body
+    with reads.audit("audit.checkpoints.list", "audit_log", count=len(rows)):
+        return body
 
 
 def _size_arg(name: str) -> int:
@@ -103,9 +101,8 @@ def audit_consistency(query: ConsistencyQuery):
         raise ApiError(400, "from must not be larger than to.", {"from": ["Must not be larger than to."]})
     nodes = audit_log.load_nodes(merkle.consistency_nodes(first, second))
     proof = merkle.consistency_proof(first, second, audit_log.getter(nodes))
-    trail.record("audit.consistency.read", "audit_log", f"{first}-{second}")
-    db.session.commit()
-    return {"from": first, "to": second, "proof": [p.hex() for p in proof]}
+    with reads.audit("audit.consistency.read", "audit_log", f"{first}-{second}"):
+        return {"from": first, "to": second, "proof": [p.hex() for p in proof]}
 
 
 @routes.get("/audit/our-content")
@@ -147,6 +144,5 @@ def audit_our_content(query: Paging):
         })
     body = {"checkpoint": checkpoint_json(checkpoint) if checkpoint else None, "items": items,
             "next_cursor": encode_cursor(rows[-1][0].id) if more and rows else None}
-    trail.record("audit.list", "audit_entry", count=len(items), scope="own-content", via="api")
-    db.session.commit()
-    return body
+    with reads.audit("audit.list", "audit_entry", count=len(items), scope="own-content", via="api"):
+        return body

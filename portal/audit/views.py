@@ -8,8 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import Select, select
 
-from portal import policy
-from portal.audit import trail
+from portal import policy, reads
 from portal.accounts.session_auth import recent_auth_required
 from portal.audit.models import AuditEntry
 from portal.dates import parse_day
@@ -84,14 +83,12 @@ def index():
         abort(404)
     filters = _filters()
     entries, next_before = _page(_apply(select(AuditEntry), filters))
-    trail.record("audit.list", "audit_entry", count=len(entries), filters=_used(filters))
     # An auditor reads the whole trail, so every organisation may be named in it.
     everyone = choices.organisations(active_only=False)
-    page = render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
-                           scope="all", org_groups=choices.organisation_groups(everyone),
-                           org_names={o.slug: o.name for o in everyone})
-    db.session.commit()
-    return page
+    with reads.audit("audit.list", "audit_entry", count=len(entries), filters=_used(filters)):
+        return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
+                               scope="all", org_groups=choices.organisation_groups(everyone),
+                               org_names={o.slug: o.name for o in everyone})
 
 
 @bp.get("/export.csv")
@@ -108,11 +105,9 @@ def export_csv():
         row[1] = entry.occurred_at.isoformat()
         rows.append(row)
     text = csv_text(CSV_COLUMNS, rows)  # formulas neutralised in text a user could have influenced
-    count = len(rows)
-    trail.record("audit.export", "audit_entry", count=count, format="csv", filters=_used(filters))
-    db.session.commit()
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
+    with reads.audit("audit.export", "audit_entry", count=len(rows), format="csv", filters=_used(filters)):
+        return Response(text, mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
 
 
 @bp.get("/our-content")
@@ -130,8 +125,7 @@ def organisation_access():
     seen = own_content.with_only_columns(AuditEntry.actor_org).where(AuditEntry.actor_org.is_not(None)).distinct()
     named = choices.organisations(Organisation.slug.in_(seen), active_only=False)
     entries, next_before = _page(statement)
-    trail.record("audit.list", "audit_entry", count=len(entries), scope="own-content", filters=_used(filters))
-    db.session.commit()
-    return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
-                           scope="own", org_groups=choices.organisation_groups(named),
-                           org_names={o.slug: o.name for o in named})
+    with reads.audit("audit.list", "audit_entry", count=len(entries), scope="own-content", filters=_used(filters)):
+        return render_template("audit/index.html", entries=entries, filters=filters, next_before=next_before,
+                               scope="own", org_groups=choices.organisation_groups(named),
+                               org_names={o.slug: o.name for o in named})

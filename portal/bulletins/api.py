@@ -7,14 +7,13 @@ from typing import Any
 from flask import request
 from sqlalchemy import BigInteger, Integer, Select, bindparam, select
 
-from portal import attachments, policy
+from portal import attachments, policy, reads
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso
 from portal.api.operations import FileUpload, given, operation
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
 from portal.api.scopes import ScopedRoutes
-from portal.audit import trail
 from portal.bulletins import filters, service
 from portal.bulletins.schemas import (
     AcknowledgementOut, AttachmentOut, BulletinChange, BulletinInput, BulletinOut, BulletinPage, BulletinQuery, FeedbackInput,
@@ -190,11 +189,9 @@ def feed_page(reader: Any) -> dict[str, Any]:
 def list_bulletins(query: BulletinQuery):
     user = policy.reader()
     page = feed_page(user)
-    trail.record("bulletin.list", "bulletin", count=len(page["items"]), via="api",
-                 filters={k: v for k, v in request.args.items() if k not in ("cursor", "q")},
-                 searched=bool(request.args.get("q")))
-    db.session.commit()
-    return page
+    with reads.listed(Bulletin, len(page["items"]), via="api", searched=bool(request.args.get("q")),
+                      filters={k: v for k, v in request.args.items() if k not in ("cursor", "q")}):
+        return page
 
 
 #: From a bulletin just written or read, to what can be done with it (OpenAPI links).
@@ -220,15 +217,12 @@ def create_bulletin(body: BulletinInput):
 @operation("One bulletin", answer=BulletinOut)
 def get_bulletin(bulletin_id: int):
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
-    trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="api")
-    db.session.commit()
-    return bulletin_json(bulletin, user)
+    return reads.read_one(Bulletin, bulletin_id, lambda bulletin: bulletin_json(bulletin, user), via="api")
 
 
 def _act(bulletin_id: int, action) -> Any:
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     try:
         with refusals():
             result = action(bulletin, user)
@@ -292,11 +286,10 @@ def question_json(question) -> dict[str, Any]:
 @operation("The private threads the caller may see (its own, or all for the author)", answer=QuestionPage)
 def list_questions(bulletin_id: int):
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     items = [question_json(q) for q in service.questions_for(user, bulletin)]
-    trail.record("bulletin.questions.read", "bulletin", bulletin.id, bulletin.author_org.slug, count=len(items))
-    db.session.commit()
-    return {"items": items, "next_cursor": None}
+    with reads.recorded(bulletin, "questions.read", count=len(items)):
+        return {"items": items, "next_cursor": None}
 
 
 @routes.post("/bulletins/<int:bulletin_id>/questions")
@@ -328,11 +321,11 @@ def answer_question(bulletin_id: int, question_id: int, body: MessageInput):
 @operation("Sightings the caller may see", answer=SightingPage)
 def list_sightings(bulletin_id: int):
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     items = [{"id": s.id, "org": s.organisation.slug, "indicator": s.indicator_id, "seen_at": iso(s.seen_at),
               "context": s.context} for s in service.sightings_for(user, bulletin)]
-    db.session.commit()
-    return {"items": items, "next_cursor": None}
+    with reads.committed():
+        return {"items": items, "next_cursor": None}
 
 
 @routes.post("/bulletins/<int:bulletin_id>/sightings")

@@ -72,6 +72,13 @@ class WithdrawInput(Payload):
                       worded(lambda: _("Say why it is withdrawn (at most 2000 characters)."))]
 
 
+class SendBackInput(Payload):
+    """A second publisher returns what waits for review to its author, saying what needs to change."""
+
+    comment: Annotated[text(2000, required=True),
+                       worded(lambda: _("Say what needs to change (at most 2000 characters)."))]
+
+
 class MessageInput(Payload):
     """A question to the author, or a reply in its thread."""
 

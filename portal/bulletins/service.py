@@ -32,7 +32,15 @@ from portal.bulletins.models import (
 from portal.config import settings
 from portal.dates import parse_instant
 from portal.extensions import db
-from portal.bulletins.schemas import FeedbackInput, MessageInput, SightingInput, WithdrawInput
+from portal.bulletins.schemas import (
+    BulletinChange,
+    BulletinInput,
+    FeedbackInput,
+    MessageInput,
+    SendBackInput,
+    SightingInput,
+    WithdrawInput,
+)
 from portal.payloads import check
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.i18n import gettext as _
@@ -270,6 +278,9 @@ def create(data: dict[str, Any], author: User) -> Bulletin:
     """A new bulletin: a draft, or — with ``publish`` — published, or pending review when the
     two-person rule applies (SENSITIVE and above, or TLP:RED)."""
     _require_publisher(author)
+    # Shapes, types and lengths first, by the declaration the API checks too (so the composer's
+    # field errors read as the API's); then what needs the database or the writer.
+    check(BulletinInput, data)
     draft = validate(data, author)
     bulletin = Bulletin(author_org_id=author.organisation_id, created_by_id=author.id, status="draft", version=1)
     _apply(bulletin, draft)
@@ -366,8 +377,7 @@ def send_back(bulletin: Bulletin, reviewer: User, comment: Any) -> None:
         raise NotAllowed(_("Only a publisher of the author organisation may review it."))
     if not awaits_review(bulletin):
         raise Conflict(_("This bulletin is not waiting for review."))
-    if not isinstance(comment, str) or not comment.strip() or len(comment) > 2000:
-        raise Invalid({"comment": [_("Say what needs to change (at most 2000 characters).")]})
+    comment = check(SendBackInput, {"comment": comment}).comment
     told = bulletin.created_by_id
     if bulletin.status == "published":
         # The approved version stays published; the change goes back to whoever proposed it.
@@ -440,6 +450,7 @@ def amend(bulletin: Bulletin, data: dict[str, Any], editor: User) -> Bulletin:
     _author_check(bulletin, editor)
     if bulletin.status == "withdrawn":
         raise Conflict(_("A withdrawn bulletin cannot be amended."))
+    check(BulletinChange, data)  # as the API's PATCH: the same declaration, the same words
     note = data.get("change_note")
     proposal = bulletin.proposed_change if bulletin.status == "published" else None
     base = proposal["input"] if proposal else _as_input(bulletin)

@@ -7,9 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import raiseload
 
-from portal import attachments, downloads, permissions, policy
+from portal import attachments, downloads, permissions, policy, reads
 from portal.accounts.session_auth import recent_auth_required
-from portal.audit import trail
 from portal.dates import from_form, parse_instant, time_zone_for_country
 from portal.bulletins import filters, service
 from portal.bulletins.indicators import TYPES
@@ -69,30 +68,25 @@ def index():
     rows = rows[:PAGE_SIZE]
     filters = {k: v for k, v in request.args.items() if k not in ("before", "author_org") and v}
     authors = [v for v in request.args.getlist("author_org") if v]
-    trail.record("bulletin.list", "bulletin", count=len(rows),
-                 filters={**{k: v for k, v in filters.items() if k != "q"}, **({"author_org": authors} if authors else {})},
-                 searched=bool(filters.get("q")))
     conf = settings()
     # The organisation filter offers only the organisations whose bulletins the reader already
     # receives: a list of every member would tell a partner who else is on the portal.
     senders = choices.organisations(Organisation.id.in_(select(Bulletin.author_org_id).where(
         policy.bulletin_readable(user)).distinct()), active_only=False)
-    page = render_template("bulletins/index.html", rows=rows, filters=filters, authors=authors,
-                           author_groups=choices.organisation_groups(senders),
-                           next_before=rows[-1][0].id if more else None, typologies=conf.typologies,
-                           classifications=Classification.labels(), tlps=[t.value for t in TLP])
-    db.session.commit()  # after rendering: committing first would expire every row and reload each one
-    return page
+    with reads.listed(Bulletin, len(rows), searched=bool(filters.get("q")), filters={
+            **{k: v for k, v in filters.items() if k != "q"}, **({"author_org": authors} if authors else {})}):
+        return render_template("bulletins/index.html", rows=rows, filters=filters, authors=authors,
+                               author_groups=choices.organisation_groups(senders),
+                               next_before=rows[-1][0].id if more else None, typologies=conf.typologies,
+                               classifications=Classification.labels(), tlps=[t.value for t in TLP])
 
 
 @bp.get("/<int:bulletin_id>")
 def show(bulletin_id: int):
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     if db.session.get(BulletinRead, (user.id, bulletin.id)) is None:
         db.session.add(BulletinRead(user_id=user.id, bulletin_id=bulletin.id))
-    trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug)
-    db.session.commit()
     own = user.organisation_id == bulletin.author_org_id
     context: dict[str, Any] = {
         "bulletin": bulletin, "own": own, "form": ActionForm(), "ratings": FEEDBACK_RATINGS,
@@ -115,7 +109,8 @@ def show(bulletin_id: int):
     else:
         context["acknowledged"] = db.session.get(BulletinAcknowledgement, (bulletin.id, user.organisation_id))
         context["my_feedback"] = db.session.get(BulletinFeedback, (bulletin.id, user.organisation_id))
-    return render_template("bulletins/show.html", **context)
+    with reads.recorded(bulletin):
+        return render_template("bulletins/show.html", **context)
 
 
 def audience_words(bulletin: Bulletin) -> list[tuple[str, list[str]]]:
@@ -158,10 +153,8 @@ def review():
             (Bulletin.status == "published") & Bulletin.pending_change.is_not(None)))
         .order_by(Bulletin.id.desc())).all()
     pending = [b for b in candidates if service.awaits_review(b)]
-    trail.record("bulletin.list", "bulletin", count=len(pending), view="review")
-    page = render_template("bulletins/review.html", bulletins=pending)
-    db.session.commit()
-    return page
+    with reads.listed(Bulletin, len(pending), view="review"):
+        return render_template("bulletins/review.html", bulletins=pending)
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -288,7 +281,7 @@ def new():
 @recent_auth_required
 def edit(bulletin_id: int):
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     if not permissions.may_change_bulletin(user, bulletin):
         abort(404)
     errors: dict[str, list[str]] = {}
@@ -313,10 +306,8 @@ def edit(bulletin_id: int):
     proposal = bulletin.proposed_change if bulletin.status == "published" else None
     values = _form_values(proposal["input"] if proposal else service._as_input(bulletin))
     # The form shows the bulletin's content (or the change waiting for review): a read, recorded.
-    trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, view="edit")
-    page = render_template("bulletins/compose.html", **_compose_context(user, values, errors, bulletin))
-    db.session.commit()
-    return page
+    with reads.recorded(bulletin, view="edit"):
+        return render_template("bulletins/compose.html", **_compose_context(user, values, errors, bulletin))
 
 
 def _day_typed(value: str | None, time_zone: str) -> str:
@@ -358,7 +349,7 @@ def _action(bulletin_id: int, act, done=None, confirm=None) -> Any:
     """Run ``act(bulletin, user)`` on a readable bulletin and come back to it, saying what happened
     (``done(bulletin, user)``); ``confirm(bulletin, user)`` → (question, button) asks first."""
     user = policy.reader()
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.id == bulletin_id)
+    bulletin = reads.load(Bulletin, bulletin_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     back = url_for("bulletins.show", bulletin_id=bulletin_id)
@@ -412,8 +403,7 @@ def download(bulletin_id: int, attachment_id: int):
 
 def send_attachment(bulletin_id: int, attachment_id: int):
     """Serve a file only after the access policy allowed its bulletin; always as a download."""
-    return downloads.download(Bulletin, Bulletin.id == bulletin_id, BulletinAttachment, attachment_id,
-                              lambda b: b.author_org, bulletin=lambda b: b.id)
+    return downloads.download(Bulletin, bulletin_id, BulletinAttachment, attachment_id)
 
 
 @bp.post("/<int:bulletin_id>/withdraw")

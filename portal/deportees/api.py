@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 
-from portal import policy
+from portal import policy, reads
 from portal.api import bp
 from portal.api.errors import refusals
 from portal.api.formats import iso
 from portal.api.operations import given, operation
 from portal.api.pagination import paginate
 from portal.api.scopes import ScopedRoutes
-from portal.audit import trail
 from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import DeporteeNotification
@@ -60,10 +59,8 @@ def list_deportee_notifications(query: NotificationQuery):
     if document := query.document:
         statement = service.find_by_document(statement, document)
     page = paginate(statement, DeporteeNotification.id, lambda n: notification_json(n, user, full=False))
-    trail.record("deportee_notification.list", "deportee_notification", count=len(page["items"]), via="api",
-                 by_document=bool(document))
-    db.session.commit()
-    return page
+    with reads.listed(DeporteeNotification, len(page["items"]), via="api", by_document=bool(document)):
+        return page
 
 
 #: From a notification just issued, to reading, acknowledging and updating it (OpenAPI links).
@@ -88,17 +85,12 @@ def create_deportee_notification(body: NotificationInput):
 @operation("One deportee notification, with its personal data decrypted for the reader", answer=NotificationOut)
 def get_deportee_notification(notification_id: int):
     user = policy.reader()
-    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    trail.record("deportee_notification.read", "deportee_notification", notification.id,
-                 notification.issuing_org.slug, via="api")
-    body = notification_json(notification, user)
-    db.session.commit()
-    return body
+    return reads.read_one(DeporteeNotification, notification_id, lambda n: notification_json(n, user), via="api")
 
 
 def _act(notification_id: int, action) -> Any:
     user = policy.reader()
-    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
+    notification = reads.load(DeporteeNotification, notification_id)
     with refusals():
         action(notification, user)
     db.session.commit()

@@ -9,8 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import policy
-from portal.audit import trail
+from portal import policy, reads
 from portal.config import settings
 from portal.deportees import service
 from portal.deportees.models import UPDATE_KINDS, DeporteeNotification, DeporteeNotificationRecipient
@@ -41,12 +40,10 @@ def index():
     mine = {r.notification_id: r for r in db.session.scalars(select(DeporteeNotificationRecipient).where(
         DeporteeNotificationRecipient.organisation_id == user.organisation_id,
         DeporteeNotificationRecipient.notification_id.in_([n.id for n in rows] or [0])))}
-    trail.record("deportee_notification.list", "deportee_notification", count=len(rows), by_document=bool(document))
-    page = render_template("deportees/index.html", notifications=rows, zones=COUNTRY_TIME_ZONES, mine=mine,
-                           may_issue=service.may_issue(user), document=document,
-                           next_before=rows[-1].id if more else None)
-    db.session.commit()
-    return page
+    with reads.listed(DeporteeNotification, len(rows), by_document=bool(document)):
+        return render_template("deportees/index.html", notifications=rows, zones=COUNTRY_TIME_ZONES, mine=mine,
+                               may_issue=service.may_issue(user), document=document,
+                               next_before=rows[-1].id if more else None)
 
 
 def _form_data(form, files) -> dict[str, Any]:
@@ -116,29 +113,23 @@ def new():
 @bp.get("/<int:notification_id>")
 def show(notification_id: int):
     user = policy.reader()
-    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
-    trail.record("deportee_notification.read", "deportee_notification", notification.id,
-                 notification.issuing_org.slug)
+    notification = reads.load(DeporteeNotification, notification_id)
     mine = next((r for r in notification.recipients if r.organisation_id == user.organisation_id), None)
-    page = render_template(
-        "deportees/show.html", notification=notification, zones=COUNTRY_TIME_ZONES, form=ActionForm(),
-        personal=service.personal_data(notification), updates=service.updates_for(notification), mine=mine,
-        issuer=user.organisation_id == notification.issuing_org_id, update_kinds=UPDATE_KINDS)
-    db.session.commit()
-    return page
+    with reads.recorded(notification):
+        return render_template(
+            "deportees/show.html", notification=notification, zones=COUNTRY_TIME_ZONES, form=ActionForm(),
+            personal=service.personal_data(notification), updates=service.updates_for(notification), mine=mine,
+            issuer=user.organisation_id == notification.issuing_org_id, update_kinds=UPDATE_KINDS)
 
 
 @bp.get("/<int:notification_id>/photo")
 def photo(notification_id: int):
-    user = policy.reader()
-    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
+    notification = reads.load(DeporteeNotification, notification_id)
     found = service.photo_of(notification)
     if found is None:
         abort(404)
-    trail.record("deportee_notification.photo", "deportee_notification", notification.id,
-                 notification.issuing_org.slug)
-    db.session.commit()
-    response = Response(found[0], mimetype=found[1])
+    with reads.recorded(notification, "photo"):
+        response = Response(found[0], mimetype=found[1])
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
@@ -147,7 +138,7 @@ def photo(notification_id: int):
 def _act(notification_id: int, action, done: Any = None, confirm: Any = None) -> Any:
     """``done(user)``: what happened, said on the next page; ``confirm(user)``: (question, button)."""
     user = policy.reader()
-    notification = policy.readable_or_404(DeporteeNotification, user, DeporteeNotification.id == notification_id)
+    notification = reads.load(DeporteeNotification, notification_id)
     return act(lambda: action(notification, user), url_for("deportees.show", notification_id=notification_id),
                done=done(user) if done else None, confirm=confirm(user) if confirm else None)
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from portal import permissions, policy
+from portal import permissions, policy, reads
 from portal.accounts.models import User
-from portal.audit import trail
 from portal.extensions import db
 from portal.vocabulary import Role
 
@@ -35,8 +34,6 @@ def index():
         # In-portal notice of people awaiting approval (by e-mail once notifications land).
         waiting = db.session.scalar(select(func.count()).select_from(User).where(
             User.pending.is_(True), User.active.is_(True), permissions.manageable_users(user))) or 0
-    trail.record("bulletin.list", "bulletin", count=len(recent), view="home")
-    page = render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
-                           waiting=waiting)
-    db.session.commit()  # after rendering, so the rows shown are not reloaded one by one
-    return page
+    with reads.listed(policy.Bulletin, len(recent), view="home"):
+        return render_template("home/index.html", user=user, roles=roles, Role=Role, counts=counts, recent=recent,
+                               waiting=waiting)

@@ -13,10 +13,9 @@ import re
 from flask import Blueprint, Response, abort, json
 from sqlalchemy import select
 
-from portal import policy
+from portal import policy, reads
 from portal.api.auth import record_unaudited_use
 from portal.api.scopes import ScopedRoutes
-from portal.audit import trail
 from portal.bulletins.models import Bulletin, BulletinTypology
 from portal.extensions import db
 from portal.misp import feed
@@ -57,18 +56,13 @@ def manifest():
                 .where(BulletinTypology.bulletin_id.in_(readable))):
             typologies[bulletin_id].append(code)
     document = {row.uuid: feed.manifest_entry(row, typologies[row.id]) for row in rows}
-    trail.record("bulletin.list", "bulletin", count=len(document), via="misp-feed")
-    db.session.commit()
-    return _json(document)
+    with reads.listed(Bulletin, len(document), via="misp-feed"):
+        return _json(document)
 
 
 @routes.get("/<event_uuid>.json")
 def event(event_uuid: str):
-    user = policy.reader()
     if not UUID.match(event_uuid):
         abort(404)
-    bulletin = policy.readable_or_404(Bulletin, user, Bulletin.uuid == event_uuid, SHARED)
-    trail.record("bulletin.read", "bulletin", bulletin.id, bulletin.author_org.slug, via="misp-feed")
-    document = feed.event(bulletin)
-    db.session.commit()
-    return _json(document)
+    return reads.read_one(Bulletin, event_uuid, lambda bulletin: _json(feed.event(bulletin)), SHARED,
+                          by=Bulletin.uuid, via="misp-feed")

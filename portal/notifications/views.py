@@ -9,21 +9,23 @@ from flask import Blueprint, abort, flash, g, has_request_context, redirect, ren
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
-from portal import jobs, permissions, policy
+from portal import jobs, permissions, policy, reads
 from portal.accounts.models import User
 from portal.accounts.session_auth import recent_auth_required
 from portal.admin.forms import CheckboxList
 from portal.audit import trail
 from portal.extensions import db
+from portal.payloads import check, from_form
+from portal.problems import Invalid
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.notifications import delivery as engine
 from portal.notifications import topics
 from portal.notifications.delivery import retry_dead
+from portal.notifications.schemas import PreferencesInput, WebhookInput
 from portal.notifications.webhooks import address_problem
-from portal.outbox import EVENTS, MODES, PERSONAL_EVENTS, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
+from portal.outbox import EVENTS, PERSONAL_EVENTS, TOPICS, Delivery, NotificationPreference, OutboxMessage, WebhookEndpoint
 from portal.types import utcnow
 
 bp = Blueprint("notifications", __name__)
@@ -79,10 +81,8 @@ def inbox():
         subject = topic.describe(obj) if obj is not None and topic.readable(user, obj) else None
         label = EVENTS.get(message.event) or PERSONAL_EVENTS.get(message.event, (message.event,))[0]
         items.append({"delivery": delivery, "event": label, "subject": subject})
-    trail.record("inbox.list", "delivery", count=len(items))
-    page = render_template("notifications/inbox.html", items=items, form=PostForm())
-    db.session.commit()
-    return page
+    with reads.audit("inbox.list", "delivery", count=len(items)):
+        return render_template("notifications/inbox.html", items=items, form=PostForm())
 
 
 @bp.post("/inbox/<delivery_id>/read")
@@ -125,22 +125,23 @@ def preferences():
     if request.method == "POST":
         if not PostForm().validate_on_submit():
             abort(400)
-        hour = request.form.get("digest_hour", "")
-        chosen = {event: request.form.get(f"mode-{event}", "immediate") for event in EVENTS}
-        if not hour.isdigit() or not 0 <= int(hour) <= 23:
-            errors.append(_("Choose an hour from 0 to 23 for your digest."))
-        if any(mode not in MODES for mode in chosen.values()):
-            errors.append(_("Choose immediately, daily digest or off for each kind of message."))
+        hour = request.form.get("digest_hour") or None
+        try:
+            chosen = check(PreferencesInput, {
+                "digest_hour": hour, "modes": {event: request.form.get(f"mode-{event}", "immediate") for event in EVENTS},
+            })
+        except Invalid as invalid:
+            errors = [message for messages in invalid.fields.values() for message in messages]
         if not errors:
-            user.digest_hour = int(hour)
-            for event, mode in chosen.items():
+            user.digest_hour = chosen.digest_hour
+            for event, mode in chosen.modes.items():
                 row = db.session.get(NotificationPreference, (user.id, event))
                 if row is None:
                     db.session.add(NotificationPreference(user_id=user.id, event=event, mode=mode))
                 else:
                     row.mode = mode
             trail.record("user.notification_preferences.update", "user", user.id, user.organisation.slug,
-                         digest_hour=user.digest_hour, modes=chosen)
+                         digest_hour=user.digest_hour, modes=chosen.modes)
             db.session.commit()
             flash(_("Your notification settings are saved."), "info")
             return redirect(url_for("notifications.preferences"))
@@ -151,10 +152,11 @@ def preferences():
 # --- Webhook endpoints (org-admins) ------------------------------------------------------------
 
 class EndpointForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    url = StringField(_l("Address (URL)"), validators=[DataRequired(), Length(max=1000)],
-                      description=_l("An https address of your organisation's system."))
-    events = CheckboxList(_l("Events"), description=_l("Choose none to receive every event."))
+    """The fields as the page shows them (and its CSRF token); what they may hold is WebhookInput's."""
+
+    name = StringField(_l("Name"))
+    url = StringField(_l("Address (URL)"), description=_l("An https address of your organisation's system."))
+    events = CheckboxList(_l("Events"), description=_l("Choose none to receive every event."), validate_choice=False)
 
 
 def _org_admin() -> User:
@@ -181,14 +183,19 @@ def new_webhook():
     form.events.choices = [(event, str(label)) for event, label in EVENTS.items()]
     errors: dict[str, list[str]] = {}
     if form.validate_on_submit():
-        problem = address_problem(form.url.data.strip())
+        try:
+            given = from_form(WebhookInput, request.form)
+        except Invalid as invalid:
+            errors = invalid.fields
+            given = None
+        problem = address_problem(given.url.strip()) if given is not None else None
         if problem:
             errors["url"] = [_("This address cannot be used: %(why)s.", why=problem)]
-        else:
+        elif given is not None:
             secret = secrets.token_urlsafe(32)
             endpoint = WebhookEndpoint(organisation_id=user.organisation_id, user_id=user.id,
-                                       name=form.name.data.strip(), url=form.url.data.strip(),
-                                       events=",".join(form.events.data or []))
+                                       name=given.name.strip(), url=given.url.strip(),
+                                       events=",".join(given.events))
             endpoint.secret = secret
             db.session.add(endpoint)
             db.session.flush()

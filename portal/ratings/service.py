@@ -17,11 +17,12 @@ from portal.i18n import gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import notify
 from portal.problems import Conflict, Invalid, NotAllowed
+from portal.ratings import schemas
 from portal.ratings.models import Assessment, AssessmentAnswer, AssessmentEvidence
 from portal.types import utcnow
 from portal.vocabulary import OrganisationKind
 
-SCORES = (0, 1, 2, 3, 4)
+SCORES = tuple(range(schemas.LOWEST, schemas.HIGHEST + 1))
 
 
 def _config() -> Any:
@@ -75,39 +76,20 @@ def _answer(assessment: Assessment, criterion: str) -> AssessmentAnswer:
     return row
 
 
-def _score(errors: dict[str, list[str]], name: str, value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        score = int(value)
-    except (TypeError, ValueError):
-        score = -1
-    if score not in SCORES:
-        errors[name] = [_("A score is a whole number from 0 to 4.")]
-        return None
-    return score
-
-
 def save_self(assessment: Assessment, user: User, values: dict[str, Any]) -> None:
     if not may_edit_self(user, assessment):
         raise NotAllowed(_("Only your organisation's admins change a draft self-assessment."))
-    errors: dict[str, list[str]] = {}
-    for code in criteria_codes():
-        score = _score(errors, f"{code}.score", values.get(f"{code}.score"))
-        comment = values.get(f"{code}.comment") or ""
-        if not isinstance(comment, str) or len(comment) > 5000:
-            errors[f"{code}.comment"] = [_("Write at most %(n)s characters.", n=5000)]
-            continue
+    answers = schemas.per_criterion(schemas.SelfAnswer, values, criteria_codes())
+    for code, answer in answers.items():
         row = _answer(assessment, code)
-        row.self_score, row.self_comment = score, comment.strip()
-    if errors:
-        raise Invalid(errors)
+        row.self_score, row.self_comment = answer.score, answer.comment.strip()
     trail.record("assessment.save", "assessment", assessment.id, assessment.organisation.slug, actor=user)
 
 
 def add_evidence(assessment: Assessment, user: User, criterion: Any, upload: Any) -> AssessmentEvidence:
     if not may_edit_self(user, assessment):
         raise NotAllowed(_("Only your organisation's admins add evidence to a draft self-assessment."))
+    criterion = schemas.whole(schemas.EvidenceInput, {"criterion": criterion}).criterion
     if criterion not in criteria_codes():
         raise Invalid({"criterion": [_("Choose the criterion this evidence supports.")]})
     if upload is None or not upload.filename:
@@ -137,24 +119,28 @@ def rate(assessment: Assessment, assessor: User, values: dict[str, Any]) -> None
     if assessment.status != "submitted":
         raise Conflict(_("Only a submitted self-assessment can be rated."))
     errors: dict[str, list[str]] = {}
-    for code in criteria_codes():
-        score = _score(errors, f"{code}.assessor_score", values.get(f"{code}.assessor_score"))
-        if score is None and f"{code}.assessor_score" not in errors:
+    answers: dict[str, schemas.AssessorAnswer] = {}
+    rating = schemas.RatingInput()
+    try:
+        answers = schemas.per_criterion(schemas.AssessorAnswer, values, criteria_codes())
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+    try:
+        rating = schemas.whole(schemas.RatingInput, values)
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+    for code, answer in answers.items():
+        if answer.assessor_score is None:
             errors[f"{code}.assessor_score"] = [_("Score every criterion.")]
-        action = values.get(f"{code}.action") or ""
-        if not isinstance(action, str) or len(action) > 5000:
-            errors[f"{code}.action"] = [_("Write at most %(n)s characters.", n=5000)]
-            continue
-        row = _answer(assessment, code)
-        row.assessor_score, row.improvement_action = score, action.strip()
-    tier = values.get("tier")
-    if tier not in tiers():
+    tier = rating.tier
+    if "tier" not in errors and tier not in tiers():
         errors["tier"] = [_("Choose a tier: %(tiers)s.", tiers=", ".join(tiers()))]
-    summary = values.get("summary") or ""
-    if not isinstance(summary, str) or len(summary) > 10_000:
-        errors["summary"] = [_("Write at most %(n)s characters.", n=10_000)]
     if errors:
         raise Invalid(errors)
+    for code, answer in answers.items():
+        row = _answer(assessment, code)
+        row.assessor_score, row.improvement_action = answer.assessor_score, answer.action.strip()
+    summary = rating.summary
     now = utcnow()
     months = int(tiers()[tier]["months"])
     assessment.status, assessment.rated_at, assessment.assessor_id = "rated", now, assessor.id

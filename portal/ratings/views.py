@@ -8,8 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import attachments, downloads, permissions, policy
-from portal.audit import trail
+from portal import attachments, downloads, permissions, policy, reads
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.pages import ActionForm, flash_fields
@@ -40,10 +39,8 @@ def index():
     if permissions.may_see_procurement_eligibility(user):
         from portal.scorecards import consequences
         context["eligibility"], context["marks"] = consequences.eligibility_of_all(), consequences.marks()
-    trail.record("rating.list", "assessment")
-    page = render_template("ratings/index.html", **context)
-    db.session.commit()
-    return page
+    with reads.listed(Assessment):
+        return render_template("ratings/index.html", **context)
 
 
 @bp.route("/self", methods=["GET", "POST"])
@@ -104,19 +101,17 @@ def evidence():
 @bp.get("/assessments/<int:assessment_id>")
 def show(assessment_id: int):
     user = policy.reader()
-    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
-    trail.record("assessment.read", "assessment", assessment.id, assessment.organisation.slug)
-    page = render_template("ratings/show.html", assessment=assessment, areas=service.areas(),
-                           tiers=service.tiers(), form=ActionForm(), scores=service.SCORES, errors={},
-                           may_rate=policy.is_assessor(user) and assessment.status == "submitted")
-    db.session.commit()
-    return page
+    assessment = reads.load(Assessment, assessment_id)
+    with reads.recorded(assessment):
+        return render_template("ratings/show.html", assessment=assessment, areas=service.areas(),
+                               tiers=service.tiers(), form=ActionForm(), scores=service.SCORES, errors={},
+                               may_rate=policy.is_assessor(user) and assessment.status == "submitted")
 
 
 @bp.post("/assessments/<int:assessment_id>/rate")
 def rate(assessment_id: int):
     user = policy.reader()
-    assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+    assessment = reads.load(Assessment, assessment_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -126,7 +121,7 @@ def rate(assessment_id: int):
         return redirect(url_for("ratings.show", assessment_id=assessment_id))
     except service.Invalid as invalid:
         db.session.rollback()
-        assessment = policy.readable_or_404(Assessment, user, Assessment.id == assessment_id)
+        assessment = reads.load(Assessment, assessment_id)
         return render_template("ratings/show.html", assessment=assessment, areas=service.areas(),
                                tiers=service.tiers(), form=ActionForm(), scores=service.SCORES,
                                errors=invalid.fields, may_rate=True), 400
@@ -138,5 +133,4 @@ def rate(assessment_id: int):
 
 @bp.get("/assessments/<int:assessment_id>/evidence/<int:evidence_id>")
 def download(assessment_id: int, evidence_id: int):
-    return downloads.download(Assessment, Assessment.id == assessment_id, AssessmentEvidence, evidence_id,
-                              lambda a: a.organisation, assessment=lambda a: a.id)
+    return downloads.download(Assessment, assessment_id, AssessmentEvidence, evidence_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import policy
-from portal.audit import trail
+from portal import policy, reads
 from portal.extensions import db
 from portal.pages import ActionForm, act
 from portal.organisations.models import Organisation
@@ -24,11 +23,9 @@ def index():
     user = policy.reader()
     rows = db.session.scalars(policy.readable(InformationRequest, user)
                               .order_by(InformationRequest.id.desc()).limit(200)).all()
-    trail.record("rfi.list", "information_request", count=len(rows))
-    page = render_template("rfis/index.html", requests=rows, now=utcnow(), may_request=service.may_request(user),
-                           user=user)
-    db.session.commit()
-    return page
+    with reads.listed(InformationRequest, len(rows)):
+        return render_template("rfis/index.html", requests=rows, now=utcnow(),
+                               may_request=service.may_request(user), user=user)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -58,18 +55,16 @@ def new():
 @bp.get("/<int:request_id>")
 def show(request_id: int):
     user = policy.reader()
-    item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
-    trail.record("rfi.read", "information_request", item.reference, item.requesting_org.slug)
-    page = render_template("rfis/show.html", item=item, messages=service.messages_for(item), form=ActionForm(),
-                           holder=user.organisation_id == item.holder_org_id,
-                           requester=user.organisation_id == item.requesting_org_id, now=utcnow())
-    db.session.commit()
-    return page
+    item = reads.load(InformationRequest, request_id)
+    with reads.recorded(item):
+        return render_template("rfis/show.html", item=item, messages=service.messages_for(item), form=ActionForm(),
+                               holder=user.organisation_id == item.holder_org_id,
+                               requester=user.organisation_id == item.requesting_org_id, now=utcnow())
 
 
 @bp.post("/<int:request_id>/reply")
 def reply(request_id: int):
     user = policy.reader()
-    item = policy.readable_or_404(InformationRequest, user, InformationRequest.id == request_id)
+    item = reads.load(InformationRequest, request_id)
     return act(lambda: service.reply(item, user, request.form.get("kind"), request.form.get("body")),
                url_for("rfis.show", request_id=request_id))

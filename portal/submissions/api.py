@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import current_app, request
 
-from portal import attachments, policy
+from portal import attachments, policy, reads
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso
@@ -58,9 +58,8 @@ def list_submissions(query: SubmissionQuery):
     if words := (query.q or "").strip():
         statement = service.search(statement, words)
     page = paginate(statement, Submission.id, lambda s: submission_json(s, user))
-    trail.record("submission.list", "submission", count=len(page["items"]), via="api")
-    db.session.commit()
-    return page
+    with reads.listed(Submission, len(page["items"]), via="api"):
+        return page
 
 
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -99,25 +98,17 @@ def create_submission(body: SubmissionInput):
 @operation("One report", answer=SubmissionOut)
 def get_submission(reference: str):
     user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug, via="api")
-    body = submission_json(submission, user)
-    db.session.commit()
-    return body
+    return reads.read_one(Submission, reference, lambda submission: submission_json(submission, user), via="api")
 
 
 @routes.get("/submissions/<reference>/goaml")
 @operation("The report as goAML 5.0.2 XML; 409 when it names no person, entity or account",
            answer={"type": "string"}, media="application/xml", errors=(409,))
 def submission_goaml(reference: str):
-    user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
+    submission = goaml.load_for_export(reference)
     try:
         xml = goaml.export(submission)
     except goaml.NotExportable as exc:
         raise ApiError(409, str(exc)) from None
-    trail.record("submission.export", "submission", submission.reference, submission.submitting_org.slug,
-                 via="api", format="goaml")
-    db.session.commit()
-    return Response(xml, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{submission.reference}-goaml.xml"'})
+    with reads.recorded(submission, "export", via="api", format="goaml"):
+        return goaml.download(submission, xml)

@@ -20,8 +20,10 @@ import re
 import unicodedata
 from typing import Any
 
+from flask import Response
 from lxml import etree
 
+from portal import reads
 from portal.config import settings
 from portal.submissions.models import Submission
 from portal.submissions.validation import PARTY_KINDS
@@ -258,6 +260,19 @@ def _other_subjects(subjects: list[dict[str, Any]]) -> str:
         value = s.get("imo") or s.get("number") or s.get("registration") or s.get("address") or ""
         lines.append(f"- {s['kind']} {s['id']}: {' '.join(filter(None, [s.get('name'), value, s.get('date')]))}")
     return ("\n\nOther subjects:\n" + "\n".join(lines)) if lines else ""
+
+
+def load_for_export(reference: str) -> Submission:
+    """The report ``reference`` if the reader may read it (else 404), without its typology rows and
+    attachment list: an export reads neither (the typologies are in its content), so both pages and
+    API save the two queries."""
+    return reads.load(Submission, reference, options=reads.without(Submission.typologies, Submission.attachments))
+
+
+def download(submission: Submission, xml: bytes) -> Response:
+    """The export as a file to save, named after the report."""
+    return Response(xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{submission.reference}-goaml.xml"'})
 
 
 def export(submission: Submission) -> bytes:

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from portal.payloads import CLASSIFICATIONS, UNION_TAGS, Page, Paging, Payload, one_of, text
+from portal.i18n import gettext as _
+from portal.payloads import CLASSIFICATIONS, UNION_TAGS, Page, Paging, Payload, one_of, text, worded
 
 SUBJECT_KINDS = ("person", "entity", "account", "vessel", "container", "flight", "vehicle", "phone", "email")
 DOCUMENT_TYPES = ("passport", "national-id", "driver-licence", "other")
 STATUSES = ("received", "triaged", "referred", "linked", "closed")
-MAX_SUBJECTS, MAX_TRANSACTIONS, MAX_NAMES, MAX_TEXT = 100, 500, 10, 300
+MAX_SUBJECTS, MAX_TRANSACTIONS, MAX_NAMES, MAX_TEXT, MAX_NOTE = 100, 500, 10, 300, 10_000
 UNION_TAGS.update(SUBJECT_KINDS)
 
 SubjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Unique in the report; "
@@ -155,6 +156,22 @@ class SubmissionInput(Payload):
     transactions: list[Transaction] = Field(default_factory=list, max_length=MAX_TRANSACTIONS)
     attachments: list[AttachmentInput] = Field(default_factory=list, max_length=20)
     relations: list[Relation] = Field(default_factory=list, max_length=500)
+
+
+class NoteInput(Payload):
+    """An analyst's note on a report (its triage page)."""
+
+    body: Annotated[text(MAX_NOTE, required=True),
+                    worded(lambda: _("Write a note of at most %(n)s characters.", n=MAX_NOTE))]
+
+
+class FeedbackInput(Payload):
+    """What the receiving agency tells the submitter of a report: an outcome (one of the configured
+    codes, which the service checks) and, if it likes, a few words."""
+
+    outcome: text(100) | None = None
+    words: Annotated[text(MAX_NOTE), worded(lambda: _("Write at most %(n)s characters.", n=MAX_NOTE))] = Field(
+        "", alias="text")  # (named "text" in the form and its errors; ``text`` is the declaring function here)
 
 
 class SubmissionQuery(Paging):

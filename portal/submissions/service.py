@@ -37,12 +37,13 @@ from portal.submissions.models import (
     SubmissionTypology,
 )
 from portal.bulletins.indicators import recognise
+from portal.payloads import check
+from portal.submissions.schemas import FeedbackInput, NoteInput
 from portal.submissions.validation import DOCUMENT_TYPES, Report, validate
 from portal.types import utcnow
 from portal.vocabulary import Role
 
 __all__ = ["Invalid", "NotAllowed", "Conflict", "submit", "request_hash"]
-MAX_NOTE = 10_000
 
 
 def canonical(value: Any) -> bytes:
@@ -314,8 +315,7 @@ def change_status(submission: Submission, user: User, status: str, outcome: str 
 
 def add_note(submission: Submission, user: User, body: Any) -> SubmissionNote:
     _require_triager(user, submission)
-    if not isinstance(body, str) or not body.strip() or len(body) > MAX_NOTE:
-        raise Invalid({"body": [_("Write a note of at most %(n)s characters.", n=MAX_NOTE)]})
+    body = check(NoteInput, {"body": body}).body
     note = SubmissionNote(submission_id=submission.id, author_id=user.id, body=body.strip())
     db.session.add(note)
     db.session.flush()
@@ -327,10 +327,12 @@ def add_note(submission: Submission, user: User, body: Any) -> SubmissionNote:
 def give_feedback(submission: Submission, user: User, outcome: Any, text: Any) -> SubmissionFeedback:
     _require_triager(user, submission)
     problems: dict[str, list[str]] = {}
+    try:
+        text = check(FeedbackInput, {"text": text}).words
+    except Invalid as invalid:
+        problems.update(invalid.fields)
     if outcome not in outcomes():
         problems["outcome"] = [_("Choose an outcome: %(codes)s.", codes=", ".join(outcomes()))]
-    if not isinstance(text, str) or len(text) > MAX_NOTE:
-        problems["text"] = [_("Write at most %(n)s characters.", n=MAX_NOTE)]
     if problems:
         raise Invalid(problems)
     feedback = SubmissionFeedback(submission_id=submission.id, author_id=user.id, outcome=outcome,

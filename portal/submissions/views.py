@@ -7,12 +7,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from portal import attachments, downloads, policy
+from portal import attachments, downloads, policy, reads
 from portal.accounts.models import User
-from portal.audit import trail
 from portal.config import settings
 from portal.extensions import db
 from portal.i18n import gettext as _
@@ -105,16 +104,14 @@ def index():
         ids = {s.assigned_to_id for s in rows if s.assigned_to_id}
         assignees = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or {0})))}
     # Search terms can hold names and passport numbers: the trail says only that there was a search.
-    trail.record("submission.list", "submission", count=len(rows),
-                 filters={k: v for k, v in filters.items() if k != "q"}, searched="q" in filters)
-    page = render_template(
-        "submissions/index.html", submissions=rows, filters=filters, analyst=analyst, assignees=assignees,
-        ages={s.id: _age_hours(s, now) for s in rows}, sla=sla, statuses=STATUSES,
-        typologies=settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
-        may_submit=service.may_submit(user), next_before=rows[-1].id if more else None,
-        counts=queue_counts(user) if analyst else {})
-    db.session.commit()
-    return page
+    with reads.listed(Submission, len(rows), filters={k: v for k, v in filters.items() if k != "q"},
+                      searched="q" in filters):
+        return render_template(
+            "submissions/index.html", submissions=rows, filters=filters, analyst=analyst, assignees=assignees,
+            ages={s.id: _age_hours(s, now) for s in rows}, sla=sla, statuses=STATUSES,
+            typologies=settings().typologies, drafts=service.drafts_of(user) if service.may_submit(user) else [],
+            may_submit=service.may_submit(user), next_before=rows[-1].id if more else None,
+            counts=queue_counts(user) if analyst else {})
 
 
 # --- Composer --------------------------------------------------------------------------------
@@ -249,8 +246,7 @@ def new():
         abort(404)
     data: dict[str, Any] = {"classification": "IN-CONFIDENCE", "subjects": [], "transactions": [], "typologies": []}
     if follows := request.args.get("follows"):
-        original = policy.readable_or_404(Submission, user, Submission.reference == follows,
-                                          Submission.submitting_org_id == user.organisation_id)
+        original = reads.load(Submission, follows, Submission.submitting_org_id == user.organisation_id)
         data.update(follows=original.reference, recipient_org=original.recipient_org.slug,
                     classification=original.classification.label, typologies=original.typology_codes)
     if request.method == "GET":
@@ -355,17 +351,14 @@ def attach(draft_id: int):
 @bp.get("/<reference>/receipt")
 def receipt(reference: str):
     user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference,
-                                        Submission.submitting_org_id == user.organisation_id)
+    submission = reads.load(Submission, reference, Submission.submitting_org_id == user.organisation_id)
     return render_template("submissions/receipt.html", submission=submission)
 
 
 @bp.get("/<reference>")
 def show(reference: str):
     user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
-    trail.record("submission.read", "submission", submission.reference, submission.submitting_org.slug,
-                 recipient=submission.recipient_org.slug)
+    submission = reads.load(Submission, reference)
     triager = service.is_triager(user, submission)
     context: dict[str, Any] = {
         "submission": submission, "triager": triager, "form": ActionForm(),
@@ -384,38 +377,32 @@ def show(reference: str):
             analysts=service.analysts_for(submission), transitions=TRANSITIONS[submission.status],
             links=linking.for_submission(user, submission), age=_age_hours(submission, now),
             sla=settings().submission_triage_hours)
-    page = render_template("submissions/show.html", **context)
-    db.session.commit()
-    return page
+    with reads.recorded(submission, recipient=submission.recipient_org.slug):
+        return render_template("submissions/show.html", **context)
 
 
 @bp.get("/<reference>/goaml")
 def download_goaml(reference: str):
-    user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
+    submission = goaml.load_for_export(reference)
     try:
         xml = goaml.export(submission)
     except goaml.NotExportable as exc:
         flash(str(exc), "error")
         return redirect(url_for("submissions.show", reference=reference))
-    trail.record("submission.export", "submission", submission.reference, submission.submitting_org.slug,
-                 format="goaml")
-    db.session.commit()
-    return Response(xml, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{submission.reference}-goaml.xml"'})
+    with reads.recorded(submission, "export", format="goaml"):
+        return goaml.download(submission, xml)
 
 
 @bp.get("/<reference>/attachments/<int:attachment_id>")
 def download(reference: str, attachment_id: int):
-    return downloads.download(Submission, Submission.reference == reference, SubmissionAttachment, attachment_id,
-                              lambda s: s.submitting_org, submission=lambda s: s.reference)
+    return downloads.download(Submission, reference, SubmissionAttachment, attachment_id)
 
 
 # --- Triage ----------------------------------------------------------------------------------
 
 def _triage(reference: str, action) -> Any:
     user = policy.reader()
-    submission = policy.readable_or_404(Submission, user, Submission.reference == reference)
+    submission = reads.load(Submission, reference)
     return act(lambda: action(submission, user), url_for("submissions.show", reference=reference) + "#triage")
 
 

@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import Response, g, request, url_for
 
-from portal import policy
+from portal import policy, reads
 from portal.api.auth import authenticate_token, presented_token
 from portal.api.errors import ApiError
 from portal.api.formats import read_body
 from portal.api.scopes import TAXII_OPEN_ENDPOINTS, ScopedRoutes, authorise_scope
-from portal.audit import trail
 from portal.extensions import db
 from portal.taxii import bp, service, stix, writes
 from portal.taxii.models import TaxiiStatus
@@ -164,26 +163,21 @@ def _date_headers(items: list) -> dict[str, str]:
             "X-TAXII-Date-Added-Last": stix.precise_timestamp(items[-1][0])}
 
 
-def _audit_poll(what: str, collection_id: str, count: int, query: service.Query) -> None:
-    """Every poll is an audited read: who, which collection, the filters, how many objects."""
-    trail.record(f"taxii.{what}", "taxii_collection", collection_id, via="taxii", count=count,
-                 filters={k: v for k, v in request.args.items() if k != "next"}, paged=bool(request.args.get("next")))
-    db.session.commit()
-
-
 # --- Objects ----------------------------------------------------------------------------------
 
 def _polled_page(collection_id: str, what: str) -> tuple[Any, dict[str, Any]]:
     """A page of the collection for the reader (objects and manifest alike), its poll audited, and
-    the envelope's ``more``/``next``; the caller adds the page's entries."""
+    the envelope's ``more``/``next``; the caller adds the page's entries. Every poll is an audited
+    read: who, which collection, the filters, how many objects."""
     _readable(collection_id)
-    query = _query()
-    page = service.page(policy.reader(), query)
-    _audit_poll(what, collection_id, len(page.items), query)
+    page = service.page(policy.reader(), _query())
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
-    return page, body
+    with reads.audit(f"taxii.{what}", "taxii_collection", collection_id, via="taxii", count=len(page.items),
+                     filters={k: v for k, v in request.args.items() if k != "next"},
+                     paged=bool(request.args.get("next"))):
+        return page, body
 
 
 @routes.get("/portal/collections/<collection_id>/objects/")
@@ -210,9 +204,8 @@ def _one(collection_id: str, object_id: str, what: str) -> list:
         raise TaxiiError(404, "Not found", "No such object.")
     query = _query(paged=False)
     items = service.find(policy.reader(), object_id, query)
-    trail.record(f"taxii.{what}", "taxii_object", object_id[:64], via="taxii", collection=collection_id,
-                 count=len(items))
-    db.session.commit()
+    reads.audit(f"taxii.{what}", "taxii_object", object_id[:64], via="taxii", collection=collection_id,
+                count=len(items)).now()  # a look for an object not there is recorded too
     if not items:
         raise TaxiiError(404, "Not found", "No such object in this collection.")
     return items
