@@ -131,6 +131,12 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def cpu_per_request(result: bl.Result) -> float:
+    """CPU seconds per request of the server, its database and this client together."""
+    used = sum(result.cpu.get(name, 0.0) for name in ("server", "database", "client"))
+    return used / result.rps if result.rps else float("nan")
+
+
 def report(rounds: dict[int, dict[tuple[str, str], bl.Result]], sizes: list[int],
            readers: dict[str, bl.Reader]) -> None:
     small, large = sizes[0], sizes[-1]
@@ -141,6 +147,15 @@ def report(rounds: dict[int, dict[tuple[str, str], bl.Result]], sizes: list[int]
         ratio = last[("api-feed", name)].rps / health
         print(f"  API feed first page / healthz throughput, {name:6}: {ratio:6.2f}  (target >= 0.33: "
               f"{verdict(ratio, 0.33, True)})")
+    # On a shared machine other processes take cores from the server and the client alike, and the
+    # throughput ratio drifts with their load. CPU per request (server, database and this client) is
+    # what throughput divides when these alone share the cores: its ratio is the same figure, less
+    # disturbed.
+    health_cpu = cpu_per_request(last[("healthz", "-")])
+    for name in readers:
+        ratio = health_cpu / cpu_per_request(last[("api-feed", name)])
+        print(f"  API feed / healthz, CPU per request (server+db+client), {name:6}: {ratio:6.2f}  "
+              f"(healthz {health_cpu * 1000:.2f} ms, feed {cpu_per_request(last[('api-feed', name)]) * 1000:.2f} ms)")
     for name in readers:
         print(f"  API search / healthz throughput, {name:6}:          {last[('api-search', name)].rps / health:6.2f}")
     print(f"  HTML feed / healthz throughput, broad :           {last[('html-feed', 'broad')].rps / health:6.2f}")

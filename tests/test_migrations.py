@@ -161,3 +161,34 @@ def test_legacy_entries_move_into_the_log_without_search_terms_and_back(empty_ap
     assert chain[1].prev_hash == chain[0].entry_hash and chain[3].prev_hash == chain[2].entry_hash
     assert db.session.execute(text("SELECT seq, last_hash FROM audit_chain_head")).one() == (5, chain[4].entry_hash)
     db.session.rollback()
+
+
+def test_activity_kinds_become_codes_and_words_again(empty_app):
+    """0025 stores each activity kind as its code (portal.activity.KIND_CODES) and the model reads
+    the words back; the downgrade writes the words again."""
+    from sqlalchemy import select
+
+    from portal.activity import KIND_CODES, ActivityEvent
+
+    upgrade(revision="0024")
+    _insert_people(0)
+    org_id = db.session.execute(text("SELECT id FROM organisations")).scalar()
+    for number, kind in enumerate(KIND_CODES, start=1):
+        db.session.execute(text(
+            "INSERT INTO activity_events (id, organisation_id, kind, at, month, value, weight, bucket) "
+            f"VALUES ({number}, {org_id}, '{kind}', CURRENT_TIMESTAMP, 202612, NULL, 1, -1)"))
+    db.session.commit()
+
+    upgrade(revision="0025")
+    stored = db.session.execute(text("SELECT id, kind FROM activity_events ORDER BY id")).all()
+    assert [(i, int(k)) for i, k in stored] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert all(isinstance(k, int) for _, k in stored)  # integers, not the codes' digits as text
+    assert db.session.scalars(select(ActivityEvent.kind).order_by(ActivityEvent.id)).all() == list(KIND_CODES)
+    assert db.session.scalar(select(ActivityEvent.id).where(ActivityEvent.kind == "rating")) == 3
+    db.session.rollback()
+
+    downgrade(revision="0024")
+    assert db.session.execute(text("SELECT id, kind FROM activity_events ORDER BY id")).all() == [
+        (1, "share"), (2, "share-reactive"), (3, "rating"), (4, "response")]
+    db.session.rollback()
+    upgrade()

@@ -11,9 +11,10 @@ from typing import Any, Callable
 
 from flask import g, request
 from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from portal.accounts.models import ApiToken, User, hash_token
+from portal import statements
+from portal.accounts.models import ApiToken, hash_token
 from portal.api.errors import api_error
 from portal.extensions import db
 from portal.types import utcnow
@@ -69,8 +70,8 @@ def authenticate_token(value: str, refuse: Callable[..., Any]):
     """Let the request act for the token ``value`` (sets ``g.portal_user`` and ``g.api_token``), or
     answer ``refuse(401, message=…)``. For the API, the feeds and TAXII alike."""
     # The token, its user, the user's organisation and roles: one query, read once per request.
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()))
-                              .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
+    # The statement is built once (portal/statements.py): only the hash varies.
+    token = db.session.scalar(statements.token_with_reader(), {"token_hash": hash_token(value.strip())})
     now = utcnow()
     if token is None or not token.usable(now) or not token.user.may_read:
         _refused(token, "unknown" if token is None else "expired, revoked or user inactive")

@@ -22,6 +22,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from portal import statements
 from portal.audit.models import AuditEntry
 from portal.config import settings
 from portal.extensions import db
@@ -154,7 +155,10 @@ def _write_pending(session: Session) -> None:
     if not entries:
         return
     session.flush()
-    session.execute(insert(AuditEntry).values(entries))
+    if len(entries) == 1:  # nearly every request: a statement built and compiled once
+        session.connection().execute(statements.audit_entry_insert(), entries[0])
+    else:
+        session.execute(insert(AuditEntry).values(entries))
 
 
 @event.listens_for(Session, "after_soft_rollback")

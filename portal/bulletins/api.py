@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Integer, Select, bindparam, select
 
 from portal import attachments, policy, reads
 from portal.api import bp
@@ -91,63 +92,103 @@ FEED_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.body_htm
                 Bulletin.published_at, Bulletin.expires_at, Bulletin.pending_change)
 
 
-def feed_page(statement, reader: Any) -> dict[str, Any]:
-    """A page of the feed (``statement``: the readable, filtered bulletins) in ``bulletin_json``'s
-    shape, in a constant number of queries: the rows, then each kind of child for the whole page."""
+@functools.cache
+def _feed_rows(after_cursor: bool, newest: bool) -> Select:
+    """The feed's rows, newest first, for any reader (the reader's facts are parameters: see
+    ``policy.bulletin_rule_facts``), ``:page_rows`` of them, before the id ``:before`` when
+    ``after_cursor``. Built once per form. ``newest``: through ``policy.newest_readable_bulletin_ids``
+    (a few index steps per page however little the reader may read), for a request without
+    filters; else the bulletins scanned newest first with the rule as a filter, which the request's
+    filters then narrow."""
+    statement = select(*FEED_COLUMNS).join(Organisation, Organisation.id == Bulletin.author_org_id)
+    if newest:
+        page = policy.newest_readable_bulletin_ids(after_cursor).subquery("page")
+        return statement.join(page, page.c.id == Bulletin.id).order_by(Bulletin.id.desc())
+    statement = statement.where(policy.bulletin_readable_prepared())
+    if after_cursor:
+        statement = statement.where(Bulletin.id < bindparam("before", type_=BigInteger))
+    return statement.order_by(Bulletin.id.desc()).limit(bindparam("page_rows", type_=Integer))
+
+
+@functools.cache
+def _feed_children() -> tuple[Select, Select, Select, Select]:
+    """A page's indicators, typologies, attachments and (for its own bulletins) audiences, each in
+    one query over the page's ids (``:ids``). Built once."""
+    ids = bindparam("ids", expanding=True)
+    return (
+        select(BulletinIndicator.bulletin_id, BulletinIndicator.type, BulletinIndicator.value)
+        .where(BulletinIndicator.bulletin_id.in_(ids)).order_by(BulletinIndicator.position),
+        select(BulletinTypology.bulletin_id, BulletinTypology.code).where(BulletinTypology.bulletin_id.in_(ids)),
+        select(BulletinAttachment.bulletin_id, BulletinAttachment.id, BulletinAttachment.filename,
+               BulletinAttachment.content_type, BulletinAttachment.size, BulletinAttachment.sha256)
+        .where(BulletinAttachment.bulletin_id.in_(ids)).order_by(BulletinAttachment.id),
+        select(BulletinAudience.bulletin_id, BulletinAudience.kind, BulletinAudience.value)
+        .where(BulletinAudience.bulletin_id.in_(ids)),
+    )
+
+
+def feed_page(reader: Any) -> dict[str, Any]:
+    """A page of the feed (the bulletins ``reader`` may read, narrowed by the request's filters) in
+    ``bulletin_json``'s shape, in a constant number of queries: the rows, then each kind of child
+    for the whole page."""
     limit = read_limit()
-    if cursor := request.args.get("cursor"):
-        statement = statement.where(Bulletin.id < decode_cursor(cursor))
-    statement = (statement.with_only_columns(*FEED_COLUMNS)
-                 .join(Organisation, Organisation.id == Bulletin.author_org_id)
-                 .order_by(Bulletin.id.desc()).limit(limit + 1))
-    rows = db.session.execute(statement).all()
+    cursor = request.args.get("cursor")
+    parameters: dict[str, Any] = policy.bulletin_rule_facts(reader)
+    parameters["page_rows"] = limit + 1
+    if cursor:
+        parameters["before"] = decode_cursor(cursor)
+    scanned = _feed_rows(bool(cursor), newest=False)
+    statement = _filters(scanned)  # the very same statement when the request gives no filter
+    if statement is scanned:
+        statement = _feed_rows(bool(cursor), newest=True)
+    # Plain rows straight from the session's connection: no ORM result machinery for columns.
+    execute = db.session.connection().execute
+    rows = execute(statement, parameters).all()
     more, rows = len(rows) > limit, rows[:limit]
-    ids = [row.id for row in rows]
-    own = [row.id for row in rows if row.author_org_id == reader.organisation_id]  # policy.sees_bulletin_audience
+    ids = [row[0] for row in rows]
+    own_org = reader.organisation_id
+    own = [row[0] for row in rows if row[8] == own_org]  # policy.sees_bulletin_audience
     indicators: dict[int, list[dict[str, str]]] = {i: [] for i in ids}
     typologies: dict[int, list[str]] = {i: [] for i in ids}
     attachments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     audiences: dict[int, dict[str, list[str]]] = {i: {k: [] for k in AUDIENCE_PLURALS.values()} for i in own}
     if ids:
-        for bulletin_id, kind, value in db.session.execute(
-                select(BulletinIndicator.bulletin_id, BulletinIndicator.type, BulletinIndicator.value)
-                .where(BulletinIndicator.bulletin_id.in_(ids)).order_by(BulletinIndicator.position)):
+        of_indicators, of_typologies, of_attachments, of_audiences = _feed_children()
+        for bulletin_id, kind, value in execute(of_indicators, {"ids": ids}):
             indicators[bulletin_id].append({"type": kind, "value": value})
-        for bulletin_id, code in db.session.execute(
-                select(BulletinTypology.bulletin_id, BulletinTypology.code).where(BulletinTypology.bulletin_id.in_(ids))):
+        for bulletin_id, code in execute(of_typologies, {"ids": ids}):
             typologies[bulletin_id].append(code)
-        for a in db.session.execute(
-                select(BulletinAttachment.bulletin_id, BulletinAttachment.id, BulletinAttachment.filename,
-                       BulletinAttachment.content_type, BulletinAttachment.size, BulletinAttachment.sha256)
-                .where(BulletinAttachment.bulletin_id.in_(ids)).order_by(BulletinAttachment.id)):
-            attachments[a.bulletin_id].append({"id": a.id, "filename": a.filename, "content_type": a.content_type,
-                                               "size": a.size, "sha256": a.sha256,
-                                               "url": f"/api/v1/bulletins/{a.bulletin_id}/attachments/{a.id}"})
-    if own:
-        for bulletin_id, kind, value in db.session.execute(
-                select(BulletinAudience.bulletin_id, BulletinAudience.kind, BulletinAudience.value)
-                .where(BulletinAudience.bulletin_id.in_(own))):
-            audiences[bulletin_id][AUDIENCE_PLURALS[kind]].append(value)
+        for bulletin_id, attachment_id, filename, content_type, size, sha256 in execute(of_attachments, {"ids": ids}):
+            attachments[bulletin_id].append({
+                "id": attachment_id, "filename": filename, "content_type": content_type, "size": size,
+                "sha256": sha256, "url": f"/api/v1/bulletins/{bulletin_id}/attachments/{attachment_id}"})
+        if own:
+            for bulletin_id, kind, value in execute(of_audiences, {"ids": own}):
+                audiences[bulletin_id][AUDIENCE_PLURALS[kind]].append(value)
     items = []
-    for row in rows:
-        audience = audiences.get(row.id)
-        items.append({
-            "id": row.id, "title": row.title, "summary": row.summary, "body_html": row.body_html,
-            "classification": row.classification.label, "tlp": row.tlp,
-            "audience": {k: sorted(v) for k, v in audience.items()} if audience is not None else None,
-            "indicators": indicators[row.id], "typologies": sorted(typologies[row.id]), "status": row.status,
-            "version": row.version, "author_org": row.slug, "published_at": iso(row.published_at),
-            "expires_at": iso(row.expires_at), "attachments": attachments[row.id],
-            **({"pending_change": pending_change_json(row.pending_change)} if audience is not None else {}),
-        })
-    return {"items": items, "next_cursor": encode_cursor(rows[-1].id) if more and rows else None}
+    append = items.append
+    for (bulletin_id, title, summary, body_html, classification, tlp, status, version, _author, slug,
+         published_at, expires_at, pending_change) in rows:
+        item = {
+            "id": bulletin_id, "title": title, "summary": summary, "body_html": body_html,
+            "classification": classification.label, "tlp": tlp, "audience": None,
+            "indicators": indicators[bulletin_id], "typologies": sorted(typologies[bulletin_id]), "status": status,
+            "version": version, "author_org": slug, "published_at": iso(published_at),
+            "expires_at": iso(expires_at), "attachments": attachments[bulletin_id],
+        }
+        audience = audiences.get(bulletin_id)
+        if audience is not None:
+            item["audience"] = {k: sorted(v) for k, v in audience.items()}
+            item["pending_change"] = pending_change_json(pending_change)
+        append(item)
+    return {"items": items, "next_cursor": encode_cursor(rows[-1][0]) if more and rows else None}
 
 
 @routes.get("/bulletins")
 @operation("Bulletins the caller may read, newest first", query=BulletinQuery, answer=BulletinPage)
 def list_bulletins(query: BulletinQuery):
     user = policy.reader()
-    page = feed_page(_filters(policy.readable_bulletins(user)), user)
+    page = feed_page(user)
     with reads.listed(Bulletin, len(page["items"]), via="api", searched=bool(request.args.get("q")),
                       filters={k: v for k, v in request.args.items() if k not in ("cursor", "q")}):
         return page

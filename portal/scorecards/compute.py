@@ -2,8 +2,9 @@
 
 1. New activity events (id above a watermark) are summed per organisation, month, kind and
    response-time bucket in one ``GROUP BY`` and merged into ``scorecard_months``. Each event is
-   read once, ever. Events younger than a short lag are left for the next run, so a transaction
-   still open when the job runs is never skipped.
+   read once, ever. The watermark stops at the last event recorded ``SETTLE`` ago
+   (``settled_upper``): ids are not handed out in commit order, and an event whose transaction is
+   still open when the job runs is never passed over.
 2. The scores of every organisation are recomputed, from those monthly sums and the items still
    open, for the current month, quarter and financial year and for any other open period that
    received new events (frequency is relative to the sector, so one organisation's activity moves
@@ -28,17 +29,19 @@ Scores, each 0–100 (README, "Scorecards"):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import JSON, SmallInteger, delete, func, or_, select, text, type_coerce, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings_store
-from portal.activity import ActivityEvent
+from portal.activity import KIND_CODES, ActivityEvent
 from portal.config import settings
 from portal.extensions import db
 from portal.organisations.models import Organisation
@@ -47,9 +50,13 @@ from portal.scorecards.models import RESPONSE_BUCKETS, ClosedPeriod, MonthlyActi
 from portal.scorecards.periods import month_key, months_of, quarter_key, recent_months  # noqa: F401  (re-exported)
 from portal.types import utcnow
 
+#: A transaction that records activity commits within this long of recording it.
 LAG = dt.timedelta(minutes=2)
+#: Events recorded this recently are left for the next run (``settled_upper``).
+SETTLE = 2 * LAG
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
+SHARE, SHARE_REACTIVE, RATING, RESPONSE = (KIND_CODES[k] for k in ("share", "share-reactive", "rating", "response"))
 SCORE_KEYS = (*DIMENSIONS, "overall", "shares", "ratings", "responses", "median_response_hours", "open_items")
 
 
@@ -65,37 +72,130 @@ def current_quarter(now: dt.datetime | None = None) -> str:
 
 # --- Step 1: fold new events into monthly sums -------------------------------------------------
 
+def settled_upper(last: int, now: dt.datetime) -> int | None:
+    """The highest event id below which every event is committed and visible: the largest id
+    above ``last`` among events recorded at least ``SETTLE`` before ``now`` (None: none yet).
+
+    Ids are handed out when an event is inserted, not when its transaction commits: on PostgreSQL
+    an open transaction can hold id 100 while id 101 is already committed and visible, so neither
+    "the lowest recent id minus one" nor "the highest visible id" is a safe watermark — the event
+    that commits later would fall below it and never be counted. A transaction commits within
+    ``LAG`` of recording its events, so one recorded ``SETTLE`` (twice ``LAG``) ago was given its id
+    more than ``LAG`` ago, before any event of a transaction still open now: every id up to it is
+    committed, or was rolled back for good. (SQLite has one writer at a time; the rule holds there
+    too.)"""
+    return db.session.scalar(select(ActivityEvent.id).where(ActivityEvent.id > last,
+                                                            ActivityEvent.at < now - SETTLE)
+                             .order_by(ActivityEvent.id.desc()).limit(1))
+
+
 def fold_new_events(now: dt.datetime | None = None) -> set[int]:
-    """Merge events above the watermark into monthly sums; return the months touched."""
+    """Merge events above the watermark, up to ``settled_upper``, into monthly sums; return the
+    months touched. Events recorded in the last ``SETTLE`` wait for a later run."""
     now = now or utcnow()
     last = settings_store.read(settings_store.SCORECARD_WATERMARK)
-    blocker = db.session.scalar(select(func.min(ActivityEvent.id)).where(
-        ActivityEvent.id > last, ActivityEvent.at >= now - LAG))
-    upper = blocker - 1 if blocker is not None else db.session.scalar(select(func.max(ActivityEvent.id)))
-    if upper is None or upper <= last:
+    upper = settled_upper(last, now)
+    if upper is None:
         return set()
-    # A small batch is found by its id range. On SQLite a large backlog (a first run, a recount) is
-    # better read by walking the covering index in GROUP BY order than by sorting every row: "id + 0"
-    # keeps it from choosing the id range. PostgreSQL hashes in parallel; the trick would only spoil
-    # its estimates (measured: twice as slow).
+    # New events are found by their id range and hashed. A large backlog that is most of the table
+    # (a first run, a recount) is cheaper summed by walking the covering index in GROUP BY order,
+    # reading no table rows and sorting nothing: on SQLite "id + 0" keeps the planner from choosing
+    # the id range and sorting every row; on PostgreSQL the walk reads the index alone only where
+    # the table's pages are marked all-visible (as vacuum leaves them) — elsewhere a parallel hash
+    # aggregate, given room in memory, is cheaper.
     dialect = db.session.get_bind().dialect.name
-    bulk = upper - last > BULK and dialect == "sqlite"
-    event_id = ActivityEvent.id + 0 if bulk else ActivityEvent.id
-    if dialect == "postgresql" and upper - last > BULK:
-        # Room for the hash aggregate of a large backlog in memory, for this transaction only.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    rows = db.session.execute(
-        select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
-               func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
-        .where(event_id > last, event_id <= upper)
-        .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
+    most = upper - last > BULK and 2 * (upper - last) >= upper  # ids count the rows, give or take gaps
+    walk = most and (dialect == "sqlite" or _all_visible() >= 0.9)
+    event_id = ActivityEvent.id + 0 if walk and dialect == "sqlite" else ActivityEvent.id
+    if most and dialect == "postgresql":  # for this statement (reset below)
+        db.session.execute(text("SET LOCAL enable_hashagg = off" if walk else "SET LOCAL work_mem = '64MB'"))
+    rows = _sums(event_id > last, event_id <= upper)
+    if most and dialect == "postgresql":
+        db.session.execute(text("SET LOCAL enable_hashagg = DEFAULT" if walk else "SET LOCAL work_mem = DEFAULT"))
     months = _merge(rows)
     settings_store.write(settings_store.SCORECARD_WATERMARK, upper)
     return months
 
 
+def _sums(*criteria: Any) -> list[Any]:
+    """``(organisation, month, kind code, bucket, Σweight, Σweight×value)`` of the events that meet
+    ``criteria``: one GROUP BY, run as a plain Core statement (tens of thousands of rows: no ORM
+    bookkeeping, the kind left as its code)."""
+    events = ActivityEvent.__table__
+    kind = type_coerce(events.c.kind, SmallInteger)
+    return db.session.connection().execute(
+        select(events.c.organisation_id, events.c.month, kind, events.c.bucket,
+               func.sum(events.c.weight), func.sum(events.c.weight * events.c.value))  # NULL where no value
+        .where(*criteria)
+        .group_by(events.c.organisation_id, events.c.month, events.c.kind, events.c.bucket)).all()
+
+
+def upsert(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...], only_changed: bool = False) -> int:
+    """Insert ``rows`` into ``table``, or update the row with the same ``keys`` (``INSERT … ON
+    CONFLICT DO UPDATE``). ``only_changed``: a row whose values are all the same is left as it is
+    (``computed_at`` and all), and not counted. Returns how many rows were written.
+
+    PostgreSQL gets one statement for all the rows, each column sent as one array and unnested —
+    thousands of rows for the price of one; a statement per row, even pipelined, or thousands of
+    parameters in a long VALUES list each cost more than the scan they follow. SQLite runs in the
+    process: one prepared statement, executed per row."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    values = [c for c in columns if c not in keys]
+    compared = [c for c in values if c != "computed_at"] if only_changed else []
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        statement = sqlite_insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys], set_={c: statement.excluded[c] for c in values},
+            where=or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in compared)) if compared else None)
+        return connection.execute(statement, rows).rowcount
+    params: dict[str, Any] = {}
+    arrays, selected = [], []
+    for n, column in enumerate(columns):
+        kind = table.c[column].type
+        process = kind.bind_processor(dialect) if not isinstance(kind, JSON) else json.dumps
+        params[f"a{n}"] = _array_literal([process(row[column]) for row in rows] if process else
+                                         [row[column] for row in rows])
+        sql_type = "text" if isinstance(kind, JSON) else kind.compile(dialect=dialect)
+        arrays.append(f"%(a{n})s::{sql_type}[]")
+        selected.append(f"{column}::json" if isinstance(kind, JSON) else column)
+    where = (" WHERE " + " OR ".join(f"{table.name}.{c} IS DISTINCT FROM excluded.{c}" for c in compared)
+             if compared else "")
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS given({', '.join(columns)}) "
+           f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in values)}"
+           f"{where} RETURNING {keys[0]}")
+    return len(connection.exec_driver_sql(sql, params).all())
+
+
+def _array_literal(values: list[Any]) -> str:
+    """A PostgreSQL array literal (``{1,NULL,"2026-Q4"}``) of numbers, text or timestamps, cast by
+    the statement: built here in one pass, where the driver would adapt every element on its own."""
+    def element(value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        text_value = value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
+        return '"' + text_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "{" + ",".join(map(element, values)) + "}"
+
+
+def _all_visible() -> float:
+    """PostgreSQL: the share of ``activity_events``' pages marked all-visible (vacuum's visibility
+    map), where an index-only scan need not visit the table."""
+    pages, visible = db.session.execute(text(
+        "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'activity_events'::regclass")).one()
+    return visible / pages if pages > 0 else 0.0
+
+
 def _merge(rows: list[Any]) -> set[int]:
-    """Add grouped sums ``(organisation, month, kind, bucket, Σweight, Σweight×value)`` into
+    """Add grouped sums ``(organisation, month, kind code, bucket, Σweight, Σweight×value)`` into
     ``scorecard_months``; return the months touched."""
     months = {r[1] for r in rows}
     orgs = {r[0] for r in rows}
@@ -104,7 +204,7 @@ def _merge(rows: list[Any]) -> set[int]:
     # Plain lists and Core statements: tens of thousands of sums per run from scratch, and the
     # ORM's per-row bookkeeping would cost more than the scan.
     existing = {(org_id, month): [shares, reactive, ratings, useful, list(responses or [0] * width)]
-                for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+                for org_id, month, shares, reactive, ratings, useful, responses in db.session.connection().execute(
                     select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares,
                            table.c.ratings, table.c.useful_ratings, table.c.responses)
                     .where(table.c.month.in_(months or {0}), table.c.organisation_id.in_(orgs or {0})))}
@@ -115,28 +215,19 @@ def _merge(rows: list[Any]) -> set[int]:
         if row is None:
             row = touched[key] = existing.get(key) or [0, 0, 0, 0.0, [0] * width]
         weight = int(weight or 0)
-        if kind == "share":
+        if kind == SHARE:
             row[0] += weight
-        elif kind == "share-reactive":
+        elif kind == SHARE_REACTIVE:
             row[1] += weight
-        elif kind == "rating":
+        elif kind == RATING:
             row[2] += weight
             row[3] += float(weighted or 0)
-        elif kind == "response":
+        elif kind == RESPONSE:
             row[4][int(bucket_index)] += weight
-    fresh, changed = [], []
-    for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items():
-        values = {"shares": shares, "reactive_shares": reactive, "ratings": ratings, "useful_ratings": useful,
-                  "responses": responses}
-        if (org_id, month) in existing:
-            changed.append({**values, "key_organisation": org_id, "key_month": month})
-        else:
-            fresh.append({**values, "organisation_id": org_id, "month": month})
-    if fresh:
-        db.session.execute(insert(table), fresh)
-    if changed:  # by primary key, batched
-        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
-                                               table.c.month == bindparam("key_month")), changed)
+    upsert(table, [{"organisation_id": org_id, "month": month, "shares": shares, "reactive_shares": reactive,
+                    "ratings": ratings, "useful_ratings": useful, "responses": responses}
+                   for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items()],
+           keys=("organisation_id", "month"))
     return months
 
 
@@ -194,6 +285,13 @@ def outstanding_histograms(at: dt.datetime) -> dict[int, list[int]]:
     return outstanding.open_histograms(at, float(_scorecards()["response_target_hours"]), RESPONSE_BUCKETS)
 
 
+def outstanding_histograms_at(instants: Iterable[dt.datetime]) -> dict[dt.datetime, dict[int, list[int]]]:
+    """``outstanding_histograms`` for several instants at once: each item read once, in one
+    statement (``outstanding.open_histograms_at``)."""
+    return outstanding.open_histograms_at(list(instants), float(_scorecards()["response_target_hours"]),
+                                          RESPONSE_BUCKETS)
+
+
 def as_of(period: str, now: dt.datetime) -> dt.datetime | None:
     """The instant at which a period's open items are aged: now while it runs, its end once it has
     ended; None before it starts."""
@@ -208,7 +306,7 @@ def monthly_sums(months: Iterable[int]) -> dict[int, dict[int, Totals]]:
     by every period scored in it (a month, its quarter and its financial year hold the same rows)."""
     table = MonthlyActivity.__table__
     out: dict[int, dict[int, Totals]] = {month: {} for month in months}
-    for org_id, month, shares, reactive, ratings, useful, responses in db.session.execute(
+    for org_id, month, shares, reactive, ratings, useful, responses in db.session.connection().execute(
             select(table.c.organisation_id, table.c.month, table.c.shares, table.c.reactive_shares, table.c.ratings,
                    table.c.useful_ratings, table.c.responses).where(table.c.month.in_(list(out)))):
         out[month][org_id] = Totals(shares, reactive, ratings, useful,
@@ -241,7 +339,8 @@ def compute_period(period: str, now: dt.datetime | None = None, open_items: dict
     if open_items is None:
         at = as_of(period, now)
         open_items = outstanding_histograms(at) if at is not None else {}
-    orgs = db.session.execute(select(Organisation.id, Organisation.sector).where(Organisation.active.is_(True))).all()
+    orgs = db.session.connection().execute(
+        select(Organisation.id, Organisation.sector).where(Organisation.active.is_(True))).all()
     by_sector: dict[str, list[int]] = defaultdict(list)
     for org_id, sector in orgs:
         t = totals.get(org_id)
@@ -273,25 +372,9 @@ def store_period(period: str, now: dt.datetime | None = None, open_items: dict[i
     if not force and is_closed(period):
         return 0
     computed = compute_period(period, now, open_items, sums)
-    table = Scorecard.__table__
-    existing = {r[0]: r[1:] for r in db.session.execute(
-        select(table.c.organisation_id, *(table.c[k] for k in SCORE_KEYS)).where(table.c.period == period))}
-    new_rows, changed = [], []
-    for org_id, values in computed.items():
-        row = existing.get(org_id)
-        if row is not None and all(old == values[k] for k, old in zip(SCORE_KEYS, row, strict=True)):
-            continue
-        if row is None:
-            new_rows.append({"organisation_id": org_id, "period": period, **values, "computed_at": now})
-        else:
-            changed.append({**values, "computed_at": now, "key_organisation": org_id, "key_period": period})
-    # Core statements: a thousand plain rows, without the ORM's per-row bookkeeping.
-    if new_rows:
-        db.session.execute(insert(table), new_rows)
-    if changed:  # by primary key, batched
-        db.session.execute(update(table).where(table.c.organisation_id == bindparam("key_organisation"),
-                                               table.c.period == bindparam("key_period")), changed)
-    return len(new_rows) + len(changed)
+    return upsert(Scorecard.__table__, [{"organisation_id": org_id, "period": period, **values, "computed_at": now}
+                                        for org_id, values in computed.items()],
+                  keys=("organisation_id", "period"), only_changed=True)
 
 
 def run(now: dt.datetime | None = None) -> dict[str, int]:
@@ -306,12 +389,14 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
     touched -= set(closing)
     # The monthly sums of every period scored here, read once.
     sums = monthly_sums({month for period in touched | set(closing) for month in months_of(period)})
-    aged: dict[dt.datetime, dict[int, list[int]]] = {}  # open items by the instant they are aged at
+    # Open items by the instant they are aged at (now, and the end of each period closed here), all
+    # counted in one statement.
+    instants = {as_of(period, now) for period in touched} | {periods.bounds(period)[1] for period in closing
+                                                             if _started(period)}
+    aged = outstanding_histograms_at(at for at in instants if at is not None)
     written = {}
     for period in sorted(touched):
         at = as_of(period, now)
-        if at is not None and at not in aged:
-            aged[at] = outstanding_histograms(at)
         written[period] = store_period(period, now, aged.get(at, {}), sums=sums)
     db.session.commit()
     for period, count in close_ended_periods(now, aged, sums).items():
@@ -324,9 +409,17 @@ def _to_close(now: dt.datetime) -> dict[str, str]:
     out = {}
     for kind in periods.KINDS:
         period = periods.last_closed(kind, now)
-        if periods.bounds(period)[1] <= now - LAG and not is_closed(period):
+        # Every event recorded before its end is folded once the end is SETTLE past (settled_upper).
+        if periods.bounds(period)[1] <= now - SETTLE and not is_closed(period):
             out[period] = kind
     return out
+
+
+def _started(period: str) -> bool:
+    """Whether anything was recorded by the end of the period: before that (the portal not yet in
+    use) nothing can be open, and a period that ended then closes quietly."""
+    first = db.session.scalar(select(func.min(MonthlyActivity.month)))
+    return first is not None and first <= months_of(period)[-1]
 
 
 def close_ended_periods(now: dt.datetime | None = None,
@@ -348,10 +441,7 @@ def close_ended_periods(now: dt.datetime | None = None,
             db.session.add(ClosedPeriod(period=period, ends_at=end, closed_at=now))
             db.session.flush()
             if end not in aged:
-                # Before anything was recorded (the portal not yet in use) nothing can be open.
-                first = db.session.scalar(select(func.min(MonthlyActivity.month)))
-                started = first is not None and first <= months_of(period)[-1]
-                aged[end] = outstanding_histograms(end) if started else {}
+                aged[end] = outstanding_histograms(end) if _started(period) else {}
             written[period] = store_period(period, now, aged[end], force=True, sums=sums)
             consequences.period_closed(period, kind, now)
             db.session.commit()
@@ -390,12 +480,7 @@ def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
         db.session.execute(update(table).where(table.c.id == bindparam("event_id")).values(month=bindparam("right")),
                            moves)
     db.session.execute(delete(MonthlyActivity).where(MonthlyActivity.month.in_(months)))
-    rows = db.session.execute(
-        select(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket,
-               func.sum(ActivityEvent.weight), func.sum(ActivityEvent.weight * func.coalesce(ActivityEvent.value, 0)))
-        .where(ActivityEvent.month.in_(months), ActivityEvent.id <= last)
-        .group_by(ActivityEvent.organisation_id, ActivityEvent.month, ActivityEvent.kind, ActivityEvent.bucket)).all()
-    _merge(rows)
+    _merge(_sums(ActivityEvent.month.in_(months), ActivityEvent.id <= last))
     affected = {period} | {key for m in months for key in periods.keys_of(m)}
     written = {p: store_period(p, now, force=True) for p in sorted(affected) if as_of(p, now) is not None}
     db.session.commit()

@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
 
 from portal import policy
 from portal.bulletins.models import Bulletin, BulletinAcknowledgement, BulletinMessage, BulletinQuestion
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
 from portal.extensions import db
 from portal.rfis.models import InformationRequest
+from portal.types import UTCDateTime
 
 #: Kinds of outstanding item, in the order pages list them.
 KINDS = ("bulletin", "question", "request", "deportee")
@@ -37,83 +38,123 @@ class OpenItem:
         return max(0.0, (at - self.asked_at).total_seconds() / 3600)
 
 
-def _only(org_column, organisation_id: int | None) -> list:
-    return [org_column == organisation_id] if organisation_id is not None else []
+def _asked(latest_due: dt.datetime, organisation_id: int | None = None) -> Select:
+    """Every item asked no later than ``latest_due`` (of one organisation, or of all), whether open
+    now or not: ``kind, organisation_id, object_id, asked_at, closed_at, gone_at`` — answered (or
+    acknowledged, or closed) at ``closed_at``, withdrawn from the question (a bulletin expired, a
+    notification purged) at ``gone_at``; either None while it has not happened. One row per item
+    and organisation asked, read once for every instant the caller ages items at."""
+    def only(column) -> list:
+        return [column == organisation_id] if organisation_id is not None else []
 
-
-def _open_statements(at: dt.datetime, target_hours: float, organisation_id: int | None = None) -> dict[str, Select]:
-    """Per kind, ``SELECT organisation_id, object_id, asked_at`` of every item open at ``at`` and
-    asked at least ``target_hours`` before it (of one organisation, or of all)."""
-    due = at - dt.timedelta(hours=target_hours)
-
-    pairs = policy.bulletin_recipient_pairs(
-        Bulletin.published_at <= due, or_(Bulletin.expires_at.is_(None), Bulletin.expires_at > at)).subquery()
-    acknowledged = select(BulletinAcknowledgement.bulletin_id).where(
-        BulletinAcknowledgement.bulletin_id == pairs.c.bulletin_id,
-        BulletinAcknowledgement.organisation_id == pairs.c.organisation_id,
-        BulletinAcknowledgement.acknowledged_at <= at).exists()
-    bulletins = (select(pairs.c.organisation_id, pairs.c.bulletin_id.label("object_id"),
-                        Bulletin.published_at.label("asked_at"))
+    pairs = policy.bulletin_recipient_pairs(Bulletin.published_at <= latest_due).subquery()
+    bulletins = (select(literal("bulletin").label("kind"), pairs.c.organisation_id,
+                        pairs.c.bulletin_id.label("object_id"), Bulletin.published_at.label("asked_at"),
+                        BulletinAcknowledgement.acknowledged_at.label("closed_at"),
+                        Bulletin.expires_at.label("gone_at"))
                  .join(Bulletin, Bulletin.id == pairs.c.bulletin_id)
-                 .where(~acknowledged))
-    if organisation_id is not None:
-        bulletins = bulletins.where(pairs.c.organisation_id == organisation_id)
+                 .outerjoin(BulletinAcknowledgement, and_(
+                     BulletinAcknowledgement.bulletin_id == pairs.c.bulletin_id,
+                     BulletinAcknowledgement.organisation_id == pairs.c.organisation_id))
+                 .where(*only(pairs.c.organisation_id)))
 
-    answered = select(BulletinMessage.id).where(
-        BulletinMessage.question_id == BulletinQuestion.id, BulletinMessage.author_org_id == Bulletin.author_org_id,
-        BulletinMessage.created_at <= at).exists()
-    questions = (select(Bulletin.author_org_id.label("organisation_id"), BulletinQuestion.id.label("object_id"),
-                        BulletinQuestion.created_at.label("asked_at"))
+    # A question is answered by the author organisation's first message in its thread.
+    answers = (select(BulletinMessage.question_id, func.min(BulletinMessage.created_at).label("answered_at"))
+               .join(BulletinQuestion, BulletinQuestion.id == BulletinMessage.question_id)
+               .join(Bulletin, Bulletin.id == BulletinQuestion.bulletin_id)
+               .where(BulletinMessage.author_org_id == Bulletin.author_org_id,
+                      BulletinQuestion.created_at <= latest_due)
+               .group_by(BulletinMessage.question_id).subquery())
+    questions = (select(literal("question").label("kind"), Bulletin.author_org_id.label("organisation_id"),
+                        BulletinQuestion.id.label("object_id"), BulletinQuestion.created_at.label("asked_at"),
+                        answers.c.answered_at.label("closed_at"), null().label("gone_at"))
                  .join(Bulletin, Bulletin.id == BulletinQuestion.bulletin_id)
-                 .where(BulletinQuestion.created_at <= due, ~answered,
+                 .outerjoin(answers, answers.c.question_id == BulletinQuestion.id)
+                 .where(BulletinQuestion.created_at <= latest_due,
                         policy.member_may_read(Bulletin.author_org_id, Bulletin.classification),
-                        *_only(Bulletin.author_org_id, organisation_id)))
+                        *only(Bulletin.author_org_id)))
 
-    requests = (select(InformationRequest.holder_org_id.label("organisation_id"),
-                       InformationRequest.id.label("object_id"), InformationRequest.created_at.label("asked_at"))
-                .where(InformationRequest.created_at <= due,
-                       or_(InformationRequest.closed_at.is_(None), InformationRequest.closed_at > at),
+    requests = (select(literal("request").label("kind"), InformationRequest.holder_org_id.label("organisation_id"),
+                       InformationRequest.id.label("object_id"), InformationRequest.created_at.label("asked_at"),
+                       InformationRequest.closed_at.label("closed_at"), null().label("gone_at"))
+                .where(InformationRequest.created_at <= latest_due,
                        policy.member_may_read(InformationRequest.holder_org_id, InformationRequest.classification),
-                       *_only(InformationRequest.holder_org_id, organisation_id)))
+                       *only(InformationRequest.holder_org_id)))
 
     recipient = DeporteeNotificationRecipient
-    deportees = (select(recipient.organisation_id.label("organisation_id"), DeporteeNotification.id.label("object_id"),
-                        DeporteeNotification.created_at.label("asked_at"))
+    deportees = (select(literal("deportee").label("kind"), recipient.organisation_id.label("organisation_id"),
+                        DeporteeNotification.id.label("object_id"), DeporteeNotification.created_at.label("asked_at"),
+                        recipient.acknowledged_at.label("closed_at"), DeporteeNotification.purged_at.label("gone_at"))
                  .join(DeporteeNotification, DeporteeNotification.id == recipient.notification_id)
-                 .where(DeporteeNotification.created_at <= due,
-                        or_(recipient.acknowledged_at.is_(None), recipient.acknowledged_at > at),
-                        or_(DeporteeNotification.purged_at.is_(None), DeporteeNotification.purged_at > at),
+                 .where(DeporteeNotification.created_at <= latest_due,
                         policy.member_may_read(recipient.organisation_id, DeporteeNotification.classification),
-                        *_only(recipient.organisation_id, organisation_id)))
-    return {"bulletin": bulletins, "question": questions, "request": requests, "deportee": deportees}
+                        *only(recipient.organisation_id)))
+    return union_all(bulletins, questions, requests, deportees)
+
+
+def _instants(instants: list[dt.datetime], target_hours: float, bounds: tuple[float, ...] = ()):
+    """The instants as rows ``slot, at, due, edge_0 …``: ``due`` is ``at`` minus the target (an item
+    asked by then and still open at ``at`` is late), ``edge_k`` is ``at`` minus the ``k``-th bucket
+    bound (an item asked no earlier than that is at most that old at ``at``). Instants computed here:
+    no date arithmetic in SQL, which differs between databases."""
+    rows = [select(literal(slot).label("slot"), literal(at, UTCDateTime).label("at"),
+                   literal(at - dt.timedelta(hours=target_hours), UTCDateTime).label("due"),
+                   *(literal(at - dt.timedelta(hours=bound), UTCDateTime).label(f"edge_{k}")
+                     for k, bound in enumerate(bounds)))
+            for slot, at in enumerate(instants)]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("instants")
+
+
+def _open_at(items, instants):
+    """Items open at each instant and late by then: asked by its ``due``, not closed and not gone by
+    its ``at``. An item answered after ``at`` was open at ``at``, so the close of a period can be
+    recomputed later with the same result."""
+    return and_(items.c.asked_at <= instants.c.due,
+                or_(items.c.closed_at.is_(None), items.c.closed_at > instants.c.at),
+                or_(items.c.gone_at.is_(None), items.c.gone_at > instants.c.at))
 
 
 def open_items(at: dt.datetime, target_hours: float, organisation_id: int | None = None) -> list[OpenItem]:
     """Every item open at ``at`` and asked at least ``target_hours`` before it (of one
     organisation, or of all), one object each: for the pages that list them."""
-    items: list[OpenItem] = []
-    for kind, statement in _open_statements(at, target_hours, organisation_id).items():
-        items += [OpenItem(org, kind, item, asked) for org, item, asked in db.session.execute(statement)]
-    return items
+    instants = _instants([at], target_hours)
+    items = _asked(at - dt.timedelta(hours=target_hours), organisation_id).subquery()
+    return [OpenItem(org, kind, item, asked) for kind, org, item, asked in db.session.execute(
+        select(items.c.kind, items.c.organisation_id, items.c.object_id, items.c.asked_at)
+        .join(instants, _open_at(items, instants))
+        .order_by(items.c.kind, items.c.object_id, items.c.organisation_id))]
 
 
 def open_histograms(at: dt.datetime, target_hours: float, bounds: tuple[float, ...]) -> dict[int, list[int]]:
     """Per organisation, its items open at ``at`` past the target, counted by age at ``at`` in the
-    response-time buckets ``bounds`` (hours; one more bucket for anything older): what
-    ``open_items`` would give, bucketed by ``age_hours``, but counted in one grouped statement.
+    response-time buckets ``bounds`` (hours; one more bucket for anything older)."""
+    return open_histograms_at([at], target_hours, bounds)[at]
 
-    An age is at most a bound exactly when the item was asked no earlier than ``at`` minus that
-    bound, so the buckets are comparisons with instants computed here: no date arithmetic in SQL,
-    which differs between databases, and no row per item leaves the database."""
-    items = union_all(*_open_statements(at, target_hours).values()).subquery()
-    bucket = case(*((items.c.asked_at >= at - dt.timedelta(hours=bound), index) for index, bound in enumerate(bounds)),
+
+def open_histograms_at(instants: list[dt.datetime], target_hours: float,
+                       bounds: tuple[float, ...]) -> dict[dt.datetime, dict[int, list[int]]]:
+    """For each instant, per organisation, its items open then past the target, counted by age at
+    that instant in the response-time buckets ``bounds`` (hours; one more bucket for anything
+    older): what ``open_items`` would give, bucketed by ``age_hours``, but counted for every instant
+    in one grouped statement. Each item is read once; only the comparisons are made per instant.
+
+    An age is at most a bound exactly when the item was asked no earlier than the instant minus
+    that bound, so the buckets are comparisons with instants computed here, and no row per item
+    leaves the database."""
+    instants = sorted(set(instants))
+    out: dict[dt.datetime, dict[int, list[int]]] = {at: {} for at in instants}
+    if not instants:
+        return out
+    table = _instants(instants, target_hours, bounds)
+    items = _asked(max(instants) - dt.timedelta(hours=target_hours)).subquery()
+    bucket = case(*((items.c.asked_at >= table.c[f"edge_{index}"], index) for index in range(len(bounds))),
                   else_=len(bounds))
-    aged = select(items.c.organisation_id, bucket.label("bucket")).subquery()
-    out: dict[int, list[int]] = {}
-    for org_id, index, count in db.session.execute(
-            select(aged.c.organisation_id, aged.c.bucket, func.count())
-            .group_by(aged.c.organisation_id, aged.c.bucket)):
-        out.setdefault(org_id, [0] * (len(bounds) + 1))[index] += count
+    aged = (select(table.c.slot, items.c.organisation_id, bucket.label("bucket"))
+            .join(table, _open_at(items, table))).subquery()
+    for slot, org_id, index, count in db.session.connection().execute(
+            select(aged.c.slot, aged.c.organisation_id, aged.c.bucket, func.count())
+            .group_by(aged.c.slot, aged.c.organisation_id, aged.c.bucket)):
+        out[instants[slot]].setdefault(org_id, [0] * (len(bounds) + 1))[index] += count
     return out
 
 
