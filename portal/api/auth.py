@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal import statements
 from portal.accounts.models import ApiToken, hash_token
 from portal.api.errors import api_error
+from portal.audit import trail
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -94,7 +95,6 @@ def _challenge(response, basic: bool):
 
 
 def _refused(token: ApiToken | None, reason: str) -> None:
-    from portal.audit import trail
 
     trail.record("api.auth.failure", "api_token", token.id if token else "",
                  token.user.organisation.slug if token else "", reason=reason,
@@ -104,7 +104,6 @@ def _refused(token: ApiToken | None, reason: str) -> None:
 
 def record_unaudited_use(response):
     """after_request for /api: a token's use that no view recorded is recorded here."""
-    from portal.audit import trail
 
     if g.get("api_token") is not None and not g.get("_audited"):
         trail.record("api.call", "api", request.path[:64], method=request.method, status=response.status_code)

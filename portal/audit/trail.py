@@ -19,6 +19,7 @@ import secrets
 from typing import Any, Mapping, Sequence
 
 from flask import g, has_request_context, request
+from flask_login import current_user
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,6 @@ def mac_of(data: bytes, key: bytes | None = None) -> str:
 def _actor() -> tuple[int | None, str, str]:
     user = getattr(g, "portal_user", None) if has_request_context() else None
     if user is None and has_request_context():
-        from flask_login import current_user
 
         if current_user and current_user.is_authenticated:
             user = current_user

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, SmallInteger, delete, func, or_, select, text, type_coerce, update
+from sqlalchemy import JSON, SmallInteger, bindparam, delete, func, or_, select, text, type_coerce, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -476,7 +476,6 @@ def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
                 months |= {month, right}
     if moves:
         table = ActivityEvent.__table__
-        from sqlalchemy import bindparam
         db.session.execute(update(table).where(table.c.id == bindparam("event_id")).values(month=bindparam("right")),
                            moves)
     db.session.execute(delete(MonthlyActivity).where(MonthlyActivity.month.in_(months)))

@@ -17,7 +17,6 @@ A period in which nothing at all was recorded (before the portal was used) close
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,5 +197,3 @@ def keep_report(period: str, now: dt.datetime) -> AccountabilityReport | None:
     return report
 
 
-def external_address_key(address: str) -> str:
-    return "address:" + hashlib.sha256(address.lower().encode()).hexdigest()[:32]

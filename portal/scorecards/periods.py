@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
+
 from portal.types import utcnow
 
 DEFAULT_ZONE = "Pacific/Auckland"
@@ -18,8 +20,6 @@ _PERIOD = re.compile(r"(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))|FY(\d{4})/(\d{2})")
 
 def zone() -> ZoneInfo:
     """The reporting time zone (the app's setting; the default outside an application)."""
-    from flask import current_app, has_app_context
-
     name = DEFAULT_ZONE
     if has_app_context():
         name = getattr(current_app.extensions.get("portal_settings"), "reporting_time_zone", DEFAULT_ZONE)
