@@ -112,6 +112,29 @@ def test_org_admin_grants_the_translator_permission_audited(client, people):
     assert "fj" not in service.translator_languages(people.sione)
 
 
+def test_translator_form_refuses_an_unknown_language_with_the_declarations_words(client, people):
+    """The translator form is checked through TranslatorInput (the service's entrance): a language
+    the portal does not review shows the declaration's sentence and grants nothing."""
+    from markupsafe import escape
+
+    from portal.payloads import check
+    from portal.problems import Invalid
+    from portal.wording.schemas import TranslatorInput
+
+    with pytest.raises(Invalid) as declared:
+        check(TranslatorInput, {"languages": ["sm", "xx"]})
+    sign_in(client, people.malia)
+    url = f"/admin/users/{people.sione.id}/translator"
+    page = client.get(url).get_data(as_text=True)
+    shown = client.post(url, data={"csrf_token": csrf_from(page), "languages": ["sm", "xx"]}, follow_redirects=True)
+    english = declared.value.fields["languages[1]"][0]  # Choose one of: mi, sm, … (malia reads Samoan)
+    choices = english.removeprefix("Choose one of: ").removesuffix(".")
+    words = samoan("Choose one of: %(choices)s.") % {"choices": choices}
+    assert str(escape(words)) in shown.get_data(as_text=True)
+    assert not service.translator_languages(people.sione)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.translator")) is None
+
+
 def test_private_organisations_have_no_translators(client, people):
     sign_in(client, people.olivia)
     assert client.get(f"/admin/users/{people.ben.id}/translator").status_code == 404

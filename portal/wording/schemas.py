@@ -8,7 +8,7 @@ from pydantic import Field
 
 from portal.i18n import gettext as _
 from portal.payloads import Payload, text, worded
-from portal.wording.messages import MAX_WORDING
+from portal.wording.messages import MAX_WORDING, REVIEWABLE_LANGUAGES
 
 #: A plural message has at most this many forms in any language (Arabic's six).
 MAX_FORMS = 6
@@ -40,3 +40,11 @@ class DecisionInput(Payload):
     """The portal admin's decision on a suggestion in the queue."""
 
     decision: Literal["accept", "reject"]
+
+
+class TranslatorInput(Payload):
+    """The languages an organisation's admin lets a member suggest wordings for (none: not a
+    translator)."""
+
+    languages: list[Literal[REVIEWABLE_LANGUAGES]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(REVIEWABLE_LANGUAGES))

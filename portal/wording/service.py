@@ -19,7 +19,7 @@ from portal.types import utcnow
 from portal.wording import overrides
 from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, plural_problems, plural_rule, wording_problems
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
-from portal.wording.schemas import DecisionInput, SuggestionInput
+from portal.wording.schemas import DecisionInput, SuggestionInput, TranslatorInput
 
 #: Rate limits per translator: suggestions and confirmations in the last hour, suggestions waiting.
 PER_HOUR = 120
@@ -47,7 +47,7 @@ def set_translator_languages(actor: Any, subject: Any, languages: Iterable[str])
     """Make ``subject`` a translator for exactly ``languages``; True when that changed anything."""
     if not permissions.may_grant_translator(actor, subject):
         raise NotAllowed()
-    wanted = {language for language in languages if language in REVIEWABLE_LANGUAGES}
+    wanted = set(check(TranslatorInput, {"languages": sorted(languages)}).languages)
     rows = db.session.scalars(select(TranslatorLanguage).where(TranslatorLanguage.user_id == subject.id)).all()
     before = {row.language for row in rows}
     if wanted == before:

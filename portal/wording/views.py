@@ -298,12 +298,14 @@ def translator(user_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        chosen = set(request.form.getlist("languages"))
-        if chosen - set(REVIEWABLE_LANGUAGES):
-            abort(400)
-        if service.set_translator_languages(manager, subject, chosen):
-            db.session.commit()
-        flash(_("Translator languages of %(email)s saved.", email=subject.email), "success")
+        try:
+            if service.set_translator_languages(manager, subject, set(request.form.getlist("languages"))):
+                db.session.commit()
+        except Invalid as problem:
+            db.session.rollback()
+            flash_fields(problem.fields)
+        else:
+            flash(_("Translator languages of %(email)s saved.", email=subject.email), "success")
         return redirect(url_for("wording.translator", user_id=subject.id))
     return render_template("wording/translator.html", subject=subject, form=form,
                            granted=service.translator_languages(subject),
