@@ -129,6 +129,32 @@ def test_recipient_reads_acknowledges_rates_asks_and_reports(client, app, cast):
     assert "Tuesdays." in colleague.get(f"/bulletins/{bulletin.id}").get_data(as_text=True)  # same organisation
 
 
+def test_sighting_form_refuses_a_bad_indicator_with_the_declarations_words(client, app, cast):
+    """The sighting form's indicator is checked through SightingInput (the service's entrance, as the
+    API's body is): a value that is not a whole number, or out of range, shows the declaration's
+    sentence and records nothing (it was dropped silently before)."""
+    from markupsafe import escape
+
+    from portal.bulletins.models import BulletinSighting
+    from portal.bulletins.schemas import SightingInput
+    from portal.payloads import check
+    from portal.problems import Invalid
+
+    author = app.test_client()
+    sign_in(author, cast["aroha"])
+    compose(author)
+    bulletin = db.session.scalars(select(Bulletin)).one()
+    sign_in(client, cast["ben"])
+    token = csrf_from(client.get(f"/bulletins/{bulletin.id}").get_data(as_text=True))
+    for indicator in ("first", "0"):
+        with pytest.raises(Invalid) as declared:
+            check(SightingInput, {"seen_at": "", "indicator": indicator})
+        shown = client.post(f"/bulletins/{bulletin.id}/sightings", follow_redirects=True, data={
+            "csrf_token": token, "seen_at": "2026-11-20T09:30", "context": "Branch counter.", "indicator": indicator})
+        assert str(escape(declared.value.fields["indicator"][0])) in shown.get_data(as_text=True), indicator
+    assert db.session.scalar(select(BulletinSighting.id)) is None
+
+
 def test_feed_filters_search_and_archive(client, cast):
     sign_in(client, cast["aroha"])
     compose(client, title="Tobacco consignments", typologies=["illicit-tobacco"])

@@ -360,6 +360,33 @@ def test_admin_designates_receivers_only_of_that_country(client, people):
     assert created["recipients"] == ["ck-police"]
 
 
+def test_admin_route_form_refuses_bad_values_with_the_declarations_words(client, people):
+    """The route form is checked through RouteInput (the service's entrance): a country or an
+    organisation of the wrong shape shows the declaration's sentence, once, and adds no route; the
+    service still refuses an organisation of another country in its own words."""
+    from markupsafe import escape
+
+    from portal.deportees.models import DeporteeRoute
+    from portal.deportees.schemas import RouteInput
+    from portal.payloads import check
+    from portal.problems import Invalid
+
+    sign_in(client, people["admin"])
+    token = csrf_from(client.get("/admin/deportee-routes").get_data(as_text=True))
+    for data in ({"country": "C1", "organisation": "ck-police"}, {"country": "CK", "organisation": "CK Police!"},
+                 {"country": "CKX", "organisation": "x" * 70}):
+        with pytest.raises(Invalid) as declared:
+            check(RouteInput, data)
+        html = client.post("/admin/deportee-routes", data={"csrf_token": token, **data},
+                           follow_redirects=True).get_data(as_text=True)
+        words = str(escape(next(iter(declared.value.fields.values()))[0]))
+        assert html.count(words) == 1, (data, words)
+    html = client.post("/admin/deportee-routes", data={"csrf_token": token, "country": "CK",
+                                                       "organisation": "to-police"}, follow_redirects=True)
+    assert "cannot receive notifications for" in html.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(DeporteeRoute)) == 0
+
+
 def test_secrets_sealed_by_earlier_versions_open_and_are_resealed_by_rotate(app, people):
     import base64
     import os

@@ -327,6 +327,34 @@ def test_triage_assignment_statuses_notes_and_feedback(client, people):
             "submission.feedback"} <= actions
 
 
+def test_triage_forms_refuse_bad_values_with_their_declarations_words(client, people):
+    """Assigning and changing status are checked by AssignInput and StatusInput (the service's
+    entrance): a value of the wrong shape shows the declaration's sentence and changes nothing."""
+    from markupsafe import escape
+
+    from portal.payloads import check
+    from portal.problems import Invalid
+    from portal.submissions.schemas import AssignInput, StatusInput
+
+    reference = _submit(client, people["submitter"]).get_json()["reference"]
+    sign_in(client, people["analyst"])
+    page = f"/submissions/{reference}"
+    token = _form(client, page)
+    for path, data, model in (("assign", {"assignee": "nobody"}, AssignInput),
+                              ("status", {"status": "archived"}, StatusInput),
+                              ("status", {"status": "closed", "outcome": "x" * 101}, StatusInput)):
+        with pytest.raises(Invalid) as declared:
+            check(model, data)
+        shown = client.post(f"{page}/{path}", data={"csrf_token": token, **data}, follow_redirects=True)
+        html = shown.get_data(as_text=True)
+        for words in declared.value.fields.values():
+            assert escape(words[0]) in html, (path, data, words)
+    row = db.session.scalar(select(Submission).where(Submission.reference == reference))
+    assert (row.status, row.outcome, row.assigned_to_id) == ("received", None, None)
+    assert not db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.object_id == reference, AuditEntry.action.in_(("submission.assign", "submission.status"))))
+
+
 def _queue_rows(page: str) -> dict[str, str]:
     """Each report's row of the queue, by reference (the filter form above it says "overdue" too)."""
     rows = re.findall(r"<tr[ >].*?</tr>", page, flags=re.S)

@@ -112,6 +112,29 @@ def test_org_admin_grants_the_translator_permission_audited(client, people):
     assert "fj" not in service.translator_languages(people.sione)
 
 
+def test_translator_form_refuses_an_unknown_language_with_the_declarations_words(client, people):
+    """The translator form is checked through TranslatorInput (the service's entrance): a language
+    the portal does not review shows the declaration's sentence and grants nothing."""
+    from markupsafe import escape
+
+    from portal.payloads import check
+    from portal.problems import Invalid
+    from portal.wording.schemas import TranslatorInput
+
+    with pytest.raises(Invalid) as declared:
+        check(TranslatorInput, {"languages": ["sm", "xx"]})
+    sign_in(client, people.malia)
+    url = f"/admin/users/{people.sione.id}/translator"
+    page = client.get(url).get_data(as_text=True)
+    shown = client.post(url, data={"csrf_token": csrf_from(page), "languages": ["sm", "xx"]}, follow_redirects=True)
+    english = declared.value.fields["languages[1]"][0]  # Choose one of: mi, sm, … (malia reads Samoan)
+    choices = english.removeprefix("Choose one of: ").removesuffix(".")
+    words = samoan("Choose one of: %(choices)s.") % {"choices": choices}
+    assert str(escape(words)) in shown.get_data(as_text=True)
+    assert not service.translator_languages(people.sione)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.translator")) is None
+
+
 def test_private_organisations_have_no_translators(client, people):
     sign_in(client, people.olivia)
     assert client.get(f"/admin/users/{people.ben.id}/translator").status_code == 404
@@ -205,6 +228,41 @@ def test_a_placeholder_mismatch_is_refused_and_nothing_stored(client, people):
     response = post_form(client, url, url, {"language": "sm", "wording": "x" * 5000, "action": "suggest"})
     assert response.status_code == 400
     assert db.session.scalar(select(WordingSuggestion)) is None
+
+
+def test_wording_forms_refuse_bad_values_with_their_declarations_words(client, people):
+    """A suggestion is checked through SuggestionInput and the queue's decision through DecisionInput
+    (the service's entrance): a wording too long, or a decision that is neither accept nor reject,
+    shows the declaration's sentence (in the reader's language) and changes nothing."""
+    from markupsafe import escape
+
+    from portal.payloads import check
+    from portal.problems import Invalid
+    from portal.wording.schemas import DecisionInput, SuggestionInput
+
+    grant(people.sione, "sm")
+    sign_in(client, people.sione)
+    url = f"/translations/messages/{message_key(None, SKIP)}"
+    response = post_form(client, url, url, {"language": "sm", "wording": "Tali " * 1000, "action": "suggest"})
+    assert response.status_code == 400
+    assert str(escape(samoan("That wording is too long for this message."))) in response.get_data(as_text=True)
+    assert db.session.scalar(select(WordingSuggestion)) is None
+    assert post_form(client, url, url, {"language": "sm", "wording": "Alu saʻo i le mataupu autu",
+                                        "action": "suggest"}).status_code == 302
+    suggestion = db.session.scalar(select(WordingSuggestion))
+    sign_out(client)
+
+    sign_in(client, people.admin)
+    with pytest.raises(Invalid) as declared:
+        check(DecisionInput, {"decision": "perhaps"})
+    with pytest.raises(Invalid):
+        check(SuggestionInput, {"wording-1": "x" * 5000})
+    token = csrf_from(client.get("/admin/translations").get_data(as_text=True))
+    shown = client.post(f"/admin/translations/{suggestion.id}", data={"csrf_token": token, "decision": "perhaps"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert str(escape(declared.value.fields["decision"][0])) in shown
+    db.session.refresh(suggestion)
+    assert suggestion.status == "pending" and suggestion.decided_by_id is None
 
 
 def test_suggestions_are_rate_limited(client, people, monkeypatch):

@@ -16,13 +16,14 @@ from portal.admin.forms import OrganisationForm, UserForm
 from portal.audit import trail
 from portal.config import settings
 from portal.deportees.models import DeporteeRoute
-from portal.deportees.service import receivers_for, routable
+from portal.deportees.service import add_route, receivers_for
 from portal.extensions import db
 from portal.pages import ActionForm
 from portal.i18n import LANGUAGES, country_name, gettext as _
 from portal.organisations.models import Organisation
 from portal.organisations.service import validate_new_organisation, validate_organisation
 from portal.outbox import notify
+from portal.problems import Conflict, Invalid
 from portal.vocabulary import Classification, OrganisationKind, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -249,7 +250,7 @@ def deportee_routes():
 @bp.post("/deportee-routes")
 @recent_auth_required
 def change_deportee_route():
-    _require(permissions.may_manage_deportee_routes)
+    user = _require(permissions.may_manage_deportee_routes)
     if not ActionForm().validate_on_submit():
         abort(400)
     if request.form.get("remove"):
@@ -263,20 +264,17 @@ def change_deportee_route():
         flash(_("%(org)s no longer receives notifications for %(cc)s.", org=route.organisation.name,
                 cc=country_name(route.country)), "success")
         return redirect(url_for("admin.deportee_routes"))
-    country = request.form.get("country", "").upper()
-    org = db.session.scalar(select(Organisation).where(Organisation.slug == request.form.get("organisation", "")))
-    conf = settings()
-    if country not in conf.countries or country == "NZ" or org is None:
-        flash(_("Choose a destination country and an organisation."), "error")
-    elif not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
-        flash(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
-                "%(cc)s.", org=org.name, cc=country_name(country)), "error")
-    elif db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
-                                                       DeporteeRoute.organisation_id == org.id)):
-        flash(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "error")
-    else:
-        db.session.add(DeporteeRoute(country=country, organisation_id=org.id))
-        trail.record("deportee_route.add", "organisation", org.slug, org.slug, country=country)
+    try:
+        route = add_route(user, request.form.get("country", ""), request.form.get("organisation", ""))
         db.session.commit()
+    except Invalid as problem:
+        db.session.rollback()
+        for sentence in dict.fromkeys(m for messages in problem.fields.values() for m in messages):
+            flash(sentence, "error")  # (the declaration gives both fields the same sentence)
+    except Conflict as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+    else:
+        org, country = route.organisation, route.country
         flash(_("%(org)s now receives notifications for %(cc)s.", org=org.name, cc=country_name(country)), "success")
     return redirect(url_for("admin.deportee_routes"))

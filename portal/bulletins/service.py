@@ -615,11 +615,12 @@ def report_sighting(bulletin: Bulletin, user: User, data: dict[str, Any]) -> Bul
     except ValueError:
         errors["seen_at"] = [_("Give when it was seen as an ISO 8601 date or time.")]
     context = data.get("context", "")
+    indicator_id = None
     try:
-        check(SightingInput, {"seen_at": "", "context": context})
+        indicator_id = check(SightingInput, {"seen_at": "", "context": context,
+                                             "indicator": data.get("indicator")}).indicator
     except Invalid as invalid:
         errors.update(invalid.fields)
-    indicator_id = data.get("indicator")
     if indicator_id is not None and indicator_id not in {i.id for i in bulletin.indicators}:
         errors["indicator"] = [_("That indicator is not part of this bulletin.")]
     if errors:

@@ -453,9 +453,7 @@ def reply(bulletin_id: int, question_id: int):
 def sighting(bulletin_id: int):
     # Typed as wall-clock time where the reader is (portal/dates.py).
     data = {"seen_at": from_form(request.form.get("seen_at", ""), policy.reader().time_zone),
-            "context": request.form.get("context", "")}
-    if request.form.get("indicator", "").isdigit():
-        data["indicator"] = int(request.form["indicator"])
+            "context": request.form.get("context", ""), "indicator": request.form.get("indicator") or None}
     return _action(bulletin_id, lambda b, u: service.report_sighting(b, u, data),
                    done=lambda b, u: _("Sighting reported to %(org)s.", org=b.author_org.name))
 

@@ -74,6 +74,17 @@ class UpdateInput(Payload):
     note: Annotated[text(5000) | None, worded(lambda: _("Give text of at most %(n)s characters.", n=5000))] = None
 
 
+class RouteInput(Payload):
+    """An administrator's designated receiver: a destination country (two letters) and an
+    organisation (its slug). The service checks both exist and that the organisation may receive
+    for that country."""
+
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"),
+                       worded(lambda: _("Choose a destination country and an organisation."))]
+    organisation: Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"),
+                            worded(lambda: _("Choose a destination country and an organisation."))]
+
+
 class NotificationQuery(Paging):
     document: text(60) | None = Field(None, description="Exact travel document number (blind index).")
 

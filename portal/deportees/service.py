@@ -31,10 +31,10 @@ from portal.deportees.models import (
 )
 from portal.extensions import db
 from portal.federation.models import IdentityProvider
-from portal.i18n import gettext as _
+from portal.i18n import country_name, gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import WebhookEndpoint, notify
-from portal.deportees.schemas import NotificationInput, UpdateInput
+from portal.deportees.schemas import NotificationInput, RouteInput, UpdateInput
 from portal.payloads import check
 from portal.problems import Conflict, Invalid, NotAllowed, classification_for
 from portal.references import next_reference
@@ -74,6 +74,27 @@ def receivers_for(country: str) -> list[Organisation]:
 
 def routable(org: Organisation, country: str) -> bool:
     return org.country == country or org.sector == "regional-centre"
+
+
+def add_route(user: User, country: Any, organisation: Any) -> DeporteeRoute:
+    """An administrator designates ``organisation`` (a slug) a receiver for ``country``, checked
+    through :class:`RouteInput` and then against the database and the configuration (the caller
+    has checked the administrator's right, and commits)."""
+    given = check(RouteInput, {"country": country, "organisation": organisation})
+    country = given.country.upper()
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == given.organisation))
+    if country not in settings().countries or country == "NZ" or org is None:
+        raise Invalid({"country": [_("Choose a destination country and an organisation.")]})
+    if not routable(org, country) or org.kind == OrganisationKind.PRIVATE.value:
+        raise Conflict(_("%(org)s is not an agency of %(cc)s or a regional centre: it cannot receive notifications for "
+                         "%(cc)s.", org=org.name, cc=country_name(country)))
+    if db.session.scalar(select(DeporteeRoute).where(DeporteeRoute.country == country,
+                                                     DeporteeRoute.organisation_id == org.id)):
+        raise Conflict(_("%(org)s already receives notifications for %(cc)s.", org=org.name, cc=country_name(country)))
+    route = DeporteeRoute(country=country, organisation_id=org.id, organisation=org)
+    db.session.add(route)
+    trail.record("deportee_route.add", "organisation", org.slug, org.slug, actor=user, country=country)
+    return route
 
 
 may_issue = permissions.may_issue_deportee_notification

@@ -174,6 +174,22 @@ class FeedbackInput(Payload):
         "", alias="text")  # (named "text" in the form and its errors; ``text`` is the declaring function here)
 
 
+class AssignInput(Payload):
+    """Who triages a report: an analyst's id (the service checks it is one of the agency's analysts
+    cleared for the report), or nobody (left empty, or 0)."""
+
+    assignee: Annotated[int, Field(ge=0, le=2**63 - 1),
+                        worded(lambda: _("Choose an analyst of your agency cleared for this report."))] | None = None
+
+
+class StatusInput(Payload):
+    """A report's next status (the service checks it may follow the current one) and, to close it,
+    its outcome (one of the configured codes, which the service checks)."""
+
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    outcome: text(100) | None = None
+
+
 class SubmissionQuery(Paging):
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     q: text(200) | None = Field(None, description="A reference, or words of the narrative.")

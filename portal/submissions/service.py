@@ -38,7 +38,7 @@ from portal.submissions.models import (
 )
 from portal.bulletins.indicators import recognise
 from portal.payloads import check
-from portal.submissions.schemas import FeedbackInput, NoteInput
+from portal.submissions.schemas import AssignInput, FeedbackInput, NoteInput, StatusInput
 from portal.submissions.validation import DOCUMENT_TYPES, Report, validate
 from portal.types import utcnow
 from portal.vocabulary import Role
@@ -280,9 +280,9 @@ def analysts_for(submission: Submission) -> list[User]:
 
 def assign(submission: Submission, user: User, assignee_id: Any) -> None:
     _require_triager(user, submission)
-    assignee = None
-    if assignee_id not in (None, "", "0", 0):
-        assignee = next((a for a in analysts_for(submission) if str(a.id) == str(assignee_id)), None)
+    assignee, assignee_id = None, check(AssignInput, {"assignee": assignee_id or None}).assignee
+    if assignee_id:
+        assignee = next((a for a in analysts_for(submission) if a.id == assignee_id), None)
         if assignee is None:
             raise Invalid({"assignee": [_("Choose an analyst of your agency cleared for this report.")]})
     submission.assigned_to_id = assignee.id if assignee else None
@@ -298,6 +298,8 @@ def outcomes() -> dict[str, str]:
 
 def change_status(submission: Submission, user: User, status: str, outcome: str | None = None) -> None:
     _require_triager(user, submission)
+    given = check(StatusInput, {"status": status, "outcome": outcome or None})
+    status, outcome = given.status, given.outcome
     if status not in TRANSITIONS.get(submission.status, ()):
         raise Conflict(_("A report that is %(current)s cannot become %(new)s.", current=submission.status,
                          new=str(status)[:20]))

@@ -13,11 +13,13 @@ from portal import permissions
 from portal.audit import trail
 from portal.extensions import db
 from portal.i18n import gettext as _
+from portal.payloads import check
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.types import utcnow
 from portal.wording import overrides
 from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, plural_problems, plural_rule, wording_problems
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
+from portal.wording.schemas import DecisionInput, SuggestionInput, TranslatorInput
 
 #: Rate limits per translator: suggestions and confirmations in the last hour, suggestions waiting.
 PER_HOUR = 120
@@ -45,7 +47,7 @@ def set_translator_languages(actor: Any, subject: Any, languages: Iterable[str])
     """Make ``subject`` a translator for exactly ``languages``; True when that changed anything."""
     if not permissions.may_grant_translator(actor, subject):
         raise NotAllowed()
-    wanted = {language for language in languages if language in REVIEWABLE_LANGUAGES}
+    wanted = set(check(TranslatorInput, {"languages": sorted(languages)}).languages)
     rows = db.session.scalars(select(TranslatorLanguage).where(TranslatorLanguage.user_id == subject.id)).all()
     before = {row.language for row in rows}
     if wanted == before:
@@ -81,6 +83,7 @@ def suggest(author: Any, message: Message, language: str, wording: str | Sequenc
     if not may_suggest(author, language):
         raise NotAllowed()
     forms = _forms(wording)
+    check(SuggestionInput, SuggestionInput.of(forms, message.is_plural))
     if message.is_plural:
         problems = plural_problems(message, language, forms)
         if problems:
@@ -128,6 +131,11 @@ def confirm(author: Any, message: Message, language: str, current: str | Sequenc
     trail.record("wording.confirm", "wording_suggestion", confirmation.id, author.organisation.slug,
                  language=language)
     return confirmation
+
+
+def accepts(decision: Any) -> bool:
+    """Whether the queue's posted ``decision`` accepts (checked through :class:`DecisionInput`)."""
+    return check(DecisionInput, {"decision": decision}).decision == "accept"
 
 
 def decide(actor: Any, suggestion: WordingSuggestion, accept: bool) -> None:

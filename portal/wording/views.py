@@ -32,7 +32,7 @@ from portal.accounts.views import safe_next
 from portal.extensions import db
 from portal.i18n import LANGUAGES, current_language, format_number, formatting_locale
 from portal.i18n import gettext as _
-from portal.pages import ActionForm
+from portal.pages import ActionForm, flash_fields
 from portal.problems import Conflict, Invalid, NotAllowed
 from portal.security import is_api_request
 from portal.wording import service
@@ -269,17 +269,19 @@ def decide(suggestion_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     suggestion = db.get_or_404(WordingSuggestion, suggestion_id)
-    decision = request.form.get("decision")
-    if decision not in ("accept", "reject"):
-        abort(400)
     try:
-        service.decide(actor, suggestion, accept=decision == "accept")
+        accept = service.accepts(request.form.get("decision"))
+        service.decide(actor, suggestion, accept=accept)
+    except Invalid as problem:
+        db.session.rollback()
+        flash_fields(problem.fields)
+        return redirect(url_for("wording.queue"))
     except Conflict as problem:
         db.session.rollback()
         flash(str(problem), "error")
         return redirect(url_for("wording.queue"))
     db.session.commit()
-    flash(_("Accepted: the new wording is in force now.") if decision == "accept" else _("Rejected."), "success")
+    flash(_("Accepted: the new wording is in force now.") if accept else _("Rejected."), "success")
     return redirect(url_for("wording.queue", language=request.form.get("language", "")))
 
 
@@ -296,12 +298,14 @@ def translator(user_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        chosen = set(request.form.getlist("languages"))
-        if chosen - set(REVIEWABLE_LANGUAGES):
-            abort(400)
-        if service.set_translator_languages(manager, subject, chosen):
-            db.session.commit()
-        flash(_("Translator languages of %(email)s saved.", email=subject.email), "success")
+        try:
+            if service.set_translator_languages(manager, subject, set(request.form.getlist("languages"))):
+                db.session.commit()
+        except Invalid as problem:
+            db.session.rollback()
+            flash_fields(problem.fields)
+        else:
+            flash(_("Translator languages of %(email)s saved.", email=subject.email), "success")
         return redirect(url_for("wording.translator", user_id=subject.id))
     return render_template("wording/translator.html", subject=subject, form=form,
                            granted=service.translator_languages(subject),
