@@ -40,6 +40,7 @@ mutants: $(STAMP) translations
 	$(BIN)/python $(DECLARATIONS) portal/deportees/schemas.py -- tests/test_schema_rules.py
 	$(BIN)/python $(DECLARATIONS) portal/ratings/schemas.py -- tests/test_schema_rules.py
 	$(BIN)/python $(DECLARATIONS) portal/notifications/schemas.py -- tests/test_schema_rules.py
+	$(BIN)/python $(DECLARATIONS) portal/wording/schemas.py -- tests/test_schema_rules.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check --quiet app.py portal tests bench migrations

@@ -26,7 +26,6 @@ from portal.accounts.models import User
 from portal.bulletins.models import Bulletin, BulletinAudience
 from portal.config import settings
 from portal.deportees.models import DeporteeNotification, DeporteeNotificationRecipient
-from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.ratings.models import Assessment
 from portal.rfis.models import InformationRequest
@@ -306,9 +305,12 @@ def member_may_read(organisation_id, classification, named_email=None) -> Column
     """SQL criterion: an active, approved member of the organisation (column or value) is cleared
     for ``classification`` (column or value) and, when ``named_email`` is given (a TLP:RED
     audience's address), is that person."""
-    member = select(User.id).join(Organisation, Organisation.id == User.organisation_id).where(
+    # The member's organisation under its own name: ``organisation_id`` may be the enclosing
+    # query's ``Organisation.id``, which an unaliased join here would shadow (uncorrelated).
+    home = aliased(Organisation)
+    member = select(User.id).join(home, home.id == User.organisation_id).where(
         User.organisation_id == organisation_id, User.active.is_(True), User.pending.is_(False),
-        Organisation.active.is_(True), User.clearance >= classification)
+        home.active.is_(True), User.clearance >= classification)
     if named_email is not None:
         member = member.where(func.lower(User.email) == named_email)
     return member.exists()
@@ -369,14 +371,6 @@ def _rule(model: type):
 def readable(model: type, reader: Reader):
     """``SELECT model WHERE <the reader may read it>``: start every content query here."""
     return select(model).where(_rule(model)(reader))
-
-
-def readable_or_404(model: type, reader: Reader, *criteria: ColumnElement[bool]):
-    """Load one object the reader may read, or answer 404 exactly as if it did not exist."""
-    found = db.session.scalar(readable(model, reader).where(*criteria))
-    if found is None:
-        abort(404)
-    return found
 
 
 def readable_bulletins(reader: Reader):

@@ -194,6 +194,101 @@ def test_prepared_bulletin_rule_agrees_with_the_predicate(app):
     db.session.rollback()
 
 
+def test_an_assessor_reads_its_own_assessments_and_others_once_submitted(app):
+    """Not left to the random worlds: an assessor reads its own drafts and every other partner's
+    submitted assessment, never another's draft; an ordinary analyst only its own."""
+    assessor_org = Organisation(slug="org-0", name="Assessor", kind="agency", sector="customs", country="NZ")
+    partner = Organisation(slug="partner", name="Partner", kind="private", sector="ports", country="NZ")
+    assessor = User(email="assessor@example.org", organisation=assessor_org, clearance=Classification.RESTRICTED)
+    assessor.set_roles({Role.ANALYST})
+    analyst = User(email="analyst@example.org", organisation=partner, clearance=Classification.RESTRICTED)
+    analyst.set_roles({Role.ANALYST})
+    own_draft = Assessment(organisation=assessor_org, status="draft")
+    theirs_draft = Assessment(organisation=partner, status="draft")
+    theirs_submitted = Assessment(organisation=partner, status="submitted")
+    db.session.add_all([assessor_org, partner, assessor, analyst, own_draft, theirs_draft, theirs_submitted])
+    db.session.flush()
+
+    def readable_by(user):
+        return set(db.session.scalars(select(Assessment.id).where(policy.assessment_readable(user))))
+
+    assert readable_by(assessor) == {own_draft.id, theirs_submitted.id}
+    assert readable_by(analyst) == {theirs_draft.id, theirs_submitted.id}
+    db.session.rollback()
+
+
+def test_recipient_rules_agree_with_the_members_who_may_read(app):
+    """The scorecards' "asked to act" rules (``member_may_read``, ``member_clearances``,
+    ``bulletin_recipient_pairs``) name exactly the organisations some active, approved member of
+    which may read the item — computed here in Python over random worlds with inactive and pending
+    people and inactive organisations."""
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(world=world_st, data=st.data())
+    def check(world: dict, data) -> None:
+        try:
+            users, content = _build(world)
+            orgs = list(db.session.scalars(select(Organisation).where(Organisation.slug.in_(SLUGS))))
+            for org in orgs:
+                org.active = org.slug == "org-0" or data.draw(st.booleans(), label="org active")
+            for user in users:
+                user.pending = data.draw(st.sampled_from((False, False, True)), label="pending")
+            db.session.add_all(content["bulletins"])
+            db.session.flush()
+
+            def members(org, level, email=None):
+                return [u for u in users if u.organisation_id == org.id and u.active and not u.pending
+                        and org.active and u.clearance >= level and (email is None or u.email.lower() == email)]
+
+            for level in Classification:
+                for email in (None, "user1@example.org", "user2@example.org"):
+                    in_sql = set(db.session.scalars(select(Organisation.id).where(
+                        Organisation.slug.in_(SLUGS), policy.member_may_read(Organisation.id, level, email))))
+                    assert in_sql == {o.id for o in orgs if members(o, level, email)}, (level, email)
+            cleared = policy.member_clearances()
+            in_sql = {tuple(row) for row in db.session.execute(select(cleared.c.organisation_id, cleared.c.clearance))}
+            expected = set()
+            for org in orgs:
+                found = [u.clearance for u in members(org, Classification.UNCLASSIFIED)]
+                if found:
+                    expected.add((org.id, max(found)))
+            assert in_sql == expected
+            named = policy.bulletin_recipient_pairs().subquery()
+            pairs = {tuple(row) for row in db.session.execute(select(named.c.bulletin_id, named.c.organisation_id))}
+            expected = set()
+            for b in content["bulletins"]:
+                if b.status != "published":
+                    continue
+                for org in orgs:
+                    if org.id == b.author_org_id:
+                        continue
+                    if b.tlp == "RED":
+                        named = [a.value for a in b.audience if a.kind == "user"]
+                        if any(members(org, b.classification, e) for e in named):
+                            expected.add((b.id, org.id))
+                    elif any((a.kind, a.value) in {("org", org.slug), ("sector", org.sector),
+                                                   ("country", org.country)} for a in b.audience) \
+                            and members(org, b.classification):
+                        expected.add((b.id, org.id))
+            assert pairs == expected
+        finally:
+            db.session.rollback()
+
+    check()
+    # TLP:RED goes to named people only: an organisation whose slug reads like an address is not
+    # named by an "org" entry, and one bulletin's names do not carry over to another.
+    mine = Organisation(slug="author", name="Author", kind="private", sector="ports", country="NZ")
+    theirs = Organisation(slug="user1@example.org", name="Odd", kind="private", sector="ports", country="NZ")
+    named_user = User(email="user1@example.org", organisation=theirs, clearance=Classification.RESTRICTED)
+    red = [Bulletin(author_org=mine, title="t", classification=Classification.IN_CONFIDENCE, tlp="RED",
+                    status="published", audience=[BulletinAudience(kind=kind, value="user1@example.org")])
+           for kind in ("org", "user")]
+    db.session.add_all([mine, theirs, named_user, *red])
+    db.session.flush()
+    assert {tuple(row) for row in db.session.execute(policy.bulletin_recipient_pairs())} == {(red[1].id, theirs.id)}
+    db.session.rollback()
+
+
 # --- docs/contract.md's rules, case by case ---------------------------------------------------------
 
 def _bulletin(author, level="IN-CONFIDENCE", tlp="AMBER", status="published", **audience):

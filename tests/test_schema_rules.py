@@ -23,6 +23,7 @@ from portal.payloads import Paging, check, field_key, from_data, from_form, from
 from portal.problems import Invalid
 from portal.ratings import schemas as ratings
 from portal.submissions import schemas as submissions
+from portal.wording import schemas as wording
 
 #: The smallest payload each model accepts; a rule's test changes one value of it.
 BASE: dict[Any, dict[str, Any]] = {
@@ -755,3 +756,85 @@ def test_rating_forms_are_checked_per_criterion_and_keyed_as_the_form_names_them
                                     "per-1.comment": ["Write at most 5000 characters."]}
     assert ratings.whole(ratings.RatingInput, {"tier": "", "summary": "S", "gov-1.action": "x"}).tier is None
     assert ratings.whole(ratings.RatingInput, {"tier": "gold"}).tier == "gold"
+
+
+# --- The last forms declared: a report's triage, a deportee route, the wording review -------------
+
+def form_refusal(model: Any, data: dict) -> dict[str, list[str]]:
+    """As a page's service checks its form (``check``: the values as a browser sends them)."""
+    try:
+        check(model, data)
+    except Invalid as invalid:
+        return invalid.fields
+    return {}
+
+
+ANALYST = "Choose an analyst of your agency cleared for this report."
+
+
+@pytest.mark.parametrize("value, accepted", [
+    (None, True), ("0", True), ("1", True), (str(2**63 - 1), True), ("-1", False), (str(2**63), False)])
+def test_a_report_is_assigned_to_an_analysts_id_or_nobody(value, accepted):
+    data = {} if value is None else {"assignee": value}
+    assert form_refusal(submissions.AssignInput, data) == ({} if accepted else {"assignee": [ANALYST]})
+
+
+def test_a_report_status_is_one_of_the_statuses_and_its_outcome_short():
+    for status in ("received", "triaged", "referred", "linked", "closed"):
+        assert form_refusal(submissions.StatusInput, {"status": status}) == {}
+    assert set(form_refusal(submissions.StatusInput, {"status": "lost"})) == {"status"}
+    assert set(form_refusal(submissions.StatusInput, {})) == {"status"}
+    assert form_refusal(submissions.StatusInput, {"status": "closed", "outcome": "x" * 100}) == {}
+    assert form_refusal(submissions.StatusInput, {"status": "closed", "outcome": "x" * 101}) == {
+        "outcome": [too_long(100)]}
+
+
+ROUTE = "Choose a destination country and an organisation."
+
+
+@pytest.mark.parametrize("country, organisation, refused", [
+    ("WS", "nz-police", set()), ("ws", "a", set()), ("TO", "a" + "-" * 62 + "b", set()),
+    ("W", "nz-police", {"country"}), ("WSM", "nz-police", {"country"}), ("W1", "nz-police", {"country"}),
+    (None, "nz-police", {"country"}),
+    ("WS", "a" * 65, {"organisation"}), ("WS", "-police", {"organisation"}), ("WS", "police-", {"organisation"}),
+    ("WS", "Police", {"organisation"}), ("WS", None, {"organisation"}),
+])
+def test_a_deportee_route_names_a_country_and_an_organisation(country, organisation, refused):
+    data = {name: value for name, value in (("country", country), ("organisation", organisation)) if value is not None}
+    found = form_refusal(deportees.RouteInput, data)
+    assert set(found) == refused
+    assert all(words == [ROUTE] for words in found.values()) or None in (country, organisation)
+
+
+WORDING_TOO_LONG = "That wording is too long for this message."
+
+
+@pytest.mark.parametrize("field", ["wording", *(f"wording-{n}" for n in range(6))])
+def test_a_suggested_wording_is_at_most_4000_characters_in_each_of_its_fields(field):
+    assert form_refusal(wording.SuggestionInput, {}) == {}
+    assert form_refusal(wording.SuggestionInput, {field: "x" * 4000}) == {}
+    assert form_refusal(wording.SuggestionInput, {field: "x" * 4001}) == {field: [WORDING_TOO_LONG]}
+
+
+def test_a_suggestion_carries_one_wording_or_one_per_plural_form_up_to_six():
+    assert wording.suggestion_fields(["une"], plural=False) == {"wording": "une"}
+    assert wording.suggestion_fields([], plural=False) == {"wording": ""}
+    assert wording.suggestion_fields(["a", "b"], plural=True) == {"wording-0": "a", "wording-1": "b"}
+    forms = [str(n) for n in range(8)]
+    assert wording.suggestion_fields(forms, plural=True) == {f"wording-{n}": str(n) for n in range(6)}
+    assert wording.suggestion_fields(forms, plural=False) == {"wording": "0"}
+
+
+def test_a_decision_is_accept_or_reject():
+    assert form_refusal(wording.DecisionInput, {"decision": "accept"}) == {}
+    assert form_refusal(wording.DecisionInput, {"decision": "reject"}) == {}
+    assert set(form_refusal(wording.DecisionInput, {"decision": "maybe"})) == {"decision"}
+    assert set(form_refusal(wording.DecisionInput, {})) == {"decision"}
+
+
+def test_a_translator_is_given_some_of_the_six_reviewable_languages():
+    assert check(wording.TranslatorInput, {}).languages == []
+    assert form_refusal(wording.TranslatorInput, {"languages": ["mi", "sm", "to", "fj", "fr", "bi"]}) == {}
+    assert form_refusal(wording.TranslatorInput, {"languages": ["sm"]}) == {}
+    assert form_refusal(wording.TranslatorInput, {"languages": ["en"]})
+    assert form_refusal(wording.TranslatorInput, {"languages": ["mi", "sm", "to", "fj", "fr", "bi", "sm"]})

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import importlib
 import sys
 import tempfile
@@ -488,6 +489,16 @@ def _functions(module: types.ModuleType) -> dict[str, types.FunctionType]:
     return found
 
 
+def _clear_caches(module: types.ModuleType) -> None:
+    """Empty the target module's ``functools`` caches: a function built once (a prepared criterion,
+    a statement) would otherwise keep answering with what the unmutated code built."""
+    for value in list(vars(module).values()):
+        members = vars(value).values() if isinstance(value, type) else (value,)
+        for member in members:
+            if isinstance(member, functools._lru_cache_wrapper):  # functools.cache and lru_cache
+                member.cache_clear()
+
+
 @contextlib.contextmanager
 def applied(module: types.ModuleType, mutant: Mutant, filename: str) -> Iterator[None]:
     functions = _functions(module)
@@ -497,10 +508,12 @@ def applied(module: types.ModuleType, mutant: Mutant, filename: str) -> Iterator
         for name, function in functions.items():
             if name in compiled:
                 function.__code__ = compiled[name]
+        _clear_caches(module)
         yield
     finally:
         for name, function in functions.items():
             function.__code__ = originals[name]
+        _clear_caches(module)
 
 
 def load_equivalent(target: str) -> dict[str, str]:
@@ -605,8 +618,11 @@ def main(argv: list[str]) -> int:
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"mutants-{target.removesuffix('.py').replace('/', '-')}.log"
     with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        pytest.main(["-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}", "--tb=line", *pytest_args],
-                    plugins=[run])
+        code = pytest.main(["-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}", "--tb=line", *pytest_args],
+                           plugins=[run])
+    if code == pytest.ExitCode.INTERNAL_ERROR:
+        print(f"The mutation run itself failed; see {log}.")
+        return 2
     if not run.baseline_ok:
         print(f"The tests did not pass unmutated; see {log}.")
         return 2

@@ -28,12 +28,12 @@ class SuggestionInput(Payload):
     wording_4: Wording | None = Field(None, alias="wording-4")
     wording_5: Wording | None = Field(None, alias="wording-5")
 
-    @classmethod
-    def of(cls, forms: list[str], plural: bool) -> dict[str, Any]:
-        """The fields that carry ``forms``, as the message's form names them."""
-        if not plural:
-            return {"wording": forms[0] if forms else ""}
-        return {f"wording-{form}": wording for form, wording in enumerate(forms[:MAX_FORMS])}
+
+def suggestion_fields(forms: list[str], plural: bool) -> dict[str, Any]:
+    """The fields of a ``SuggestionInput`` that carry ``forms``, as the message's form names them."""
+    if not plural:
+        return {"wording": forms[0] if forms else ""}
+    return {f"wording-{form}": wording for form, wording in enumerate(forms[:MAX_FORMS])}
 
 
 class DecisionInput(Payload):

@@ -19,7 +19,7 @@ from portal.types import utcnow
 from portal.wording import overrides
 from portal.wording.messages import REVIEWABLE_LANGUAGES, Message, plural_problems, plural_rule, wording_problems
 from portal.wording.models import TranslatorLanguage, WordingSuggestion
-from portal.wording.schemas import DecisionInput, SuggestionInput, TranslatorInput
+from portal.wording.schemas import DecisionInput, SuggestionInput, TranslatorInput, suggestion_fields
 
 #: Rate limits per translator: suggestions and confirmations in the last hour, suggestions waiting.
 PER_HOUR = 120
@@ -83,7 +83,7 @@ def suggest(author: Any, message: Message, language: str, wording: str | Sequenc
     if not may_suggest(author, language):
         raise NotAllowed()
     forms = _forms(wording)
-    check(SuggestionInput, SuggestionInput.of(forms, message.is_plural))
+    check(SuggestionInput, suggestion_fields(forms, message.is_plural))
     if message.is_plural:
         problems = plural_problems(message, language, forms)
         if problems:
