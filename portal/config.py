@@ -187,6 +187,12 @@ class Settings(BaseModel):
         return self.attachment_max_bytes + self.json_max_bytes
 
     @property
+    def deportee_photo_max_bytes(self) -> int:
+        """A deportee's photo: twice a plain body's room (2 MiB by default), and never more than
+        fits, in base64 (4/3 of its size), in the attachment's share of a notification's body."""
+        return min(2 * self.json_max_bytes, self.attachment_max_bytes * 3 // 4)
+
+    @property
     def submission_draft_max_bytes(self) -> int:
         """A report's own JSON without attachments (a saved draft): twice a plain body's room."""
         return 2 * self.json_max_bytes

@@ -181,6 +181,9 @@ def test_bodies_without_attachments_follow_the_json_limit(tmp_path):
         assert conf.upload_body_max_bytes == conf.deportee_body_max_bytes == conf.attachment_max_bytes + limit
         assert conf.submission_body_max_bytes == conf.attachment_max_bytes * 3 + 2 * limit
         assert conf.request_max_bytes >= max(conf.api_body_max_bytes, conf.submission_body_max_bytes)
+    # A deportee's photo: twice the JSON limit, but never more than its base64 fits in an attachment's room.
+    assert small.deportee_photo_max_bytes == 128 * 1024
+    assert large.deportee_photo_max_bytes == large.attachment_max_bytes * 3 // 4 < 8 * 1024 * 1024
     with pytest.raises(ConfigError, match="PORTAL_JSON_MAX_BYTES must be at least 1"):
         load_settings(environ={"PORTAL_JSON_MAX_BYTES": "0"}, instance_path=tmp_path)
 

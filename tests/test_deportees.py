@@ -2,6 +2,7 @@
 lookup, acknowledgement, reminders and escalation on a controlled clock, key rotation, purge."""
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 from pathlib import Path
@@ -442,3 +443,27 @@ def test_webhook_carries_the_reference_and_arrival_but_no_personal_data(client, 
         assert sent["facts"][0]["value"] == body["arrival_at"]
     finally:
         receiver.stop()
+
+
+def test_a_photo_is_a_jpeg_or_png_within_the_limit_the_settings_derive(client, people, app):
+    """The photo's limit is the settings' (twice PORTAL_JSON_MAX_BYTES: 2 MiB by default), and the
+    refusal names it; a photo at the limit is kept."""
+    limit = app.extensions["portal_settings"].deportee_photo_max_bytes
+    assert limit == 2 * 1024 * 1024
+    png = b"\x89PNG\r\n\x1a\n"
+
+    def with_photo(raw: bytes) -> dict:
+        body = example()
+        body["person"]["photo_base64"] = base64.b64encode(raw).decode()
+        return body
+
+    response = _issue(client, people["issuer"], with_photo(png + b"\0" * (limit + 1 - len(png))))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"]["person.photo_base64"] == ["The photo is larger than 2 MiB."]
+    response = _issue(client, people["issuer"], with_photo(b"GIF89a" + b"\0" * 10))
+    assert response.get_json()["error"]["fields"]["person.photo_base64"] == [
+        "The photo must be a JPEG or PNG image, in base64."]
+    assert db.session.scalar(select(func.count()).select_from(DeporteeNotification)) == 0
+    assert _issue(client, people["issuer"], with_photo(png + b"\0" * (limit - len(png)))).status_code == 201
+    sign_in(client, people["issuer"])
+    assert "Photo (JPEG or PNG, at most 2 MiB)" in client.get("/deportee-notifications/new").get_data(as_text=True)

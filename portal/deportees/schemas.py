@@ -34,7 +34,7 @@ class PersonInput(Payload):
     sex: one_of(SEXES, nullable=True) = None
     nationality: text(20) | None = None
     documents: list[Document] | None = Field(None, max_length=MAX_NAMES)
-    photo_base64: str | None = Field(None, description="A JPEG or PNG of at most 2 MiB, in base64.")
+    photo_base64: str | None = Field(None, description="A JPEG or PNG of at most twice PORTAL_JSON_MAX_BYTES (2 MiB by default), in base64.")
 
 
 class RemovalInput(Payload):

@@ -31,7 +31,7 @@ from portal.deportees.models import (
 )
 from portal.extensions import db
 from portal.federation.models import IdentityProvider
-from portal.i18n import country_name, gettext as _
+from portal.i18n import country_name, format_number, gettext as _
 from portal.organisations.models import Organisation
 from portal.outbox import WebhookEndpoint, notify
 from portal.deportees.schemas import NotificationInput, RouteInput, UpdateInput
@@ -43,7 +43,14 @@ from portal.submissions.validation import DOCUMENT_TYPES, countries
 from portal.types import utcnow
 from portal.vocabulary import COUNTRY_TIME_ZONES, OrganisationKind
 
-MAX_TEXT, MAX_NAMES, MAX_PHOTO = 20_000, 10, 2 * 1024 * 1024
+MAX_TEXT, MAX_NAMES = 20_000, 10
+
+
+def photo_limit_mib() -> str:
+    """The photo's limit (``Settings.deportee_photo_max_bytes``) in MiB, in the reader's number format."""
+    return format_number(round(settings().deportee_photo_max_bytes / 2**20, 2))
+
+
 PHOTO_KINDS = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 SEXES = ("F", "M", "X")
 RISK_LEVELS = ("low", "medium", "high")
@@ -203,8 +210,8 @@ def validate(data: dict[str, Any], issuer: User) -> dict[str, Any]:
             except (binascii.Error, ValueError, TypeError):
                 raw = b""
             kind = next((t for magic, t in PHOTO_KINDS.items() if raw.startswith(magic)), None)
-            if len(raw) > MAX_PHOTO:
-                errors["person.photo_base64"] = [_("The photo is larger than 2 MiB.")]
+            if len(raw) > settings().deportee_photo_max_bytes:
+                errors["person.photo_base64"] = [_("The photo is larger than %(size)s MiB.", size=photo_limit_mib())]
             elif kind is None:
                 errors["person.photo_base64"] = [_("The photo must be a JPEG or PNG image, in base64.")]
             else:

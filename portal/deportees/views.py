@@ -71,7 +71,7 @@ def _form_data(form, files) -> dict[str, Any]:
                               "nationality": form.get("nationality") or None, "documents": documents}
     photo = files.get("photo")
     if photo is not None and photo.filename:
-        person["photo_base64"] = base64.b64encode(photo.read(service.MAX_PHOTO + 1)).decode()
+        person["photo_base64"] = base64.b64encode(photo.read(settings().deportee_photo_max_bytes + 1)).decode()
     data = {"destination_country": country, "classification": form.get("classification", "SENSITIVE"),
             "person": person, "removal": {"flight": form.get("flight", ""), "arrival_airport":
                                           form.get("arrival_airport", ""), "arrival_at": arrival},
@@ -107,7 +107,8 @@ def new():
         "deportees/new.html", form=ActionForm(), errors=errors, values=values,
         countries=[c for c in conf.countries if c != "NZ"], document_types=DOCUMENT_TYPES,
         classifications=[c.label for c in Classification if c <= user.clearance], zones=COUNTRY_TIME_ZONES,
-        routes={c: [o.name for o in service.receivers_for(c)] for c in conf.countries if c != "NZ"}), status
+        routes={c: [o.name for o in service.receivers_for(c)] for c in conf.countries if c != "NZ"},
+        photo_mib=service.photo_limit_mib()), status
 
 
 @bp.get("/<int:notification_id>")
