@@ -46,6 +46,7 @@ GONE_SUBMITTER = person(BANK, R.SUBMITTER, active=False)
 GONE_PUBLISHER = person(CUSTOMS, R.PUBLISHER, clearance=C.RESTRICTED, active=False)
 GONE_ANALYST = person(CUSTOMS, R.ANALYST, clearance=C.RESTRICTED, active=False)
 GONE_WS_MEMBER = person(POLICE_WS, R.ORG_ADMIN, active=False)
+WS_VIEWER = person(POLICE_WS, R.VIEWER)
 
 
 def report(recipient=CUSTOMS, classification=C.SENSITIVE) -> SimpleNamespace:
@@ -223,6 +224,19 @@ TABLE = [
     ("an org-admin adds an address at its own domain", p.may_add_address,
      (OLIVIA, "New@Harbour.Example", {"harbour.example"}), True),
     ("but not at another domain", p.may_add_address, (OLIVIA, "x@kowhai.example", {"harbour.example"}), False),
+    # Translators, deportee notifications (rows added when `make mutants` found these rules untested).
+    ("a Pacific agency's member may be a translator", p.may_be_translator, (WS_VIEWER,), True),
+    ("a bank's may not", p.may_be_translator, (BEN,), False),
+    ("an org-admin names its Pacific member translator", p.may_grant_translator, (MALIA, WS_VIEWER), True),
+    ("not a member of a bank it manages", p.may_grant_translator, (OLIVIA, person(BANK, R.VIEWER)), False),
+    ("not another organisation's member", p.may_grant_translator, (OLIVIA, WS_VIEWER), False),
+    ("a translator suggests in a granted language", p.may_suggest_wording, (WS_VIEWER, "sm", {"sm"}), True),
+    ("not in another language", p.may_suggest_wording, (WS_VIEWER, "to", {"sm"}), False),
+    ("not once deactivated", p.may_suggest_wording, (GONE_WS_MEMBER, "sm", {"sm"}), False),
+    ("not as a bank's member, whatever was granted", p.may_suggest_wording, (BEN, "sm", {"sm"}), False),
+    ("a Pacific agency's member has deportee notifications", p.may_use_deportee_notifications, (MALIA,), True),
+    ("a bank's member has not", p.may_use_deportee_notifications, (BEN,), False),
+    ("nor a deactivated Pacific member", p.may_use_deportee_notifications, (GONE_WS_MEMBER,), False),
 ]
 
 
@@ -230,6 +244,17 @@ TABLE = [
 def test_class_org_admin_manages_portal_accounts_permission_functions_table(question, permission, arguments,
                                                                             expected):
     assert permission(*arguments) is expected, question
+
+
+def test_the_accountability_report_is_oversights_and_the_portal_admins(app):
+    """Oversight (analysts and org-admins of the configured oversight agencies: nz-customs by
+    default) and portal admins; not an oversight agency's viewer, a partner, or anyone deactivated."""
+    with app.app_context():
+        assert p.may_see_accountability_report(NADIA) is True
+        assert p.may_see_accountability_report(ADMIN) is True
+        assert p.may_see_accountability_report(HEMI) is False
+        assert p.may_see_accountability_report(OLIVIA) is False
+        assert p.may_see_accountability_report(GONE) is False
 
 
 # --- The SQL criteria restate the predicates ---------------------------------------------------
