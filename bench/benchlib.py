@@ -294,6 +294,18 @@ def measure_shares(app, wanted: dict[str, Reader]) -> int:
     return total
 
 
+def loaded_app(url: str, workdir: Path, organisations: int, bulletins: int, rng: random.Random,
+               wanted: dict[str, Reader]):
+    """An application on ``url`` with the organisations, the readers and ``bulletins`` bulletins
+    loaded, statistics gathered and each reader's share measured: what a benchmark of one size needs."""
+    app = make_app(url, workdir)
+    orgs = migrate_and_populate(app, organisations, rng, wanted)
+    load_bulletins(app, orgs, 0, bulletins, rng)
+    analyse(app)
+    measure_shares(app, wanted)
+    return app
+
+
 # --- The server --------------------------------------------------------------------------------
 
 def free_port() -> int:

@@ -280,11 +280,7 @@ def main() -> None:
     url, postgres = bl.database_for(args, workdir, "profile.sqlite3")
     readers = bl.readers()
     try:
-        app = bl.make_app(url, workdir)
-        orgs = bl.migrate_and_populate(app, args.organisations, rng, readers)
-        bl.load_bulletins(app, orgs, 0, args.bulletins, rng)
-        bl.analyse(app)
-        bl.measure_shares(app, readers)
+        app = bl.loaded_app(url, workdir, args.organisations, args.bulletins, rng, readers)
         reader = readers[args.reader]
         print(f"{args.bulletins:,} bulletins on {bl.backend_name(url)}, statistics gathered (ANALYZE); "
               f"reader {reader.name} ({reader.org_slug}) sees {reader.share:.1%}")

@@ -125,11 +125,7 @@ def main() -> None:
     script.write_text(LUA)
     failed = False
     try:
-        app = bl.make_app(url, workdir)
-        orgs = bl.migrate_and_populate(app, args.organisations, rng, readers)
-        bl.load_bulletins(app, orgs, 0, args.bulletins, rng)
-        bl.analyse(app)
-        bl.measure_shares(app, readers)
+        bl.loaded_app(url, workdir, args.organisations, args.bulletins, rng, readers)
         reader = readers["broad"]
         server = bl.Gunicorn(url, workdir, args.workers, args.threads, args.worker_class)
         print(f"{args.bulletins:,} bulletins on {bl.backend_name(url)}, statistics gathered (ANALYZE); "
