@@ -130,6 +130,7 @@ def test_email_is_in_the_recipients_language(app, smtp, people):
     assert "Ouvrez-le dans le portail" in text and "Open it in the portal" not in text
 
 
+@pytest.mark.parametrize("extra_settings", [{"smtp_port": SMTP_PORT, "delivery_retry_seconds": 600}])
 def test_smtp_down_then_back_every_message_arrives_exactly_once(app, people):
     publish(people)
     publish(people, title="Second")
@@ -137,6 +138,8 @@ def test_smtp_down_then_back_every_message_arrives_exactly_once(app, people):
     pending = db.session.scalars(select(Delivery).where(Delivery.channel == "email")).all()
     assert len(pending) == 4 and all(d.status == "pending" and d.attempts == 1 for d in pending)
     assert all("SMTP server unavailable" in d.last_error for d in pending)
+    # backed off by the retry delay, with jitter (a long delay: a loaded machine must not make them due)
+    assert all(d.next_attempt_at > utcnow() + dt.timedelta(seconds=400) for d in pending)
     sink = SmtpSink(SMTP_PORT).start()
     try:
         run_jobs()  # not yet due: backoff
