@@ -5,9 +5,9 @@ import json
 from typing import Any
 
 from flask import request
-from sqlalchemy import BigInteger, Integer, Select, bindparam, select
+from sqlalchemy import BigInteger, Integer, Select, String, bindparam, cast, literal_column, null, select, union_all
 
-from portal import attachments, policy, reads
+from portal import attachments, policy, reads, statements
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
 from portal.api.formats import iso
@@ -111,19 +111,33 @@ def _feed_rows(after_cursor: bool, newest: bool) -> Select:
 
 
 @functools.cache
-def _feed_children() -> tuple[Select, Select, Select, Select]:
-    """A page's indicators, typologies, attachments and (for its own bulletins) audiences, each in
-    one query over the page's ids (``:ids``). Built once."""
-    ids = bindparam("ids", expanding=True)
-    return (
-        select(BulletinIndicator.bulletin_id, BulletinIndicator.type, BulletinIndicator.value)
-        .where(BulletinIndicator.bulletin_id.in_(ids)).order_by(BulletinIndicator.position),
-        select(BulletinTypology.bulletin_id, BulletinTypology.code).where(BulletinTypology.bulletin_id.in_(ids)),
-        select(BulletinAttachment.bulletin_id, BulletinAttachment.id, BulletinAttachment.filename,
+def _feed_children(dialect: str) -> tuple[Select, Select]:
+    """A page's indicators, typologies and attachments in one query (``part`` 0, 1, 2, in their
+    order), and the audiences of its own bulletins in another, each over the page's ids given as
+    one parameter (``:ids``, ``statements.in_ids``). Built once per dialect."""
+    def of(column: Any) -> Any:
+        return statements.in_ids(column, dialect)
+
+    def number(value: int | None) -> Any:
+        return cast(null(), Integer) if value is None else literal_column(str(value), Integer)
+
+    def text_(column: Any = None) -> Any:
+        return cast(null(), String) if column is None else column
+
+    children = union_all(
+        select(number(0).label("part"), BulletinIndicator.bulletin_id, BulletinIndicator.position.label("ord"),
+               BulletinIndicator.type.label("a"), BulletinIndicator.value.label("b"), number(None).label("c"),
+               text_().label("d")).where(of(BulletinIndicator.bulletin_id)),
+        select(number(1), BulletinTypology.bulletin_id, number(0), BulletinTypology.code, text_(), number(None),
+               text_()).where(of(BulletinTypology.bulletin_id)),
+        select(number(2), BulletinAttachment.bulletin_id, BulletinAttachment.id, BulletinAttachment.filename,
                BulletinAttachment.content_type, BulletinAttachment.size, BulletinAttachment.sha256)
-        .where(BulletinAttachment.bulletin_id.in_(ids)).order_by(BulletinAttachment.id),
+        .where(of(BulletinAttachment.bulletin_id)),
+    )
+    return (
+        select(children.subquery("children")).order_by(literal_column("part"), literal_column("ord")),
         select(BulletinAudience.bulletin_id, BulletinAudience.kind, BulletinAudience.value)
-        .where(BulletinAudience.bulletin_id.in_(ids)),
+        .where(of(BulletinAudience.bulletin_id)),
     )
 
 
@@ -153,17 +167,19 @@ def feed_page(reader: Any) -> dict[str, Any]:
     attachments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     audiences: dict[int, dict[str, list[str]]] = {i: {k: [] for k in AUDIENCE_PLURALS.values()} for i in own}
     if ids:
-        of_indicators, of_typologies, of_attachments, of_audiences = _feed_children()
-        for bulletin_id, kind, value in execute(of_indicators, {"ids": ids}):
-            indicators[bulletin_id].append({"type": kind, "value": value})
-        for bulletin_id, code in execute(of_typologies, {"ids": ids}):
-            typologies[bulletin_id].append(code)
-        for bulletin_id, attachment_id, filename, content_type, size, sha256 in execute(of_attachments, {"ids": ids}):
-            attachments[bulletin_id].append({
-                "id": attachment_id, "filename": filename, "content_type": content_type, "size": size,
-                "sha256": sha256, "url": f"/api/v1/bulletins/{bulletin_id}/attachments/{attachment_id}"})
+        dialect = db.engine.dialect.name
+        of_children, of_audiences = _feed_children(dialect)
+        for part, bulletin_id, _order, a, b, c, d in execute(of_children, {"ids": statements.ids_value(ids, dialect)}):
+            if part == 0:
+                indicators[bulletin_id].append({"type": a, "value": b})
+            elif part == 1:
+                typologies[bulletin_id].append(a)
+            else:
+                attachments[bulletin_id].append({
+                    "id": _order, "filename": a, "content_type": b, "size": c, "sha256": d,
+                    "url": f"/api/v1/bulletins/{bulletin_id}/attachments/{_order}"})
         if own:
-            for bulletin_id, kind, value in execute(of_audiences, {"ids": own}):
+            for bulletin_id, kind, value in execute(of_audiences, {"ids": statements.ids_value(own, dialect)}):
                 audiences[bulletin_id][AUDIENCE_PLURALS[kind]].append(value)
     items = []
     append = items.append
