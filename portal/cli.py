@@ -331,7 +331,10 @@ def scorecards_recompute(period_keys: tuple[str, ...]) -> None:
         except ValueError:
             _fail(f"--period {key!r} is not a period: use YYYY-MM, YYYY-QN or FYYYYY/YY (e.g. FY2026/27).")
     for key in period_keys:
-        written = compute.recompute(key)
+        try:
+            written = compute.recompute(key)
+        except compute.ConcurrentRun as exc:
+            _fail(str(exc))
         trail.record("scorecards.recompute", "organisation", source_ip="cli", period=key)
         db.session.commit()
         changed = ", ".join(f"{p}: {n}" for p, n in written.items() if n) or "nothing changed"

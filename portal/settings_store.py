@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -68,3 +69,29 @@ def write(setting: RunTimeSetting[T], value: T) -> None:
         db.session.add(PortalSetting(key=setting.key, value=text))
     else:
         row.value = text
+
+
+def compare_and_set(setting: RunTimeSetting[T], expected: T, value: T) -> bool:
+    """Write ``value`` only if the setting still holds ``expected``; say whether it did.
+
+    The one ``UPDATE`` both tests and writes, so of two processes that read the same value and race
+    to move it on, exactly one wins, on every database: on PostgreSQL the loser's ``UPDATE`` waits
+    for the winner's commit and then finds the value changed; on SQLite the winner holds the one
+    write lock until it commits. The winner's transaction keeps the row until it ends, so whatever
+    it writes after this call is written as of ``expected``."""
+    if type(value) is not setting.kind or type(expected) is not setting.kind:
+        raise TypeError(f"run-time setting {setting.key!r} takes a {setting.kind.__name__}")
+    held = [json.dumps(expected)] + ([""] if expected == setting.default else [])
+    changed = db.session.execute(
+        update(PortalSetting).where(PortalSetting.key == setting.key, PortalSetting.value.in_(held))
+        .values(value=json.dumps(value)), execution_options={"synchronize_session": "evaluate"}).rowcount
+    if changed:
+        return True
+    if expected != setting.default or db.session.get(PortalSetting, setting.key) is not None:
+        return False
+    try:  # never written: the default is held, and the first to insert wins
+        with db.session.begin_nested():
+            db.session.add(PortalSetting(key=setting.key, value=json.dumps(value)))
+    except IntegrityError:
+        return False
+    return True

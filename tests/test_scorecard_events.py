@@ -9,6 +9,7 @@ interleaving cannot happen there).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -107,3 +108,72 @@ def test_a_month_closes_only_once_its_last_events_are_folded(org):
     compute.run(now=end + compute.SETTLE + dt.timedelta(seconds=30))
     assert compute.is_closed(month)
     assert db.session.get(Scorecard, (org.id, month)).shares == 1
+
+
+def _in_another_process_like(app, work, errors: list) -> threading.Thread:
+    """``work`` run in a thread with its own application context, session and connection, as a
+    second scheduler on another host would run it."""
+    def target():
+        try:
+            with app.app_context():
+                work()
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001  (reported to the test)
+            errors.append(exc)
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
+def test_two_runs_that_read_the_same_watermark_fold_each_event_once(app, org, monkeypatch):
+    """Two schedulers (or a scheduler and ``jobs run-once``) start the fold together: both read
+    the same watermark and sum the same events before either writes. Exactly one adds them."""
+    org_id = org.id
+    for minutes in (30, 20, 10):
+        _record_share(org_id, utcnow() - dt.timedelta(minutes=minutes))
+    db.session.remove()
+    both_read = threading.Barrier(2, timeout=30)
+    sums = compute._sums
+
+    def summed_then_wait(*criteria):
+        rows = sums(*criteria)
+        both_read.wait()  # neither writes until both have read
+        return rows
+
+    monkeypatch.setattr(compute, "_sums", summed_then_wait)
+    months: list[set[int]] = []
+    errors: list[Exception] = []
+    threads = [_in_another_process_like(app, lambda: months.append(compute.fold_new_events()), errors)
+               for _ in range(2)]
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(months) == 2
+    assert sorted(len(m) for m in months) == [0, 1]  # one folded the month, the other nothing
+    assert _folded_shares(org_id) == 3
+    assert settings_store.read(settings_store.SCORECARD_WATERMARK) == db.session.scalar(select(func.max(ActivityEvent.id)))
+
+
+def test_a_recompute_overtaken_by_a_fold_changes_nothing(app, org, monkeypatch):
+    """A recount rebuilds the sums from the events up to the watermark it read; a fold committed
+    meanwhile added later events to those sums. The recount stops rather than delete them."""
+    _record_share(org.id, utcnow() - dt.timedelta(minutes=30))
+    compute.run()
+    _record_share(org.id, utcnow() - dt.timedelta(minutes=20))  # not folded yet
+    month = periods.current("month", utcnow())
+    read = settings_store.read
+    errors: list[Exception] = []
+
+    def read_then_a_fold_meanwhile(setting):
+        value = read(setting)
+        monkeypatch.setattr(settings_store, "read", read)
+        _in_another_process_like(app, compute.fold_new_events, errors).join(timeout=60)
+        return value
+
+    monkeypatch.setattr(settings_store, "read", read_then_a_fold_meanwhile)
+    with pytest.raises(compute.ConcurrentRun):
+        compute.recompute(month)
+    assert errors == []
+    db.session.rollback()
+    assert _folded_shares(org.id) == 2  # the fold's event is still counted
+    compute.recompute(month)  # run again: the same result
+    assert _folded_shares(org.id) == 2

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -54,6 +55,8 @@ from portal.types import utcnow
 LAG = dt.timedelta(minutes=2)
 #: Events recorded this recently are left for the next run (``settled_upper``).
 SETTLE = 2 * LAG
+log = logging.getLogger(__name__)
+
 BULK = 50_000  # more new events than this: read them through the covering index
 DIMENSIONS = ("proactiveness", "relevance", "frequency", "responsiveness")
 SHARE, SHARE_REACTIVE, RATING, RESPONSE = (KIND_CODES[k] for k in ("share", "share-reactive", "rating", "response"))
@@ -112,9 +115,13 @@ def fold_new_events(now: dt.datetime | None = None) -> set[int]:
     rows = _sums(event_id > last, event_id <= upper)
     if most and dialect == "postgresql":
         db.session.execute(text("SET LOCAL enable_hashagg = DEFAULT" if walk else "SET LOCAL work_mem = DEFAULT"))
-    months = _merge(rows)
-    settings_store.write(settings_store.SCORECARD_WATERMARK, upper)
-    return months
+    # Moving the watermark first claims these events: another run (a second scheduler, a run-once)
+    # that read the same watermark loses here and adds nothing; its sums would count them twice.
+    if not settings_store.compare_and_set(settings_store.SCORECARD_WATERMARK, last, upper):
+        db.session.rollback()
+        log.info("scorecards: another run folded events %s-%s meanwhile; nothing folded here", last + 1, upper)
+        return set()
+    return _merge(rows)
 
 
 def _sums(*criteria: Any) -> list[Any]:
@@ -229,6 +236,10 @@ def _merge(rows: list[Any]) -> set[int]:
                    for (org_id, month), (shares, reactive, ratings, useful, responses) in touched.items()],
            keys=("organisation_id", "month"))
     return months
+
+
+class ConcurrentRun(RuntimeError):
+    """Another run moved the scorecards' watermark while this one worked: nothing was changed."""
 
 
 # --- Step 2: scores from monthly sums ----------------------------------------------------------
@@ -474,6 +485,12 @@ def recompute(period: str, now: dt.datetime | None = None) -> dict[str, int]:
             if right != month:
                 moves.append({"event_id": event_id, "right": right})
                 months |= {month, right}
+    # The sums are rebuilt from the events up to the watermark read above: a fold committed since
+    # then would have added later events to sums this deletes. Hold the watermark (its first write)
+    # or stop.
+    if not settings_store.compare_and_set(settings_store.SCORECARD_WATERMARK, last, last):
+        db.session.rollback()
+        raise ConcurrentRun("The scorecard job folded new events meanwhile; nothing was changed. Run it again.")
     if moves:
         table = ActivityEvent.__table__
         db.session.execute(update(table).where(table.c.id == bindparam("event_id")).values(month=bindparam("right")),
