@@ -156,9 +156,13 @@ def upsert(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...], only_c
     arrays, selected = [], []
     for n, column in enumerate(columns):
         kind = table.c[column].type
-        process = kind.bind_processor(dialect) if not isinstance(kind, JSON) else json.dumps
-        params[f"a{n}"] = _array_literal([process(row[column]) for row in rows] if process else
-                                         [row[column] for row in rows])
+        given = [row[column] for row in rows]
+        if isinstance(kind, JSON):
+            given = [json.dumps(value) for value in given]
+        elif process := kind.bind_processor(dialect):  # once per distinct value (computed_at: one)
+            done = {value: process(value) for value in set(given)}
+            given = [done[value] for value in given]
+        params[f"a{n}"] = _array_literal(given)
         sql_type = "text" if isinstance(kind, JSON) else kind.compile(dialect=dialect)
         arrays.append(f"%(a{n})s::{sql_type}[]")
         selected.append(f"{column}::json" if isinstance(kind, JSON) else column)
@@ -167,13 +171,18 @@ def upsert(table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...], only_c
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
            f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS given({', '.join(columns)}) "
            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in values)}"
-           f"{where} RETURNING {keys[0]}")
-    return len(connection.exec_driver_sql(sql, params).all())
+           f"{where}")
+    return connection.exec_driver_sql(sql, params).rowcount  # inserted or updated
 
 
 def _array_literal(values: list[Any]) -> str:
     """A PostgreSQL array literal (``{1,NULL,"2026-Q4"}``) of numbers, text or timestamps, cast by
-    the statement: built here in one pass, where the driver would adapt every element on its own."""
+    the statement: built here in one pass, where the driver would adapt every element on its own.
+    A column of numbers (most of them) is written by ``json.dumps``, in C (``null`` is PostgreSQL's
+    NULL too, floats as Python writes them); other values are quoted once per distinct value."""
+    if set(map(type, values)) <= _NUMBERS:
+        return "{" + json.dumps(values)[1:-1] + "}"
+
     def element(value: Any) -> str:
         if value is None:
             return "NULL"
@@ -183,7 +192,11 @@ def _array_literal(values: list[Any]) -> str:
             return repr(value)
         text_value = value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
         return '"' + text_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return "{" + ",".join(map(element, values)) + "}"
+    quoted = {value: element(value) for value in set(values)}
+    return "{" + ",".join(map(quoted.__getitem__, values)) + "}"
+
+
+_NUMBERS = {int, float, bool, type(None)}
 
 
 def _all_visible() -> float:
