@@ -28,11 +28,13 @@ Scores, each 0–100 (README, "Scorecards"):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -390,9 +392,30 @@ def store_period(period: str, now: dt.datetime | None = None, open_items: dict[i
                   keys=("organisation_id", "period"), only_changed=True)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the job's few seconds: a run from scratch keeps
+    tens of thousands of sums and scores alive, and each full collection it set off would walk
+    every object of the process (0.2–0.35 s a run, timed with ``gc.callbacks``) to free no cycle
+    (the job makes none that matter). Reference counting frees everything as usual; the collector
+    is back on, as it was, when the job ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run(now: dt.datetime | None = None) -> dict[str, int]:
     """The scheduled job: fold new events, rescore the open periods (current ones always: open items
     age), then close the periods that have ended. Returns the periods written and how many rows."""
+    with _collector_paused():
+        return _run(now)
+
+
+def _run(now: dt.datetime | None) -> dict[str, int]:
     now = now or utcnow()
     months = fold_new_events(now)
     current = {periods.current(kind, now) for kind in periods.KINDS}
