@@ -70,9 +70,11 @@ class ActivityEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     month: Mapped[int] = mapped_column(Integer)
     value: Mapped[float | None] = mapped_column(Float)
-    weight: Mapped[int] = mapped_column(Integer, default=1)
+    #: 1, or -1 to take back an earlier event (a rating withdrawn). Small integers (migration 0026),
+    #: as the bucket: both are in the covering index the job walks.
+    weight: Mapped[int] = mapped_column(SmallInteger, default=1)
     #: For ``response``: the index of the response-time bucket (see scorecards.models); else -1.
-    bucket: Mapped[int] = mapped_column(Integer, default=-1)
+    bucket: Mapped[int] = mapped_column(SmallInteger, default=-1)
 
 
 def month_of(moment: dt.datetime) -> int:

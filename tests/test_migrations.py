@@ -192,3 +192,32 @@ def test_activity_kinds_become_codes_and_words_again(empty_app):
         (1, "share"), (2, "share-reactive"), (3, "rating"), (4, "response")]
     db.session.rollback()
     upgrade()
+
+
+def test_activity_bucket_and_weight_become_small_integers_and_back(empty_app):
+    """0026 narrows ``bucket`` and ``weight`` to small integers, keeping every value; the
+    downgrade widens them again."""
+    upgrade(revision="0025")
+    _insert_people(0)
+    org_id = db.session.execute(text("SELECT id FROM organisations")).scalar()
+    for number, (kind, value, weight, bucket) in enumerate([(1, None, 1, -1), (3, 1.0, -1, -1), (4, 30.5, 1, 7)],
+                                                           start=1):
+        db.session.execute(text(
+            "INSERT INTO activity_events (id, organisation_id, kind, at, month, value, weight, bucket) "
+            f"VALUES ({number}, {org_id}, {kind}, CURRENT_TIMESTAMP, 202612, {value or 'NULL'}, {weight}, {bucket})"))
+    db.session.commit()
+    stored = [(1, 1, -1), (2, -1, -1), (3, 1, 7)]
+
+    def columns() -> dict[str, str]:
+        return {c["name"]: type(c["type"]).__name__.upper() for c in inspect(db.engine).get_columns("activity_events")
+                if c["name"] in ("bucket", "weight")}
+
+    upgrade(revision="0026")
+    assert db.session.execute(text("SELECT id, weight, bucket FROM activity_events ORDER BY id")).all() == stored
+    assert columns() == {"bucket": "SMALLINT", "weight": "SMALLINT"}
+    db.session.rollback()
+    downgrade(revision="0025")
+    assert db.session.execute(text("SELECT id, weight, bucket FROM activity_events ORDER BY id")).all() == stored
+    assert columns() == {"bucket": "INTEGER", "weight": "INTEGER"}
+    db.session.rollback()
+    upgrade()
