@@ -153,13 +153,12 @@ def test_two_runs_that_read_the_same_watermark_fold_each_event_once(app, org, mo
     assert settings_store.read(settings_store.SCORECARD_WATERMARK) == db.session.scalar(select(func.max(ActivityEvent.id)))
 
 
-def test_a_recompute_overtaken_by_a_fold_changes_nothing(app, org, monkeypatch):
-    """A recount rebuilds the sums from the events up to the watermark it read; a fold committed
-    meanwhile added later events to those sums. The recount stops rather than delete them."""
+def _a_fold_after_the_watermark_is_read(app, org, monkeypatch) -> list[Exception]:
+    """One share folded, one more waiting; the next read of the watermark is followed by another
+    process's fold of the waiting one (committed) before the reader goes on."""
     _record_share(org.id, utcnow() - dt.timedelta(minutes=30))
     compute.run()
     _record_share(org.id, utcnow() - dt.timedelta(minutes=20))  # not folded yet
-    month = periods.current("month", utcnow())
     read = settings_store.read
     errors: list[Exception] = []
 
@@ -170,10 +169,28 @@ def test_a_recompute_overtaken_by_a_fold_changes_nothing(app, org, monkeypatch):
         return value
 
     monkeypatch.setattr(settings_store, "read", read_then_a_fold_meanwhile)
+    return errors
+
+
+def test_a_recompute_overtaken_by_a_fold_changes_nothing(app, org, monkeypatch):
+    """A recount rebuilds the sums from the events up to the watermark it read; a fold committed
+    meanwhile added later events to those sums. The recount stops rather than delete them."""
+    errors = _a_fold_after_the_watermark_is_read(app, org, monkeypatch)
+    month = periods.current("month", utcnow())
     with pytest.raises(compute.ConcurrentRun):
         compute.recompute(month)
     assert errors == []
     db.session.rollback()
     assert _folded_shares(org.id) == 2  # the fold's event is still counted
     compute.recompute(month)  # run again: the same result
+    assert _folded_shares(org.id) == 2
+
+
+def test_the_recompute_command_overtaken_by_a_fold_says_run_it_again_and_exits_1(app, org, monkeypatch):
+    errors = _a_fold_after_the_watermark_is_read(app, org, monkeypatch)
+    result = app.test_cli_runner().invoke(args=["scorecards", "recompute", "--period",
+                                                periods.current("month", utcnow())])
+    assert errors == []
+    assert result.exit_code == 1 and "Run it again" in result.output and "Traceback" not in result.output
+    db.session.rollback()
     assert _folded_shares(org.id) == 2
