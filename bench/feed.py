@@ -73,6 +73,40 @@ def run_round(server: bl.Gunicorn, meter: bl.CpuMeter, readers: dict[str, bl.Rea
     return results
 
 
+def ratio_rounds(server: bl.Gunicorn, meter: bl.CpuMeter, readers: dict[str, bl.Reader],
+                 args: argparse.Namespace) -> list[dict[str, bl.Result]]:
+    """``/healthz`` and each reader's API feed, timed one right after the other, ``--ratio-rounds``
+    times: the throughput of one measurement drifts with whatever else the machine does (and
+    ``/healthz``'s with the client, which is its limit), so each ratio is taken within a round and
+    the rounds' median reported."""
+    paired = []
+    for n in range(1, args.ratio_rounds + 1):
+        results = {}
+        for who, path, headers in (("healthz", HEALTH, None),
+                                   *[(name, API_FEED, reader.bearer) for name, reader in readers.items()]):
+            results[who] = meter.run(functools.partial(bl.hammer, server.base, path, total=args.requests,
+                                                       clients=args.clients, max_seconds=args.max_seconds,
+                                                       headers=headers,
+                                                       check=bl.json_items if path == API_FEED else None))
+        print(f"  round {n}: healthz {results['healthz'].rps:7.1f} req/s, "
+              + ", ".join(f"API feed {name} {results[name].rps:6.1f} req/s "
+                          f"({results[name].rps / results['healthz'].rps:.2f})" for name in readers), flush=True)
+        paired.append(results)
+    return paired
+
+
+def report_ratio_rounds(paired: list[dict[str, bl.Result]], readers: dict[str, bl.Reader], size: int) -> None:
+    import statistics
+
+    print(f"ratios at {size:,} bulletins, median of {len(paired)} rounds (each: /healthz, then each reader's "
+          f"API feed):")
+    for name in readers:
+        ratio = statistics.median(r[name].rps / r["healthz"].rps for r in paired)
+        by_cpu = statistics.median(cpu_per_request(r["healthz"]) / cpu_per_request(r[name]) for r in paired)
+        print(f"  API feed first page / healthz throughput, {name:6}: {ratio:6.2f}  (target >= 0.33: "
+              f"{verdict(ratio, 0.33, True)}); by CPU per request {by_cpu:.2f}")
+
+
 def verdict(value: float, target: float, at_least: bool) -> str:
     """Judged on the value as printed (two decimals)."""
     if value != value:  # NaN
@@ -93,6 +127,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="an SQLAlchemy URL (default: SQLite in a temp dir)")
     parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL (pgserver) and use it")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--ratio-rounds", type=int, default=3,
+                        help="at the full count, time /healthz and each reader's API feed this many more times, "
+                             "one after the other, and report the median of the rounds' throughput ratios")
     args = parser.parse_args()
     if args.bulletins < 1 or args.requests < 2 or args.clients < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--bulletins, --requests (>= 2), --clients, --workers and --threads must be positive")
@@ -124,7 +161,11 @@ def main() -> None:
             with bl.Gunicorn(url, workdir, args.workers, args.threads) as server:
                 meter = bl.CpuMeter({"server": server.pid, "database": postgres.pid if postgres else None})
                 rounds[size] = run_round(server, meter, readers, f"{size:,}", args)
+                if size == sizes[-1] and args.ratio_rounds > 0:
+                    paired = ratio_rounds(server, meter, readers, args)
         report(rounds, sizes, readers)
+        if args.ratio_rounds > 0:
+            report_ratio_rounds(paired, readers, sizes[-1])
     finally:
         if postgres is not None:
             postgres.close()
