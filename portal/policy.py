@@ -108,14 +108,25 @@ def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
     tested for each one shown. But a bulletin is readable only through one of five ways — its
     author organisation, or an audience entry naming the reader's organisation, sector, country or
     address — each an index in bulletin order. So each way yields its own newest ``:page_rows``
-    readable bulletins (the whole rule tested on each), and the newest ``:page_rows`` of their
+    readable bulletins, and the newest ``:page_rows`` of their
     union are exactly the newest readable ones: any of those ranks no lower within a way that
-    reaches it than among all readable bulletins. Cost: a few pages' worth of index steps, for a
-    broad reader and a narrow one alike. ``tests/test_policy.py`` checks it against the rule."""
-    rule = bulletin_readable_prepared()
+    reaches it than among all readable bulletins. Each way tests what remains of the rule for a
+    bulletin it reached (``_bulletin_rule``): cleared for the reader; then its own organisation's
+    (any status); an organisation, sector or country entry: published and not TLP:RED; an address
+    entry: published and TLP:RED. Every readable bulletin meets one of these, and each way selects
+    only readable ones, so their union is exactly the readable set, with no audience probe per
+    bulletin. Cost: a few pages' worth of index steps, for a broad reader and a narrow one alike.
+    ``tests/test_policy.py`` checks it against the rule."""
     page_rows = bindparam("page_rows", type_=Integer)
     before = bindparam("before", type_=Integer)
     via = aliased(BulletinAudience, name="via")  # not the rule's own (correlated) audience subqueries
+    # Each way tests only what the rule still asks of a bulletin it reached: the audience entry that
+    # the way walks is the rule's audience test, already met, so no way probes the audience again.
+    cleared = and_(bindparam("reader_may_read", type_=Boolean) == true(),
+                   Bulletin.classification <= bindparam("reader_clearance", type_=Integer))
+    published = Bulletin.status == _constant("published")
+    shared = and_(cleared, published, Bulletin.tlp != _constant(TLP.RED.value))  # to an organisation, sector, country
+    red = and_(cleared, published, Bulletin.tlp == _constant(TLP.RED.value))  # to a named address
 
     def newest(statement: Select, order) -> Select:
         if after_cursor:
@@ -123,11 +134,13 @@ def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
         return select(statement.order_by(order.desc()).limit(page_rows).subquery().c.id)
 
     ways = [newest(select(via.bulletin_id.label("id")).join(Bulletin, Bulletin.id == via.bulletin_id)
-                   .where(via.kind == _constant(kind), via.value == bindparam(fact, type_=String), rule), via.bulletin_id)
-            for kind, fact in (("org", "reader_org_slug"), ("sector", "reader_org_sector"),
-                               ("country", "reader_org_country"), ("user", "reader_email"))]
+                   .where(via.kind == _constant(kind), via.value == bindparam(fact, type_=String), test),
+                   via.bulletin_id)
+            for kind, fact, test in (("org", "reader_org_slug", shared), ("sector", "reader_org_sector", shared),
+                                     ("country", "reader_org_country", shared), ("user", "reader_email", red))]
     ways.append(newest(select(Bulletin.id.label("id"))
-                       .where(Bulletin.author_org_id == bindparam("reader_org_id", type_=Integer), rule), Bulletin.id))
+                       .where(Bulletin.author_org_id == bindparam("reader_org_id", type_=Integer), cleared),
+                       Bulletin.id))
     found = union(*ways).subquery("readable")
     return select(found.c.id).order_by(found.c.id.desc()).limit(page_rows)
 
