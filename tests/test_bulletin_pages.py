@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -410,3 +411,29 @@ def test_composer_without_its_csrf_token_is_refused(client, cast):
                                                    "action": "draft"})
     assert response.status_code == 400
     assert db.session.scalars(select(Bulletin)).all() == []
+
+
+def test_the_organisation_filter_offers_the_authors_of_the_newest_readable_bulletins(client, cast, world,
+                                                                                     monkeypatch):
+    """The feed's organisation filter names who wrote the reader's newest ``SENDER_WINDOW`` readable
+    bulletins: never an author whose bulletins the reader may not read, and not one whose
+    bulletins are all older than the window (fails if the list is every author, or every author
+    of any readable bulletin)."""
+    from portal.bulletins import views
+
+    police = world.org("nz-police", "government", "police", name="NZ Police")
+    port = world.org("port-tamaki", "private", "ports", name="Port Tamaki")
+    for author, reader_org in ((police, "harbour-bank"), (cast["customs"], "harbour-bank"), (port, "nz-police")):
+        bulletin = Bulletin(author_org_id=author.id, title=f"From {author.slug}", classification=Classification.UNCLASSIFIED,
+                            tlp="GREEN", status="published", published_at=utcnow())
+        bulletin.audience.append(BulletinAudience(kind="org", value=reader_org))
+        db.session.add(bulletin)
+        db.session.commit()  # in this order: the police's is the oldest
+    sign_in(client, cast["ben"])
+
+    def offered() -> set[str]:
+        return set(re.findall(r'name="author_org" value="([^"]+)"', client.get("/bulletins").get_data(as_text=True)))
+
+    assert offered() == {"nz-police", "nz-customs"}  # not port-tamaki: its bulletin went to the police only
+    monkeypatch.setattr(views, "SENDER_WINDOW", 1, raising=False)
+    assert offered() == {"nz-customs"}  # the newest readable bulletin's author alone
