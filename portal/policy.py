@@ -108,8 +108,8 @@ def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
     tested for each one shown. But a bulletin is readable only through one of five ways — its
     author organisation, or an audience entry naming the reader's organisation, sector, country or
     address — each an index in bulletin order. So each way yields its own newest ``:page_rows``
-    readable bulletins, and the newest ``:page_rows`` of their
-    union are exactly the newest readable ones: any of those ranks no lower within a way that
+    readable bulletins, and the newest ``:page_rows`` of their union are exactly the newest
+    readable ones: any of those ranks no lower within a way that
     reaches it than among all readable bulletins. Each way tests what remains of the rule for a
     bulletin it reached (``_bulletin_rule``): cleared for the reader; then its own organisation's
     (any status); an organisation, sector or country entry: published and not TLP:RED; an address
@@ -119,7 +119,7 @@ def newest_readable_bulletin_ids(after_cursor: bool = False) -> Select:
     ``tests/test_policy.py`` checks it against the rule."""
     page_rows = bindparam("page_rows", type_=Integer)
     before = bindparam("before", type_=Integer)
-    via = aliased(BulletinAudience, name="via")  # not the rule's own (correlated) audience subqueries
+    via = aliased(BulletinAudience, name="via")  # the audience entries a way walks
     # Each way tests only what the rule still asks of a bulletin it reached: the audience entry that
     # the way walks is the rule's audience test, already met, so no way probes the audience again.
     cleared = and_(bindparam("reader_may_read", type_=Boolean) == true(),
