@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import cli, converters, errors, i18n, models, search, security  # noqa: F401  (models: register every table)
+from portal import cli, converters, errors, i18n, json_output, models, search, security  # noqa: F401  (models: register every table)
 from portal.accounts import reset as password_reset
 from portal.accounts.profile import bp as profile_bp
 from portal.accounts.tokens import bp as tokens_bp
@@ -46,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=overrides, instance_path=instance_path)
 
     app = Flask(__name__, instance_path=settings.instance_path, instance_relative_config=False)
+    json_output.init_app(app)
     install(app, settings)
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
@@ -55,7 +56,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.secure_transport,
         TESTING=settings.env == "test",
-        JSON_SORT_KEYS=False,
         PORTAL_BASE_URL=settings.base_url,
     )
     if settings.proxy_hops:
