@@ -1,6 +1,7 @@
 """Bulletins through the API: publishing, the two-person rule, answers, partners, bad input."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import ApiToken
+from portal.api.formats import iso, iso_stored
 from portal.bulletins.indicators import IndicatorError, normalise
 from portal.bulletins.models import Bulletin, BulletinAcknowledgement, BulletinFeedback, BulletinIndicator
 from portal.config import settings
@@ -413,6 +415,26 @@ def test_feed_items_are_exactly_the_bulletins_as_read_one_by_one(client, people)
         assert any(i["audience"] is not None for i in items) == (reader != "rangi")
         assert all(i["audience"] is None for i in items if i["author_org"] != people[reader][0].organisation.slug)
     assert first["id"] in [i["id"] for i in client.get("/api/v1/bulletins", headers=people["ben"][1]).get_json()["items"]]
+
+
+@pytest.mark.parametrize("moment", [dt.datetime(2026, 12, 2, 17, 30, 5, tzinfo=dt.timezone.utc),
+                                    dt.datetime(2026, 12, 2, 17, 30, 5, 120, tzinfo=dt.timezone.utc),
+                                    dt.datetime(1999, 1, 31, 0, 0, 0, 999999, tzinfo=dt.timezone.utc)])
+def test_feed_dates_read_as_stored_equal_the_bulletins_dates(client, people, moment):
+    """The feed reads its instants without their type's conversion (``iso_stored``): whole seconds,
+    microseconds and expiry must come out as the bulletin read alone gives them."""
+    created = post(client, people["aroha"][1], good()).get_json()
+    bulletin = db.session.get(Bulletin, created["id"])
+    bulletin.published_at = moment
+    bulletin.expires_at = moment + dt.timedelta(days=3650)
+    db.session.commit()
+    item = next(i for i in client.get("/api/v1/bulletins", headers=people["ben"][1]).get_json()["items"]
+                if i["id"] == created["id"])
+    alone = client.get(f"/api/v1/bulletins/{created['id']}", headers=people["ben"][1]).get_json()
+    assert (item["published_at"], item["expires_at"]) == (alone["published_at"], alone["expires_at"])
+    assert item["published_at"] == iso(moment) and item["published_at"].endswith("Z")
+    assert iso_stored(moment.replace(tzinfo=None)) == iso_stored(moment) == iso(moment)
+    assert iso_stored(moment.strftime("%Y-%m-%d %H:%M:%S.%f")) == iso(moment)
 
 
 def test_api_feed_costs_the_same_number_of_queries_for_any_page_size(client, people):

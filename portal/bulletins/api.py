@@ -5,12 +5,13 @@ import json
 from typing import Any
 
 from flask import request
-from sqlalchemy import BigInteger, Integer, Select, String, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import (BigInteger, Integer, Select, String, bindparam, cast, literal_column, null, select, type_coerce,
+                        union_all)
 
 from portal import attachments, policy, reads, statements
 from portal.api import bp
 from portal.api.errors import ApiError, refusals
-from portal.api.formats import iso
+from portal.api.formats import iso, iso_stored
 from portal.api.operations import FileUpload, given, operation
 from portal.api.pagination import decode_cursor, encode_cursor, read_limit
 from portal.api.scopes import ScopedRoutes
@@ -30,6 +31,7 @@ from portal.bulletins.models import (
 )
 from portal.bulletins.views import send_attachment
 from portal.extensions import db
+from portal.vocabulary import Classification
 from portal.organisations.models import Organisation
 
 #: Every route here needs the bulletins:read scope to read and bulletins:write to change anything.
@@ -87,9 +89,14 @@ def _filters(statement):
 
 #: The columns a feed item needs, read as plain rows: building ORM objects for fifty bulletins and
 #: their children cost more than everything else a partner's poll does.
-FEED_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.body_html, Bulletin.classification,
-                Bulletin.tlp, Bulletin.status, Bulletin.version, Bulletin.author_org_id, Organisation.slug,
-                Bulletin.published_at, Bulletin.expires_at, Bulletin.pending_change)
+#: The classification and the two instants are read as stored (a rank; naive UTC), without their
+#: types' conversion to an enum and an aware datetime for every row: ``CLASSIFICATION_LABELS`` and
+#: ``iso_stored`` turn them into the answer's strings directly.
+FEED_COLUMNS = (Bulletin.id, Bulletin.title, Bulletin.summary, Bulletin.body_html,
+                type_coerce(Bulletin.classification, Integer), Bulletin.tlp, Bulletin.status, Bulletin.version,
+                Bulletin.author_org_id, Organisation.slug, type_coerce(Bulletin.published_at, String),
+                type_coerce(Bulletin.expires_at, String), Bulletin.pending_change)
+CLASSIFICATION_LABELS = {int(level): level.label for level in Classification}
 
 
 @functools.cache
@@ -187,10 +194,10 @@ def feed_page(reader: Any) -> dict[str, Any]:
          published_at, expires_at, pending_change) in rows:
         item = {
             "id": bulletin_id, "title": title, "summary": summary, "body_html": body_html,
-            "classification": classification.label, "tlp": tlp, "audience": None,
+            "classification": CLASSIFICATION_LABELS[classification], "tlp": tlp, "audience": None,
             "indicators": indicators[bulletin_id], "typologies": sorted(typologies[bulletin_id]), "status": status,
-            "version": version, "author_org": slug, "published_at": iso(published_at),
-            "expires_at": iso(expires_at), "attachments": attachments[bulletin_id],
+            "version": version, "author_org": slug, "published_at": iso_stored(published_at),
+            "expires_at": iso_stored(expires_at), "attachments": attachments[bulletin_id],
         }
         audience = audiences.get(bulletin_id)
         if audience is not None:
