@@ -213,15 +213,31 @@ BENCH_INDICATORS = (("domain", "{n}.bench.example"), ("ip-address", "10.{a}.{b}.
                     ("email", "mule{n}@bench.example"))
 
 
+#: Typologies that ``load_bulletins(typologies=n)`` draws from (the shipped ones).
+BENCH_TYPOLOGIES = ("drug-importation", "money-laundering", "migrant-exploitation", "illicit-tobacco", "firearms",
+                    "cyber-enabled-fraud", "sanctions-evasion", "trade-based-money-laundering")
+
+
+def bench_body(rng: random.Random, paragraphs: int) -> str:
+    """A sanitised bulletin body as stored: ``paragraphs`` paragraphs of about 40 words (about 300
+    bytes each), one with emphasis and one a short list."""
+    parts = [f"<p>{' '.join(rng.choices(WORDS, k=40))}</p>" for _ in range(paragraphs)]
+    if paragraphs:
+        parts[0] = parts[0].replace("<p>", "<p><strong>Assessment:</strong> ", 1)
+        parts.append("<ul>" + "".join(f"<li>{' '.join(rng.choices(WORDS, k=6))}</li>" for _ in range(3)) + "</ul>")
+    return "".join(parts)
+
+
 def load_bulletins(app, orgs: list[tuple[int, str]], start: int, stop: int, rng: random.Random,
                    chunk_size: int = 20_000, indicators: int = 0,
-                   audience: tuple[str, str] | None = None) -> None:
+                   audience: tuple[str, str] | None = None, typologies: int = 0, paragraphs: int = 0) -> None:
     """Bulk insert published bulletins with ids (start, stop], one audience row each (not through the API),
-    and ``indicators`` indicators each. ``audience``: the one audience row of every bulletin (which
-    are then UNCLASSIFIED or IN-CONFIDENCE), instead of random ones."""
+    ``indicators`` indicators, ``typologies`` typologies and a body of ``paragraphs`` paragraphs each
+    (``bench_body``). ``audience``: the one audience row of every bulletin (which are then
+    UNCLASSIFIED or IN-CONFIDENCE), instead of random ones."""
     from sqlalchemy import insert, text
 
-    from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator
+    from portal.bulletins.models import Bulletin, BulletinAudience, BulletinIndicator, BulletinTypology
     from portal.extensions import db
 
     weights = [w for w, _ in AUDIENCE_WEIGHTS]
@@ -230,12 +246,12 @@ def load_bulletins(app, orgs: list[tuple[int, str]], start: int, stop: int, rng:
     now = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
         for chunk in range(start, stop, chunk_size):
-            rows, audience_rows, values = [], [], []
+            rows, audience_rows, values, codes = [], [], [], []
             for i in range(chunk, min(chunk + chunk_size, stop)):
                 at = now - dt.timedelta(seconds=stop - i)
                 rows.append({"id": i + 1, "author_org_id": rng.choice(orgs)[0],
                              "title": " ".join(rng.sample(WORDS, 5)), "summary": " ".join(rng.sample(WORDS, 12)),
-                             "body_html": "", "classification": rng.choices([0, 1, 2, 3], [4, 4, 2, 1])[0]
+                             "body_html": bench_body(rng, paragraphs), "classification": rng.choices([0, 1, 2, 3], [4, 4, 2, 1])[0]
                              if audience is None else rng.choice([0, 1]),
                              "tlp": rng.choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT"]), "status": "published",
                              "version": 1, "created_at": at, "published_at": at, "readers_changed_at": at,
@@ -248,10 +264,13 @@ def load_bulletins(app, orgs: list[tuple[int, str]], start: int, stop: int, rng:
                     text_value = template.format(n=n, a=n >> 16 & 255, b=n >> 8 & 255, c=n & 255)
                     values.append({"bulletin_id": i + 1, "position": position, "type": kind, "value": text_value,
                                    "normalised": text_value})
+                codes.extend({"bulletin_id": i + 1, "code": code} for code in rng.sample(BENCH_TYPOLOGIES, typologies))
             db.session.execute(insert(Bulletin), rows)
             db.session.execute(insert(BulletinAudience), audience_rows)
             if values:
                 db.session.execute(insert(BulletinIndicator), values)
+            if codes:
+                db.session.execute(insert(BulletinTypology), codes)
             db.session.commit()
         if db.engine.dialect.name == "postgresql":  # explicit ids: keep the sequence ahead of them
             db.session.execute(text("SELECT setval(pg_get_serial_sequence('bulletins', 'id'), "

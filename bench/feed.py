@@ -1,6 +1,7 @@
 """Feed speed at a million bulletins, as partners' systems (the API) and people (the page) read it.
 
-Bulk-loads bulletins across 500 organisations (not through the API), then — at 10,000 bulletins
+Bulk-loads bulletins across 500 organisations (not through the API; each with a body of three
+paragraphs, three indicators and two typologies by default, as partners' bulletins have), then — at 10,000 bulletins
 and again at the full count, in one run — gathers the database's statistics (ANALYZE), starts one
 gunicorn server on loopback and measures, against that one server:
 
@@ -18,12 +19,17 @@ the whole machine, read from /proc) and the ratios. Targets: API feed first page
 what limited each measurement: the server's CPU, the client's, or waiting (locks, I/O).
 
     .venv/bin/python bench/feed.py [--bulletins 1000000] [--requests 400] [--clients 8]
-                                   [--workers 2] [--threads 4] [--postgres | --database-url URL]
+                                   [--workers 5] [--threads 1] [--postgres | --database-url URL]
+                                   [--indicators 3] [--typologies 2] [--paragraphs 3]
+
+The server is README's deployment: gunicorn's sync worker, 2 x cores + 1 processes (``--threads 4``
+measures the threaded worker instead).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import os
 import random
 import shutil
 import tempfile
@@ -122,8 +128,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
     parser.add_argument("--max-seconds", type=float, default=120, help="stop any one measurement after this")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread when > 1)")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn worker processes (default: the deployment's, 2 x cores + 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (default 1: gunicorn's sync worker, as README's deployment; "
+                             "gthread when > 1)")
+    parser.add_argument("--indicators", type=int, default=3, help="indicators per bulletin")
+    parser.add_argument("--typologies", type=int, default=2, help="typologies per bulletin")
+    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs of body per bulletin (about 300 bytes each)")
     parser.add_argument("--database-url", default="", help="an SQLAlchemy URL (default: SQLite in a temp dir)")
     parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL (pgserver) and use it")
     parser.add_argument("--seed", type=int, default=2026)
@@ -133,6 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.bulletins < 1 or args.requests < 2 or args.clients < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--bulletins, --requests (>= 2), --clients, --workers and --threads must be positive")
+    if min(args.indicators, args.typologies, args.paragraphs) < 0 or args.typologies > len(bl.BENCH_TYPOLOGIES):
+        parser.error(f"--indicators and --paragraphs must be >= 0, --typologies 0-{len(bl.BENCH_TYPOLOGIES)}")
 
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="bench-feed-"))
@@ -144,12 +158,14 @@ def main() -> None:
         sizes = [min(SMALL, args.bulletins)] + ([args.bulletins] if args.bulletins > SMALL else [])
         probe = bl.Gunicorn(url, workdir, args.workers, args.threads)
         print(f"{args.requests} requests per measurement, {args.clients} concurrent clients (Python threads), "
-              f"{probe.describe()}, {bl.backend_name(url)}", flush=True)
+              f"{probe.describe()}, {bl.backend_name(url)}; each bulletin {args.paragraphs} paragraphs, "
+              f"{args.indicators} indicators, {args.typologies} typologies", flush=True)
         rounds: dict[int, dict[tuple[str, str], bl.Result]] = {}
         loaded = 0
         for size in sizes:
             started = time.perf_counter()
-            bl.load_bulletins(app, orgs, loaded, size, rng)
+            bl.load_bulletins(app, orgs, loaded, size, rng, indicators=args.indicators, typologies=args.typologies,
+                              paragraphs=args.paragraphs)
             loaded = size
             took = time.perf_counter() - started
             analysed = bl.analyse(app)
